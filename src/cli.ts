@@ -1,0 +1,201 @@
+// The mhc command line. The only module (with load, write and pack) that touches the disk,
+// the clock or process.env. Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 I/O error.
+import { Command, CommanderError, Option } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { relative, resolve as resolvePath } from 'node:path';
+import { compile, type Compiled } from './compiler/compile.js';
+import { formatJson, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
+import { InputReadError, readInput } from './compiler/load.js';
+import { build, selectTargets } from './compiler/build.js';
+import { writeFileAtomic, writeTree, WriteError } from './compiler/write.js';
+import { jsonSchema } from './compiler/schema.js';
+import { formatSecretsEnv, generate } from './compiler/secrets.js';
+import { MHC_VERSION } from './generated/version.js';
+import { COMPUTE_BUNDLE } from './compiler/model.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, IO: 3 } as const;
+
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+const out = (s: string) => process.stdout.write(s);
+const err = (s: string) => process.stderr.write(s);
+
+function load(config: string): Compiled {
+  let bytes: Uint8Array;
+  try {
+    bytes = readInput(config);
+  } catch (e) {
+    if (e instanceof InputReadError) {
+      err(`mhc: ${e.message}\n`);
+      throw new Exit(EXIT.IO);
+    }
+    throw e;
+  }
+  return compile(config, bytes);
+}
+
+function report(c: Compiled, format: 'text' | 'json' = 'text'): void {
+  const ds = c.diagnostics;
+  if (format === 'json') {
+    out(formatJson(c.loaded.name, c.loaded.source, ds));
+    return;
+  }
+  if (ds.length) err(formatText(c.loaded.name, c.loaded.source, ds));
+  if (hasErrors(ds)) err(`mhc: ${c.loaded.name} is not valid: ${summaryLine(ds)}\n`);
+}
+
+function secretFinder(c: Compiled): (name: string) => Span | undefined {
+  return (name) => {
+    const text = c.loaded.source?.text ?? '';
+    const i = text.indexOf(`\${${name}}`);
+    return i >= 0 ? { start: i, end: i + name.length + 3 } : undefined;
+  };
+}
+
+const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
+
+async function cmdBuild(config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; quiet?: boolean }): Promise<void> {
+  const c = load(config);
+  report(c);
+  if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
+  const model = c.model;
+  const sel = selectTargets(model, o.node);
+  if (sel.unknown.length) {
+    for (const u of sel.unknown) err(`mhc: --node ${u.name}: no such node in ${config}${u.guess ? ` (did you mean ${u.guess}?)` : ''}\n`);
+    throw new Exit(EXIT.USAGE);
+  }
+  const result = build({
+    model,
+    literals: c.literals!,
+    inputSha256: c.inputSha256,
+    mhcVersion: MHC_VERSION,
+    targets: sel.targets,
+    ...(o.embedSecrets ? { embedFrom: process.env } : {}),
+    findSecretInSource: secretFinder(c),
+  });
+  if (!result.files) {
+    err(formatText(config, c.loaded.source, result.diagnostics));
+    err(`mhc: build failed: ${summaryLine(result.diagnostics)}\n`);
+    throw new Exit(EXIT.INVALID);
+  }
+  const files = result.files;
+  // Tarballs are made in memory first, so a packing failure leaves the disk untouched.
+  const tarballs: { path: string; data: Buffer }[] = [];
+  if (o.tar) {
+    const { packBundle } = await import('./compiler/pack.js');
+    const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
+    const mtime = Number.isFinite(epoch) && epoch >= 0 ? Math.floor(epoch) : 0;
+    for (const t of sel.targets) tarballs.push({ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: await packBundle(t.name, files, mtime) });
+  }
+  try {
+    const w = writeTree(o.output, model.cluster.name, files);
+    for (const t of tarballs) writeFileAtomic(t.path, t.data, 0o644, true);
+    for (const gone of w.removedBundles) rmSync(join(o.output, `${model.cluster.name}-${gone}.tar.gz`), { force: true });
+    if (!o.quiet) {
+      const nCtl = sel.targets.filter((t) => t.kind === 'controller').length;
+      const comp = sel.targets.find((t) => t.name === COMPUTE_BUNDLE);
+      const shown = relative(process.cwd(), w.dir) || '.';
+      out(
+        `built ${shown}: ${plural(nCtl, 'controller bundle')}${comp ? ` + 1 compute bundle (${plural(model.computeNodes.length, 'node')})` : ''}, ${plural(w.files, 'file')}, ${w.bytes} bytes${o.embedSecrets ? ', secrets embedded (files holding them are mode 0600)' : ''}\n`,
+      );
+      for (const t of tarballs) out(`  ${relative(process.cwd(), resolvePath(t.path))} (${t.data.length} bytes)\n`);
+    }
+  } catch (e) {
+    if (e instanceof WriteError) {
+      err(`mhc: ${e.message}\n`);
+      throw new Exit(EXIT.IO);
+    }
+    throw e;
+  }
+}
+
+function cmdValidate(config: string, o: { format: 'text' | 'json' }): void {
+  const c = load(config);
+  report(c, o.format);
+  if (hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
+  if (o.format === 'text') {
+    const m = c.model!;
+    out(`${config}: valid (${plural(m.controllers.length, 'controller')}, ${plural(m.computeNodes.length, 'compute node')}${c.diagnostics.length ? `, ${summaryLine(c.diagnostics).replace(/^0 errors, /, '')}` : ''})\n`);
+  }
+}
+
+function cmdSecretsInit(config: string, o: { output: string; force?: boolean }): void {
+  const c = load(config);
+  report(c);
+  if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
+  const values = new Map<string, string>();
+  for (const s of c.model.secrets) values.set(s.name, c.literals!.get(s.name) ?? generate(s, (n) => randomBytes(n)));
+  try {
+    writeFileAtomic(o.output, formatSecretsEnv(c.model.secrets, values), 0o600, !!o.force);
+  } catch (e) {
+    if (e instanceof WriteError) {
+      err(`mhc: ${e.message}\n`);
+      throw new Exit(/exists/.test(e.message) ? EXIT.USAGE : EXIT.IO);
+    }
+    throw e;
+  }
+  out(`wrote ${o.output} (mode 0600): ${c.model.secrets.map((s) => s.name).join(', ')}\n`);
+}
+
+export function program(): Command {
+  const p = new Command('mhc')
+    .description('mhc compiles one my_multihead_cluster.yaml into a static bundle per node')
+    .version(MHC_VERSION, '-V, --version')
+    .showHelpAfterError('(run mhc --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err });
+
+  p.command('validate')
+    .description('check a cluster YAML and print every problem with file:line:col')
+    .argument('<config>', 'the cluster YAML')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((config: string, o: { format: 'text' | 'json' }) => cmdValidate(config, o));
+
+  p.command('build')
+    .description('compile the cluster YAML into out/<cluster>/ (one bundle per controller + one shared compute bundle)')
+    .argument('<config>', 'the cluster YAML')
+    .option('-o, --output <dir>', 'output directory', 'out')
+    .option('--node <host>', 'build only this node (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--tar', 'also write <dir>/<cluster>-<bundle>.tar.gz (reproducible)')
+    .option('--embed-secrets', 'write secret values into the files (from environment: then the process environment)')
+    .option('-q, --quiet', 'print nothing on success')
+    .action((config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; quiet?: boolean }) => cmdBuild(config, o));
+
+  p.command('schema')
+    .description('print the JSON Schema of the cluster YAML (for yaml-language-server)')
+    .action(() => {
+      out(JSON.stringify(jsonSchema(), null, 2) + '\n');
+    });
+
+  const s = p.command('secrets').description('manage secrets.env');
+  s.command('init')
+    .description('write a secrets.env with a strong random value for every secret the bundles need')
+    .argument('<config>', 'the cluster YAML')
+    .option('-o, --output <file>', 'where to write', 'secrets.env')
+    .option('--force', 'replace an existing file')
+    .action((config: string, o: { output: string; force?: boolean }) => cmdSecretsInit(config, o));
+  return p;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program().parseAsync([...argv], { from: 'user' });
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof Exit) return e.code;
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      if (e.code === 'commander.executeSubCommandAsync') return EXIT.USAGE;
+      return EXIT.USAGE;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    err(`mhc: internal error: ${msg}\n`);
+    return EXIT.IO;
+  }
+}

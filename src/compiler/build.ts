@@ -1,0 +1,100 @@
+// The back half of the pipeline: Model → emitters → Bundle (path → content, mode, owner).
+// Pure: the CLI passes the environment in for --embed-secrets and writes the result.
+import { assertUnique, makeFile, sortFiles, type BundleFile } from './bundle.js';
+import { diag, type Diagnostic, type Span } from './diagnostics.js';
+import { COMPUTE_BUNDLE, type Model, type Target } from './model.js';
+import type { Literals } from './normalize.js';
+import { fill, refusal, resolve } from './secrets.js';
+import { CLUSTER_EMITTERS, EMITTERS, FINAL_EMITTER } from '../emitters/index.js';
+import type { BuildInfo } from '../emitters/emitter.js';
+import { didYouMean } from './did-you-mean.js';
+
+export function allTargets(model: Model): Target[] {
+  const t: Target[] = model.controllers.map((node) => ({ kind: 'controller', name: node.hostname, node }));
+  if (model.computeNodes.length) t.push({ kind: 'compute', name: COMPUTE_BUNDLE, nodes: model.computeNodes });
+  return t;
+}
+
+/** --node HOST…: controllers by hostname; any compute hostname (or "compute") selects the compute bundle. */
+export function selectTargets(model: Model, names: readonly string[]): { targets: Target[]; unknown: { name: string; guess?: string }[] } {
+  const all = allTargets(model);
+  if (!names.length) return { targets: all, unknown: [] };
+  const compute = new Set(model.computeNodes.map((n) => n.hostname));
+  const want = new Set<string>();
+  const unknown: { name: string; guess?: string }[] = [];
+  for (const n of names) {
+    if (all.some((t) => t.name === n)) want.add(n);
+    else if (compute.has(n)) want.add(COMPUTE_BUNDLE);
+    else {
+      const guess = didYouMean(n, [...all.map((t) => t.name), ...compute]);
+      unknown.push({ name: n, ...(guess ? { guess } : {}) });
+    }
+  }
+  return { targets: all.filter((t) => want.has(t.name)), unknown };
+}
+
+export interface BuildRequest {
+  readonly model: Model;
+  readonly literals: Literals;
+  readonly inputSha256: string;
+  readonly mhcVersion: string;
+  readonly targets: readonly Target[];
+  /** set for --embed-secrets: the process environment */
+  readonly embedFrom?: Readonly<Record<string, string | undefined>>;
+  /** where `${NAME}` is written in the YAML, for diagnostics about secrets */
+  readonly findSecretInSource?: (name: string) => Span | undefined;
+}
+
+export interface BuildResult {
+  readonly files?: readonly BundleFile[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function build(req: BuildRequest): BuildResult {
+  const { model } = req;
+  const info: BuildInfo = { mhcVersion: req.mhcVersion, inputSha256: req.inputSha256, secretsEmbedded: !!req.embedFrom };
+  const perTarget = new Map<Target, BundleFile[]>();
+  for (const t of req.targets) {
+    const files: BundleFile[] = [];
+    for (const e of EMITTERS) for (const f of e.emit(model, t, files, info)) files.push(makeFile(t.name, f));
+    perTarget.set(t, files);
+  }
+
+  if (req.embedFrom) {
+    const names = [...new Set([...perTarget.values()].flat().flatMap((f) => f.secrets))].sort();
+    const { values, missing } = resolve(names, req.literals, req.embedFrom);
+    const ds: Diagnostic[] = [];
+    if (missing.length) {
+      ds.push(diag('E311', `--embed-secrets: no value for ${missing.join(', ')} (looked in environment: of the YAML, then the process environment)`, req.findSecretInSource?.(missing[0]!), 'run `mhc secrets init CONFIG` and load the file (set -a; . ./secrets.env; set +a), or build without --embed-secrets'));
+    }
+    for (const [name, value] of values) {
+      const spec = model.secrets.find((s) => s.name === name);
+      const why = spec && refusal(spec, value);
+      if (why) {
+        const users = [...perTarget.values()].flat().filter((f) => f.secrets.includes(name)).map((f) => f.path);
+        ds.push(diag('E318', `secret ${name} cannot be used: ${why} (needed by ${[...new Set(users.map((u) => u.split('/').slice(1).join('/')))].join(', ')})`, req.findSecretInSource?.(name)));
+      }
+    }
+    if (ds.length) return { diagnostics: ds };
+    for (const [t, files] of perTarget) {
+      perTarget.set(
+        t,
+        files.map((f) => (f.secrets.length ? { ...f, content: fill(f.content, values), mode: f.mode & 0o700 } : f)),
+      );
+    }
+  }
+
+  const all: BundleFile[] = [];
+  for (const [t, files] of perTarget) {
+    const sorted = sortFiles(files);
+    const man = FINAL_EMITTER.emit(model, t, sorted, info).map((f) => makeFile(t.name, f));
+    all.push(...sorted, ...man);
+  }
+  for (const e of CLUSTER_EMITTERS) {
+    const produced = e.emit(model, sortFiles(all), info).map((f) => makeFile('', f));
+    all.push(...produced);
+  }
+  const out = sortFiles(all);
+  assertUnique(out);
+  return { files: out, diagnostics: [] };
+}

@@ -1,0 +1,57 @@
+// Every diagnostic code mhc can emit. Codes are stable: tests, docs and users' CI filters
+// depend on them. Add new codes; never renumber or reuse one.
+export const CODES = {
+  // E1xx — reading the file
+  E100: { severity: 'error', title: 'empty input' },
+  E101: { severity: 'error', title: 'binary or non-UTF-8 input' },
+  E102: { severity: 'error', title: 'YAML syntax error' },
+  E103: { severity: 'error', title: 'tab used for indentation' },
+  E104: { severity: 'error', title: 'duplicate key' },
+  E105: { severity: 'error', title: 'too many YAML aliases (alias bomb)' },
+  E106: { severity: 'error', title: 'top level is not a mapping' },
+  E107: { severity: 'error', title: 'more than one YAML document' },
+  E108: { severity: 'error', title: 'input too large' },
+  E109: { severity: 'error', title: 'unsupported YAML feature (custom tag or merge key)' },
+  // E2xx — shape of the input (schema)
+  E201: { severity: 'error', title: 'unknown key' },
+  E202: { severity: 'error', title: 'wrong type' },
+  E203: { severity: 'error', title: 'value out of range' },
+  E204: { severity: 'error', title: 'missing required key' },
+  E205: { severity: 'error', title: 'invalid value' },
+  E206: { severity: 'error', title: 'two spellings of the same setting' },
+  E207: { severity: 'error', title: 'unsafe characters in a value' },
+  E208: { severity: 'error', title: 'invalid secret reference' },
+  E209: { severity: 'error', title: 'invalid IPv4 address' },
+  E210: { severity: 'error', title: 'invalid hostname' },
+  E211: { severity: 'error', title: 'path must be absolute and clean' },
+  // E3xx — rules across fields
+  E301: { severity: 'error', title: 'duplicate hostname' },
+  E302: { severity: 'error', title: 'duplicate IP address' },
+  E303: { severity: 'error', title: 'VIP equals a node address' },
+  E304: { severity: 'error', title: 'VIP outside the controllers subnet' },
+  E305: { severity: 'error', title: 'more than one vip_owner' },
+  E306: { severity: 'error', title: 'vip_owner does not have the highest priority' },
+  E307: { severity: 'error', title: 'duplicate keepalived priority' },
+  E308: { severity: 'error', title: 'gluster replica_count exceeds gluster nodes' },
+  E309: { severity: 'error', title: 'redis cluster mode needs at least 3 redis nodes' },
+  E310: { severity: 'error', title: 'partition names an unknown compute node' },
+  E311: { severity: 'error', title: 'unresolved secret' },
+  E312: { severity: 'error', title: 'no controllers' },
+  E313: { severity: 'error', title: 'reserved hostname' },
+  E314: { severity: 'error', title: 'priority missing on some keepalived nodes' },
+  E315: { severity: 'error', title: 'controller address outside the VIP subnet' },
+  E316: { severity: 'error', title: 'no node runs a required service' },
+  E317: { severity: 'error', title: 'duplicate name' },
+  E318: { severity: 'error', title: 'secret value refused by its consumer' },
+  E319: { severity: 'error', title: 'vip_owner does not run keepalived' },
+  E320: { severity: 'error', title: 'more than one default partition' },
+  // W3xx — warnings
+  W301: { severity: 'warning', title: 'two Galera nodes cannot keep quorum after one failure' },
+  W302: { severity: 'warning', title: 'even number of Galera nodes' },
+  W303: { severity: 'warning', title: 'gluster replica 2 is prone to split-brain' },
+  W304: { severity: 'warning', title: 'literal secret in the YAML' },
+  W305: { severity: 'warning', title: 'accounting_storage/mysql is not supported by slurmctld' },
+  W307: { severity: 'warning', title: 'two Redis Sentinels cannot elect a leader after one failure' },
+} as const satisfies Record<string, { severity: 'error' | 'warning'; title: string }>;
+
+export type Code = keyof typeof CODES;

@@ -1,0 +1,40 @@
+// The front half of the pipeline: bytes → load → validate → fold → normalize → rules.
+// Pure: the caller reads the file. Never throws on any input: every problem is a diagnostic.
+import { createHash } from 'node:crypto';
+import { dedupe, diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { fold } from './fold.js';
+import { parseSource, type Loaded } from './load.js';
+import { makeLocator } from './locate.js';
+import type { Model } from './model.js';
+import { normalize, type Literals } from './normalize.js';
+import { checkRules } from './rules.js';
+import { validate } from './validate.js';
+
+export interface Compiled {
+  readonly loaded: Loaded;
+  readonly diagnostics: readonly Diagnostic[];
+  /** present when there are no errors */
+  readonly model?: Model;
+  readonly literals?: Literals;
+  readonly inputSha256: string;
+}
+
+export function compile(name: string, bytes: Uint8Array): Compiled {
+  const inputSha256 = createHash('sha256').update(bytes).digest('hex');
+  let loaded: Loaded = { name, bytes, diagnostics: [] };
+  try {
+    loaded = parseSource(name, bytes);
+    if (loaded.value === undefined) return { loaded, diagnostics: sortDiagnostics(loaded.diagnostics), inputSha256 };
+    const loc = makeLocator(loaded.doc);
+    const v = validate(loaded.value, loc);
+    if (!v.input) return { loaded, diagnostics: sortDiagnostics(dedupe(v.diagnostics)), inputSha256 };
+    const f = fold(v.input, loc);
+    const { model, literals } = normalize(f.folded);
+    const ds = sortDiagnostics(dedupe([...f.diagnostics, ...checkRules(f.folded, model, loc)]));
+    return hasErrors(ds) ? { loaded, diagnostics: ds, inputSha256 } : { loaded, diagnostics: ds, model, literals, inputSha256 };
+  } catch (e) {
+    // A bug in mhc must still not show the user a stack trace; it is reported as one line.
+    const msg = e instanceof Error ? e.message : String(e);
+    return { loaded, diagnostics: [diag('E102', `internal error in mhc while reading this file: ${msg} (please report it)`, { start: 0, end: 0 })], inputSha256 };
+  }
+}

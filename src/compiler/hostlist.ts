@@ -1,0 +1,146 @@
+// Slurm hostlist expressions: compress ["n01","n02","n03"] → "n[01-03]" and expand back.
+// Pure; used for slurm.conf NodeName/PartitionName lines and partition node lists.
+
+/** Natural order: "n2" < "n10"; equal numbers of different width ("n01" vs "n1") by width. */
+export function naturalCompare(a: string, b: string): number {
+  const re = /(\d+)|(\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const nx = BigInt(x);
+      const ny = BigInt(y);
+      if (nx !== ny) return nx < ny ? -1 : 1;
+      if (x.length !== y.length) return x.length - y.length;
+    } else if (x !== y) return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+interface Parsed {
+  prefix: string;
+  num: string; // digits, may have leading zeros
+  suffix: string;
+}
+
+function split(name: string): Parsed | undefined {
+  // the last run of digits is the one that varies (node001, rack1-node07 → "rack1-node" + "07")
+  const m = /^(.*?)(\d+)(\D*)$/.exec(name);
+  if (!m) return undefined;
+  return { prefix: m[1]!, num: m[2]!, suffix: m[3]! };
+}
+
+/**
+ * Compresses host names into a comma-separated hostlist expression. Names sharing prefix,
+ * suffix and digit width collapse into ranges; unpadded numbers (n1..n10) collapse too.
+ * The result expands to exactly the input set (order: natural).
+ */
+export function compress(names: readonly string[]): string {
+  const uniq = [...new Set(names)].sort(naturalCompare);
+  // group by prefix and suffix, keeping first-seen (natural) order of groups and plain names
+  const order: (string | { prefix: string; suffix: string; nums: string[] })[] = [];
+  const byKey = new Map<string, { prefix: string; suffix: string; nums: string[] }>();
+  for (const n of uniq) {
+    const p = split(n);
+    if (!p) {
+      order.push(n);
+      continue;
+    }
+    const key = `${p.prefix}\0${p.suffix}`;
+    let g = byKey.get(key);
+    if (!g) {
+      g = { prefix: p.prefix, suffix: p.suffix, nums: [] };
+      byKey.set(key, g);
+      order.push(g);
+    }
+    g.nums.push(p.num);
+  }
+  const parts: string[] = [];
+  for (const item of order) {
+    if (typeof item === 'string') {
+      parts.push(item);
+      continue;
+    }
+    // Unpadded numbers (1, 2, 10) share one range; zero-padded ones share a range per width.
+    const unpadded = item.nums.every((n) => n.length === 1 || !n.startsWith('0'));
+    const widths = new Map<number, bigint[]>();
+    for (const n of item.nums) {
+      const w = unpadded ? 0 : n.length;
+      if (!widths.has(w)) widths.set(w, []);
+      widths.get(w)!.push(BigInt(n));
+    }
+    for (const [width, list] of [...widths].sort((a, b) => a[0] - b[0])) {
+      parts.push(rangeExpr(item.prefix, item.suffix, width, list));
+    }
+  }
+  return parts.join(',');
+}
+
+function rangeExpr(prefix: string, suffix: string, width: number, list: bigint[]): string {
+  const fmt = (v: bigint) => v.toString().padStart(width, '0');
+  const nums = [...new Set(list)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (nums.length === 1) return `${prefix}${fmt(nums[0]!)}${suffix}`;
+  const ranges: string[] = [];
+  let lo = nums[0]!;
+  let hi = lo;
+  for (let i = 1; i <= nums.length; i++) {
+    const v = nums[i];
+    if (v !== undefined && v === hi + 1n) {
+      hi = v;
+      continue;
+    }
+    ranges.push(lo === hi ? fmt(lo) : `${fmt(lo)}-${fmt(hi)}`);
+    if (v !== undefined) lo = hi = v;
+  }
+  return `${prefix}[${ranges.join(',')}]${suffix}`;
+}
+
+export class HostlistError extends Error {}
+
+/** Expands "n[01-03,7],login1" → ["n01","n02","n03","n07","login1"]. Bounded by `limit`. */
+export function expand(expr: string, limit = 1_000_000): string[] {
+  const out: string[] = [];
+  // split on commas that are not inside brackets
+  const items: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of expr) {
+    if (ch === '[') depth++;
+    if (ch === ']') depth--;
+    if (depth < 0) throw new HostlistError(`unbalanced "]" in ${JSON.stringify(expr)}`);
+    if (ch === ',' && depth === 0) {
+      items.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (depth !== 0) throw new HostlistError(`unbalanced "[" in ${JSON.stringify(expr)}`);
+  items.push(cur);
+  for (const raw of items) {
+    const item = raw.trim();
+    if (!item) throw new HostlistError(`empty name in ${JSON.stringify(expr)}`);
+    const m = /^([^[\]]*)\[([^[\]]+)\]([^[\]]*)$/.exec(item);
+    if (!m) {
+      if (/[[\]]/.test(item)) throw new HostlistError(`only one [range] per name is supported: ${JSON.stringify(item)}`);
+      out.push(item);
+    } else {
+      for (const r of m[2]!.split(',')) {
+        const rm = /^(\d+)(?:-(\d+))?$/.exec(r.trim());
+        if (!rm) throw new HostlistError(`bad range ${JSON.stringify(r)} in ${JSON.stringify(item)}`);
+        const a = rm[1]!;
+        const b = rm[2] ?? a;
+        const lo = BigInt(a);
+        const hi = BigInt(b);
+        if (hi < lo) throw new HostlistError(`range ${a}-${b} runs backwards in ${JSON.stringify(item)}`);
+        if (hi - lo + BigInt(out.length) >= BigInt(limit)) throw new HostlistError(`${JSON.stringify(item)} expands to more than ${limit} names`);
+        const width = a.length;
+        for (let v = lo; v <= hi; v++) out.push(`${m[1]}${v.toString().padStart(width, '0')}${m[3]}`);
+      }
+    }
+    if (out.length > limit) throw new HostlistError(`${JSON.stringify(expr)} expands to more than ${limit} names`);
+  }
+  return out;
+}

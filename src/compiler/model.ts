@@ -1,0 +1,200 @@
+// The Model: the one normalized, deep-readonly description of a cluster that emitters read.
+// Only normalize.ts creates it. It never holds a secret value — only secret names.
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export const SERVICES = ['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web'] as const;
+export type ServiceKey = (typeof SERVICES)[number];
+
+/** A reference to a secret by name; the value lives in secrets.env on the node. */
+export interface SecretRef {
+  name: string;
+}
+
+export type SecretKind = 'password' | 'key' | 'binary';
+
+export interface SecretSpec {
+  name: string;
+  /** what it protects, for secrets.env comments and `mhc secrets init` */
+  purpose: string;
+  kind: SecretKind;
+  /** random bytes (binary) or characters (password/key) `mhc secrets init` generates */
+  length: number;
+  /** most characters a consumer accepts (e.g. keepalived auth_pass: 8) */
+  maxLength?: number;
+  /** referenced by the YAML (true) or added by mhc itself (false) */
+  fromYaml: boolean;
+}
+
+export interface Hardware {
+  cpus: number;
+  sockets?: number;
+  coresPerSocket?: number;
+  threadsPerCore?: number;
+  /** MiB, as Slurm's RealMemory */
+  realMemory?: number;
+  /** MiB */
+  tmpDisk?: number;
+  gpus: { count: number; type?: string };
+  features: string[];
+  weight?: number;
+}
+
+export interface ControllerNode {
+  role: 'controller';
+  hostname: string;
+  ip: string;
+  services: ServiceKey[];
+  /** keepalived priority (1–254); present when this node runs keepalived */
+  priority?: number;
+  vipOwner: boolean;
+  /** the interface the VIP lives on, on this node */
+  interface: string;
+}
+
+export interface ComputeNode {
+  role: 'compute';
+  hostname: string;
+  ip?: string;
+  hardware: Hardware;
+}
+
+export interface Member {
+  hostname: string;
+  ip: string;
+}
+
+export interface WebService {
+  name: string;
+  port: number;
+  kind: 'frontend' | 'backend' | 'websocket';
+  /** URL path nginx routes to it */
+  path: string;
+  healthPath: string;
+  execStart: string;
+  workingDirectory: string;
+}
+
+export interface Partition {
+  name: string;
+  /** hostnames, or ['ALL'] */
+  nodes: string[];
+  default: boolean;
+  maxTime: string;
+  state: 'UP' | 'DOWN' | 'DRAIN' | 'INACTIVE';
+}
+
+export interface ModelData {
+  cluster: { name: string; domain?: string };
+  /** controllers sorted by hostname */
+  controllers: ControllerNode[];
+  /** compute nodes sorted by hostname (natural order: n2 before n10) */
+  computeNodes: ComputeNode[];
+  network: {
+    vip?: {
+      address: string;
+      prefix: number;
+      netmask: string;
+      /** the controllers' subnet in CIDR form */
+      subnet: string;
+      interface: string;
+      virtualRouterId: number;
+      advertInt: number;
+      preempt: boolean;
+      authPass: SecretRef;
+    };
+  };
+  /** hostname of the controller that holds the VIP when all are healthy */
+  vipOwner?: string;
+  keepalived: { nodes: Member[] /* by priority, highest first */ };
+  galera?: {
+    clusterName: string;
+    members: Member[];
+    /** address clients use: the VIP, so writes go to one node at a time */
+    clientHost: string;
+    port: number;
+    sstMethod: 'mariabackup' | 'rsync';
+    sstUser: string;
+    sstPassword: SecretRef;
+    rootPassword: SecretRef;
+    adminUser?: string;
+    databases: string[];
+    gcacheSize: string;
+    slaveThreads: number;
+    innodbBufferPoolSize?: string;
+    arbitrator?: Member;
+  };
+  redis?: {
+    mode: 'cluster' | 'sentinel';
+    members: Member[];
+    port: number;
+    password: SecretRef;
+    /** replicas per master in cluster mode */
+    replicas: number;
+    sentinel: { port: number; quorum: number; masterName: string };
+  };
+  gluster?: {
+    volumeName: string;
+    members: Member[];
+    replicaCount: number;
+    arbiter: boolean;
+    brickPath: string;
+    mountPoint: string;
+  };
+  slurm?: {
+    clusterName: string;
+    /** SlurmctldHost order: VIP owner first, then by priority */
+    controllers: Member[];
+    stateSaveLocation: string;
+    slurmUser: string;
+    accounting?: {
+      /** where slurmctld finds slurmdbd (the VIP) */
+      host: string;
+      port: number;
+      storageHost: string;
+      storagePort: number;
+      storageLoc: string;
+      storageUser: string;
+      storagePass: SecretRef;
+    };
+    partitions: Partition[];
+    mungeKey: SecretRef;
+  };
+  web?: {
+    domain: string;
+    members: Member[];
+    services: WebService[];
+    ssl: { mode: 'provided'; certificate: string; certificateKey: string } | { mode: 'self-signed'; certificate: string; certificateKey: string } | { mode: 'off' };
+    jwtSecret: SecretRef;
+    sessionSecret: SecretRef;
+  };
+  backup: { dir: string; retentionDays: number; schedule: string; items: string[] };
+  /** every secret some bundle needs, sorted by name */
+  secrets: SecretSpec[];
+}
+
+export type Model = DeepReadonly<ModelData>;
+export type Controller = DeepReadonly<ControllerNode>;
+export type Compute = DeepReadonly<ComputeNode>;
+
+/** What one bundle directory is built for. */
+export type Target =
+  | { readonly kind: 'controller'; readonly name: string; readonly node: Controller }
+  | { readonly kind: 'compute'; readonly name: string; readonly nodes: readonly Compute[] };
+
+/** The bundle directory that all compute nodes share (their files are identical). */
+export const COMPUTE_BUNDLE = 'compute';
+
+export function deepFreeze<T>(v: T): DeepReadonly<T> {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v as DeepReadonly<T>;
+}
+
+export const runs = (node: Controller, s: ServiceKey): boolean => node.services.includes(s);

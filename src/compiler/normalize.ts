@@ -1,0 +1,360 @@
+// normalize: folded input → the Model. Fills defaults, derives values (VIP owner, priorities,
+// SlurmctldHost order, member lists, Redis mode, per-node services) and sorts everything.
+// Total on schema-valid input: cross-field problems are reported by rules.ts, never thrown here.
+import type { Folded, FoldedController } from './fold.js';
+import { expand, naturalCompare } from './hostlist.js';
+import {
+  deepFreeze,
+  SERVICES,
+  type ComputeNode,
+  type ControllerNode,
+  type Hardware,
+  type Member,
+  type Model,
+  type ModelData,
+  type Partition,
+  type SecretRef,
+  type SecretSpec,
+  type ServiceKey,
+  type WebService,
+} from './model.js';
+import { netmaskToPrefix, prefixToNetmask, cidr } from './net.js';
+import { SECRET_REF } from './formats.js';
+import type { WebServiceInput } from './schema.js';
+
+/** The web services of seed 003 (name, port, kind, URL path). */
+export const DEFAULT_WEB_SERVICES: readonly Omit<WebService, 'execStart' | 'workingDirectory' | 'healthPath'>[] = [
+  { name: 'dashboard', port: 5173, kind: 'frontend', path: '/' },
+  { name: 'monitoring', port: 5174, kind: 'frontend', path: '/monitoring/' },
+  { name: 'admin', port: 5175, kind: 'frontend', path: '/admin/' },
+  { name: 'auth', port: 5000, kind: 'backend', path: '/api/auth/' },
+  { name: 'job_api', port: 5001, kind: 'backend', path: '/api/jobs/' },
+  { name: 'file', port: 5002, kind: 'backend', path: '/api/files/' },
+  { name: 'metrics', port: 5003, kind: 'backend', path: '/api/metrics/' },
+  { name: 'websocket', port: 5010, kind: 'websocket', path: '/ws/' },
+];
+
+/** Secrets mhc knows by purpose: default name, description, kind, generated length. */
+export const SECRET_SLOTS = {
+  dbRoot: { name: 'DB_ROOT_PASSWORD', purpose: 'MariaDB root password', kind: 'password', length: 32 },
+  galeraSst: { name: 'GALERA_SST_PASSWORD', purpose: 'Galera SST (mariabackup) user password', kind: 'password', length: 32 },
+  slurmdbd: { name: 'SLURMDBD_DB_PASSWORD', purpose: "slurmdbd's MariaDB user password", kind: 'password', length: 32 },
+  redis: { name: 'REDIS_PASSWORD', purpose: 'Redis requirepass/masterauth', kind: 'password', length: 32 },
+  keepalived: { name: 'KEEPALIVED_AUTH_PASS', purpose: 'keepalived VRRP auth_pass (at most 8 characters)', kind: 'password', length: 8, maxLength: 8 },
+  munge: { name: 'MUNGE_KEY', purpose: 'munge key shared by all Slurm nodes (base64 of 1024 random bytes)', kind: 'binary', length: 1024 },
+  jwt: { name: 'JWT_SECRET', purpose: 'web services JWT signing key', kind: 'key', length: 64 },
+  session: { name: 'SESSION_SECRET', purpose: 'web services session secret', kind: 'key', length: 64 },
+} as const satisfies Record<string, Omit<SecretSpec, 'fromYaml'>>;
+
+export type SecretSlot = keyof typeof SECRET_SLOTS;
+
+/** Where each secret's value may come from when embedding: literal values written in the YAML. */
+export type Literals = ReadonlyMap<string, string>;
+
+/** Parses "64000", 64000, "64GB", "512G", "1.5TB" into MiB (Slurm RealMemory). Bare numbers are MB. */
+export function parseMemoryMiB(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$/i.exec(v);
+  if (!m) return 0;
+  const n = Number(m[1]);
+  const unit = m[2]!.toUpperCase();
+  const f = unit === 'K' ? 1 / 1024 : unit === 'G' ? 1024 : unit === 'T' ? 1024 * 1024 : 1;
+  return Math.floor(n * f);
+}
+
+export function controllerServices(c: FoldedController): ServiceKey[] {
+  if (!c.services) return [...SERVICES];
+  return SERVICES.filter((s) => c.services![s] === true);
+}
+
+/** Stable 1–255 id from the cluster name (FNV-1a), avoiding 51, the default everyone leaves in place. */
+export function deriveRouterId(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  let id = (h % 255) + 1;
+  if (id === 51) id = 52;
+  return id;
+}
+
+/**
+ * Keepalived priorities: explicit ones kept; when none is given, the VIP owner gets 100 and the
+ * others 90, 80, … in YAML order (254 downward in steps of 1 beyond ten nodes). Nodes lacking a
+ * priority while others have one get values below the lowest explicit one (rules.ts reports it).
+ */
+export function derivePriorities(ctrls: readonly FoldedController[]): Map<FoldedController, number> {
+  const ka = ctrls.filter((c) => controllerServices(c).includes('keepalived'));
+  const out = new Map<FoldedController, number>();
+  const explicit = ka.filter((c) => c.priority);
+  if (explicit.length === 0) {
+    const owner = ka.find((c) => c.vipOwner?.value);
+    const ordered = owner ? [owner, ...ka.filter((c) => c !== owner)] : ka;
+    ordered.forEach((c, i) => out.set(c, ordered.length <= 10 ? 100 - 10 * i : Math.max(1, 254 - i)));
+    return out;
+  }
+  let next = Math.min(...explicit.map((c) => c.priority!.value)) - 1;
+  for (const c of ka) out.set(c, c.priority ? c.priority.value : Math.max(1, next--));
+  return out;
+}
+
+function secretRef(
+  slot: SecretSlot,
+  given: string | undefined,
+  literals: Map<string, string>,
+  used: Map<string, SecretSpec>,
+): SecretRef {
+  const spec = SECRET_SLOTS[slot];
+  let name: string = spec.name;
+  let fromYaml = false;
+  if (given !== undefined) {
+    fromYaml = true;
+    const m = SECRET_REF.exec(given);
+    if (m) name = m[1]!;
+    else literals.set(name, given); // a literal value in the YAML: rules.ts warns (W304)
+  }
+  const prev = used.get(name);
+  used.set(name, {
+    name,
+    purpose: prev ? `${prev.purpose}; ${spec.purpose}` : spec.purpose,
+    kind: spec.kind,
+    length: Math.max(prev?.length ?? 0, spec.length),
+    ...('maxLength' in spec ? { maxLength: spec.maxLength } : prev?.maxLength ? { maxLength: prev.maxLength } : {}),
+    fromYaml: (prev?.fromYaml ?? false) || fromYaml,
+  });
+  return { name };
+}
+
+function webServices(list: readonly WebServiceInput[] | undefined): WebService[] {
+  const byName = new Map(DEFAULT_WEB_SERVICES.map((s) => [s.name, s]));
+  const items = list ?? DEFAULT_WEB_SERVICES.map((s) => s.name);
+  const out: WebService[] = [];
+  for (const it of items) {
+    const o = typeof it === 'string' ? { name: it } : it;
+    if ('enabled' in o && o.enabled === false) continue;
+    const d = byName.get(o.name);
+    const port = 'port' in o && o.port ? o.port : d?.port ?? 0;
+    const kind = ('kind' in o && o.kind) || d?.kind || 'backend';
+    const path = ('path' in o && o.path) || d?.path || `/${o.name}/`;
+    out.push({
+      name: o.name,
+      port,
+      kind,
+      path,
+      healthPath: ('health_path' in o && o.health_path) || '/health',
+      execStart: ('exec_start' in o && o.exec_start) || `/opt/mhc/web/${o.name}/start.sh`,
+      workingDirectory: ('working_directory' in o && o.working_directory) || `/opt/mhc/web/${o.name}`,
+    });
+  }
+  return out.sort((a, b) => naturalCompare(a.name, b.name));
+}
+
+export interface Normalized {
+  readonly model: Model;
+  /** literal secret values written in the YAML (environment: and inline), by secret name */
+  readonly literals: Literals;
+}
+
+export function normalize(f: Folded): Normalized {
+  const input = f.input;
+  const literals = new Map<string, string>();
+  for (const [k, v] of Object.entries(input.environment ?? {})) literals.set(k, String(v));
+  const used = new Map<string, SecretSpec>();
+
+  const prios = derivePriorities(f.controllers);
+  const ownerF = f.controllers.find((c) => c.vipOwner?.value) ?? [...prios].sort((a, b) => b[1] - a[1])[0]?.[0] ?? f.controllers[0];
+  const defaultIface = f.interface ?? 'eth0';
+  const controllers: ControllerNode[] = f.controllers.map((c) => {
+    const services = controllerServices(c);
+    const p = prios.get(c);
+    return {
+      role: 'controller',
+      hostname: c.hostname.value,
+      ip: c.ip?.value ?? '',
+      services,
+      ...(p !== undefined ? { priority: p } : {}),
+      vipOwner: c === ownerF,
+      interface: c.interface ?? defaultIface,
+    };
+  });
+  // ranked: VIP owner first, then keepalived priority (highest first), then hostname
+  const ranked = [...controllers].sort(
+    (a, b) => Number(b.vipOwner) - Number(a.vipOwner) || (b.priority ?? 0) - (a.priority ?? 0) || naturalCompare(a.hostname, b.hostname),
+  );
+  const members = (s: ServiceKey): Member[] => ranked.filter((c) => c.services.includes(s)).map((c) => ({ hostname: c.hostname, ip: c.ip }));
+
+  const computeNodes: ComputeNode[] = f.compute.map((c) => {
+    const i = c.input;
+    const gpus = typeof i.gpus === 'number' ? { count: i.gpus } : i.gpus ? { count: i.gpus.count, ...(i.gpus.type ? { type: i.gpus.type } : {}) } : { count: 0 };
+    const hw: Hardware = {
+      cpus: i.cpus ?? (i.sockets ?? 1) * (i.cores_per_socket ?? 1) * (i.threads_per_core ?? 1),
+      ...(i.sockets ? { sockets: i.sockets } : {}),
+      ...(i.cores_per_socket ? { coresPerSocket: i.cores_per_socket } : {}),
+      ...(i.threads_per_core ? { threadsPerCore: i.threads_per_core } : {}),
+      ...(c.memory ? { realMemory: parseMemoryMiB(c.memory.value) } : {}),
+      ...(i.tmp_disk !== undefined ? { tmpDisk: i.tmp_disk } : {}),
+      gpus,
+      features: [...(i.features ?? [])].sort(),
+      ...(i.weight ? { weight: i.weight } : {}),
+    };
+    return { role: 'compute', hostname: c.hostname.value, ...(c.ip ? { ip: c.ip.value } : {}), hardware: hw };
+  });
+
+  const clusterName = input.cluster.name;
+  const data: ModelData = {
+    cluster: { name: clusterName, ...(input.cluster.domain ? { domain: input.cluster.domain } : {}) },
+    controllers: [...controllers].sort((a, b) => naturalCompare(a.hostname, b.hostname)),
+    computeNodes: computeNodes.sort((a, b) => naturalCompare(a.hostname, b.hostname)),
+    network: {},
+    ...(ownerF ? { vipOwner: ownerF.hostname.value } : {}),
+    keepalived: { nodes: members('keepalived') },
+    backup: {
+      dir: f.backupDir?.value ?? '/var/backups/cluster',
+      retentionDays: f.backupRetentionDays?.value ?? 30,
+      schedule: f.backupSchedule?.value ?? '*-*-* 02:00:00',
+      items: [],
+    },
+    secrets: [],
+  };
+
+  const vip = input.network?.vip;
+  if (f.vip && vip) {
+    const prefix = f.prefix?.value ?? (f.netmask ? netmaskToPrefix(f.netmask.value) : undefined) ?? 24;
+    data.network.vip = {
+      address: f.vip.value,
+      prefix,
+      netmask: prefixToNetmask(prefix),
+      subnet: cidr(f.vip.value, prefix),
+      interface: defaultIface,
+      virtualRouterId: vip.virtual_router_id ?? deriveRouterId(clusterName),
+      advertInt: vip.advert_int ?? 1,
+      preempt: vip.preempt ?? true,
+      authPass: members('keepalived').length ? secretRef('keepalived', vip.auth_pass, literals, used) : { name: SECRET_SLOTS.keepalived.name },
+    };
+  }
+  const vipAddr = data.network.vip?.address;
+
+  const galeraMembers = members('mariadb');
+  if (galeraMembers.length) {
+    const db = input.database;
+    const g = db?.galera;
+    data.galera = {
+      clusterName,
+      members: galeraMembers,
+      clientHost: f.dbHost?.value ?? vipAddr ?? galeraMembers[0]!.ip,
+      port: db?.port ?? 3306,
+      sstMethod: db?.mariadb?.sst_method ?? 'mariabackup',
+      sstUser: 'mhc_sst',
+      sstPassword: secretRef('galeraSst', undefined, literals, used),
+      rootPassword: secretRef('dbRoot', f.dbRootPassword?.value, literals, used),
+      ...(db?.user ? { adminUser: db.user } : {}),
+      databases: [...new Set(db?.mariadb?.databases ?? [])],
+      gcacheSize: g?.gcache_size ?? '1G',
+      slaveThreads: g?.slave_threads ?? 4,
+      ...(g?.innodb_buffer_pool_size ? { innodbBufferPoolSize: g.innodb_buffer_pool_size } : {}),
+      ...(g?.arbitrator ? { arbitrator: { hostname: g.arbitrator.hostname, ip: g.arbitrator.ip } } : {}),
+    };
+  }
+
+  const redisMembers = members('redis');
+  if (redisMembers.length) {
+    const r = input.redis;
+    const mode = r?.mode && r.mode !== 'auto' ? r.mode : redisMembers.length >= 3 ? 'cluster' : 'sentinel';
+    data.redis = {
+      mode,
+      members: redisMembers,
+      port: r?.port ?? 6379,
+      password: secretRef('redis', f.redisPassword?.value, literals, used),
+      replicas: mode === 'cluster' ? (r?.cluster?.replicas ?? 1) : 0,
+      sentinel: {
+        port: r?.sentinel?.port ?? 26379,
+        quorum: r?.sentinel?.quorum ?? Math.floor(redisMembers.length / 2) + 1,
+        masterName: r?.sentinel?.master_name ?? 'mhc-redis',
+      },
+    };
+  }
+
+  const glusterMembers = members('glusterfs');
+  const gi = f.gluster?.value;
+  if (glusterMembers.length) {
+    data.gluster = {
+      volumeName: gi?.volume_name ?? 'gluster_volume',
+      members: glusterMembers,
+      replicaCount: gi?.replica_count ?? Math.min(3, glusterMembers.length),
+      arbiter: gi?.arbiter ?? false,
+      brickPath: gi?.brick_path ?? '/data/gluster/brick',
+      mountPoint: gi?.mount_point ?? '/mnt/gluster',
+    };
+  }
+
+  const slurmCtl = members('slurm');
+  if (slurmCtl.length) {
+    const s = input.slurm;
+    const t = (s?.accounting_storage_type ?? (galeraMembers.length ? 'slurmdbd' : 'none')).replace('accounting_storage/', '');
+    const withAcct = t !== 'none';
+    const partitions: Partition[] = (s?.partitions ?? (computeNodes.length ? [{ name: 'debug', nodes: 'ALL', default: true }] : [])).map((p, _, all) => {
+      let nodes: string[];
+      if (p.nodes === undefined || p.nodes === 'ALL') nodes = ['ALL'];
+      else if (typeof p.nodes === 'string') {
+        try {
+          nodes = expand(p.nodes);
+        } catch {
+          nodes = []; // rules.ts reports the bad expression
+        }
+      } else nodes = [...p.nodes];
+      return {
+        name: p.name,
+        nodes,
+        default: p.default ?? all.length === 1,
+        maxTime: p.max_time === undefined ? 'INFINITE' : String(p.max_time) === 'UNLIMITED' ? 'INFINITE' : String(p.max_time),
+        state: p.state ?? 'UP',
+      };
+    });
+    data.slurm = {
+      clusterName: (s?.cluster_name ?? clusterName).toLowerCase(),
+      controllers: slurmCtl,
+      stateSaveLocation: s?.state_save_location ?? (data.gluster ? `${data.gluster.mountPoint}/slurm/state` : '/var/spool/slurmctld'),
+      slurmUser: s?.slurm_user ?? 'slurm',
+      ...(withAcct
+        ? {
+            accounting: {
+              host: s?.accounting_storage_host ?? vipAddr ?? slurmCtl[0]!.ip,
+              port: 6819,
+              storageHost: data.galera?.clientHost ?? vipAddr ?? slurmCtl[0]!.ip,
+              storagePort: data.galera?.port ?? 3306,
+              storageLoc: 'slurm_acct_db',
+              storageUser: 'slurm',
+              storagePass: secretRef('slurmdbd', undefined, literals, used),
+            },
+          }
+        : {}),
+      partitions,
+      mungeKey: secretRef('munge', undefined, literals, used),
+    };
+  }
+
+  const webMembers = members('web');
+  if (webMembers.length) {
+    const w = input.web;
+    const ssl = w?.ssl;
+    data.web = {
+      domain: w?.domain ?? input.cluster.domain ?? 'cluster.local',
+      members: webMembers,
+      services: webServices(f.webServices?.value),
+      ssl:
+        ssl?.enabled === false
+          ? { mode: 'off' }
+          : ssl?.certificate && ssl.certificate_key
+            ? { mode: 'provided', certificate: ssl.certificate, certificateKey: ssl.certificate_key }
+            : { mode: 'self-signed', certificate: '/etc/mhc/tls/mhc.crt', certificateKey: '/etc/mhc/tls/mhc.key' },
+      jwtSecret: secretRef('jwt', w?.jwt_secret, literals, used),
+      sessionSecret: secretRef('session', w?.session_secret, literals, used),
+    };
+  }
+
+  const defaultItems = ['configs', ...(data.galera ? ['mariadb'] : []), ...(data.redis ? ['redis'] : []), ...(data.slurm ? ['slurm_state'] : []), ...(data.gluster ? ['glusterfs_meta'] : [])];
+  data.backup.items = f.backupItems ? [...new Set(f.backupItems.value.map((i) => (i === 'databases' ? 'mariadb' : i)))].sort() : defaultItems.sort();
+  data.secrets = [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { model: deepFreeze(data), literals };
+}

@@ -1,0 +1,156 @@
+// validate: plain data → typed Input, or diagnostics for every schema problem, each with its
+// line:col. `x-*` keys are users' own notes and are removed first.
+import type { z } from 'zod';
+import { diag, type Diagnostic } from './diagnostics.js';
+import { didYouMean } from './did-you-mean.js';
+import { pathText } from './fold.js';
+import type { Locator, Path } from './locate.js';
+import { inputSchema, type Input } from './schema.js';
+import type { Code } from './codes.js';
+
+export function stripXKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripXKeys);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (!k.startsWith('x-')) out[k] = stripXKeys(x);
+    return out;
+  }
+  return v;
+}
+
+type AnySchema = z.core.$ZodType;
+
+/** The keys an object schema accepts at `path` (for "did you mean"), unwrapping wrappers. */
+function keysAt(schema: AnySchema, path: Path): string[] {
+  const candidates: string[] = [];
+  const walk = (s: AnySchema, rest: Path): void => {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'readonly':
+        return walk(def.innerType as AnySchema, rest);
+      case 'pipe':
+        walk(def.in as AnySchema, rest);
+        return walk(def.out as AnySchema, rest);
+      case 'union':
+        for (const o of def.options as AnySchema[]) walk(o, rest);
+        return;
+      case 'array':
+        if (rest.length && typeof rest[0] === 'number') walk(def.element as AnySchema, rest.slice(1));
+        return;
+      case 'record':
+        if (rest.length) walk(def.valueType as AnySchema, rest.slice(1));
+        return;
+      case 'object': {
+        const shape = def.shape as Record<string, AnySchema>;
+        if (rest.length === 0) candidates.push(...Object.keys(shape));
+        else if (typeof rest[0] === 'string' && shape[rest[0]]) walk(shape[rest[0]]!, rest.slice(1));
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  walk(schema, path);
+  return [...new Set(candidates)].filter((k) => k !== '$schema');
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let v: unknown = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[seg as string];
+  }
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the text ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'boolean') return `${v}`;
+  return typeof v;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Diagnostic[] {
+  const path = issue.path as Path;
+  const where = pathText(path) || 'the top level';
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      return issue.keys.map((k) => {
+        const known = keysAt(inputSchema, path);
+        const guess = didYouMean(k, known);
+        return diag('E201', `unknown key "${k}" in ${where}`, loc([...path, k], { at: 'key' }), guess ? `did you mean "${guess}"?` : known.length ? `expected one of: ${known.join(', ')} (or an x-… key for your own notes)` : undefined);
+      });
+    }
+    case 'invalid_type': {
+      const v = valueAt(data, path);
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (v === undefined) {
+        const key = path[path.length - 1];
+        return [diag('E204', `missing required key "${String(key)}" in ${pathText(path.slice(0, -1)) || 'the top level'}`, loc(path.slice(0, -1)))];
+      }
+      let hint: string | undefined;
+      if (issue.expected === 'boolean' && typeof v === 'string' && /^(yes|no|on|off|y|n|true|false)$/i.test(v)) hint = 'write true or false (YAML 1.2 reads yes/no/on/off as text)';
+      if (issue.expected === 'number' && typeof v === 'string' && /^\d+$/.test(v)) hint = 'remove the quotes';
+      return [diag('E202', `${where} must be ${expected}, not ${typeName(v)}`, loc(path), hint)];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const v = valueAt(data, path);
+      const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
+      if (typeof v === 'string') return [diag('E203', `${where} must be ${issue.code === 'too_small' ? 'non-empty' : `${bound} characters long`}`, loc(path))];
+      if (Array.isArray(v)) return [diag('E203', `${where} must have ${bound} entries`, loc(path))];
+      return [diag('E203', `${where} is ${typeName(v).replace(/^the number /, '')}, but must be ${bound}`, loc(path))];
+    }
+    case 'invalid_value': {
+      const v = valueAt(data, path);
+      const opts = issue.values.map((x) => JSON.stringify(x));
+      const guess = typeof v === 'string' ? didYouMean(v, issue.values.map(String)) : undefined;
+      return [diag('E205', `${where} is ${typeName(v)}; expected ${opts.length === 1 ? opts[0] : `one of ${opts.join(', ')}`}`, loc(path), guess ? `did you mean ${JSON.stringify(guess)}?` : undefined)];
+    }
+    case 'invalid_format': {
+      const v = valueAt(data, path);
+      return [diag('E205', `${where} is ${typeName(v)}; expected ${issue.message}`, loc(path))];
+    }
+    case 'invalid_union': {
+      const v = valueAt(data, path);
+      // report the branch that got furthest: the one with the deepest issue path
+      const branches = issue.errors.filter((b) => b.length);
+      if (branches.length) {
+        const sameType = branches.find((b) => b.every((i) => i.code !== 'invalid_type' || (i.path.length > 0)));
+        const chosen = sameType ?? branches[0]!;
+        return chosen.flatMap((i) => toDiagnostic({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, data, loc));
+      }
+      return [diag('E202', `${where} has the wrong type (${typeName(v)})`, loc(path))];
+    }
+    case 'custom': {
+      const code = ((issue.params as { code?: Code } | undefined)?.code ?? 'E205') as Code;
+      const v = valueAt(data, path);
+      return [diag(code, `${where} ${typeof v === 'string' ? JSON.stringify(v) : typeName(v)}: ${issue.message}`, loc(path))];
+    }
+    default:
+      return [diag('E205', `${where}: ${issue.message}`, loc(path))];
+  }
+}
+
+export function validate(value: unknown, loc: Locator): { input?: Input; diagnostics: Diagnostic[] } {
+  const data = stripXKeys(value);
+  const r = inputSchema.safeParse(data);
+  if (r.success) return { input: r.data, diagnostics: [] };
+  return { diagnostics: r.error.issues.flatMap((i) => toDiagnostic(i, data, loc)) };
+}

@@ -1,0 +1,23 @@
+// The emitter interface. An emitter reads the Model (never the input) and returns files for
+// one bundle target. Emitters are pure and run in the order of the registry (index.ts).
+import type { BundleFile, EmittedFile } from '../compiler/bundle.js';
+import type { Model, Target } from '../compiler/model.js';
+
+export interface BuildInfo {
+  readonly mhcVersion: string;
+  /** sha256 of the input bytes */
+  readonly inputSha256: string;
+  readonly secretsEmbedded: boolean;
+}
+
+export interface Emitter {
+  readonly name: string;
+  /** `sofar`: what earlier emitters produced for this target (the manifest needs it) */
+  emit(model: Model, target: Target, sofar: readonly BundleFile[], info: BuildInfo): readonly EmittedFile[];
+}
+
+/** Runs once per build after every target is done: files at the top of out/<cluster>/. */
+export interface ClusterEmitter {
+  readonly name: string;
+  emit(model: Model, files: readonly BundleFile[], info: BuildInfo): readonly EmittedFile[];
+}

@@ -1,0 +1,12 @@
+// The ordered emitter registry. Per-target emitters run in this order; `manifest` is last
+// because it describes what the others wrote. Cluster emitters run after every target,
+// `sha256sums` last because it covers every other file.
+import type { ClusterEmitter, Emitter } from './emitter.js';
+import { hosts } from './hosts.js';
+import { manifest } from './manifest.js';
+import { clusterJson } from './cluster-json.js';
+import { sha256sums } from './sha256sums.js';
+
+export const EMITTERS: readonly Emitter[] = [hosts];
+export const FINAL_EMITTER: Emitter = manifest;
+export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, sha256sums];

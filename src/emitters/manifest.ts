@@ -1,0 +1,36 @@
+// manifest.json: what the bundle holds and how to install it — per file: target path, mode,
+// owner, sha256 and the secrets it needs. The generated scripts and `mhc audit` read it.
+import { sha256, modeString } from '../compiler/bundle.js';
+import { compress } from '../compiler/hostlist.js';
+import type { Emitter } from './emitter.js';
+
+export const manifest: Emitter = {
+  name: 'manifest',
+  emit(model, target, sofar, info) {
+    const prefix = `${target.name}/`;
+    const files = sofar.map((f) => ({
+      path: f.path.slice(prefix.length),
+      ...(f.dest ? { dest: f.dest } : {}),
+      mode: modeString(f.mode),
+      owner: f.owner,
+      group: f.group,
+      sha256: sha256(f.content),
+      secrets: f.secrets,
+    }));
+    const node =
+      target.kind === 'controller'
+        ? { role: 'controller', hostname: target.node.hostname, ip: target.node.ip, services: target.node.services }
+        : { role: 'compute', nodes: compress(target.nodes.map((n) => n.hostname)), count: target.nodes.length };
+    const m = {
+      mhc_version: info.mhcVersion,
+      input_sha256: info.inputSha256,
+      cluster: model.cluster.name,
+      bundle: target.name,
+      ...node,
+      secrets_embedded: info.secretsEmbedded,
+      secrets: [...new Set(sofar.flatMap((f) => f.secrets))].sort(),
+      files,
+    };
+    return [{ path: 'manifest.json', content: JSON.stringify(m, null, 2) }];
+  },
+};

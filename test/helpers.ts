@@ -1,0 +1,52 @@
+// Shared test helpers: compile and build in memory (no disk), as the pure core allows.
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile, type Compiled } from '../src/compiler/compile.js';
+import { build, allTargets } from '../src/compiler/build.js';
+import type { BundleFile } from '../src/compiler/bundle.js';
+import type { Model } from '../src/compiler/model.js';
+import { formatText } from '../src/compiler/diagnostics.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const EXAMPLES = join(ROOT, 'examples');
+
+/** Compiles YAML text; throws with the formatted diagnostics when it has errors. */
+export function compileText(text: string, name = 'test.yaml'): Compiled & { model: Model } {
+  const c = compile(name, Buffer.from(text, 'utf8'));
+  if (!c.model) throw new Error(`does not compile:\n${formatText(name, c.loaded.source, c.diagnostics)}`);
+  return c as Compiled & { model: Model };
+}
+
+export function compileFile(path: string): Compiled & { model: Model } {
+  return compileText(readFileSync(path, 'utf8'), path);
+}
+
+/** Builds every bundle in memory; returns path → file (paths relative to out/<cluster>/). */
+export function buildText(text: string, opts: { embed?: Record<string, string> } = {}): Map<string, BundleFile> {
+  const c = compileText(text);
+  const r = build({
+    model: c.model,
+    literals: c.literals!,
+    inputSha256: c.inputSha256,
+    mhcVersion: '0.0.0-test',
+    targets: allTargets(c.model),
+    ...(opts.embed ? { embedFrom: opts.embed } : {}),
+  });
+  if (!r.files) throw new Error(`build failed:\n${formatText('test.yaml', c.loaded.source, r.diagnostics)}`);
+  return new Map(r.files.map((f) => [f.path, f]));
+}
+
+export const buildFile = (path: string, opts: { embed?: Record<string, string> } = {}) => buildText(readFileSync(path, 'utf8'), opts);
+
+/** Awkward secret values: every character that breaks naive quoting. */
+export const AWKWARD = {
+  DB_ROOT_PASSWORD: `r&o\\o/t'p"a$s#s w0rd`,
+  REDIS_PASSWORD: `re"d\\is & $HOME 'x' #1`,
+  GALERA_SST_PASSWORD: `s$t'"\\ &/ #`,
+  SLURMDBD_DB_PASSWORD: `sl&urm\\db'pa"ss $x #y`,
+  KEEPALIVED_AUTH_PASS: `k&'"$#\\/`,
+  MUNGE_KEY: Buffer.alloc(1024, 7).toString('base64'),
+  JWT_SECRET: `j"w't\\&$ #/ secret`,
+  SESSION_SECRET: `s e s s'"\\&$#/`,
+} as const;
