@@ -32,7 +32,6 @@ export const CODES = {
   E305: { severity: 'error', title: 'more than one vip_owner' },
   E306: { severity: 'error', title: 'vip_owner does not have the highest priority' },
   E307: { severity: 'error', title: 'duplicate keepalived priority' },
-  E308: { severity: 'error', title: 'gluster replica_count exceeds gluster nodes' },
   E309: { severity: 'error', title: 'redis cluster mode needs at least 3 redis nodes' },
   E310: { severity: 'error', title: 'partition names an unknown compute node' },
   E311: { severity: 'error', title: 'unresolved secret' },
@@ -51,6 +50,7 @@ export const CODES = {
   W303: { severity: 'warning', title: 'gluster replica 2 is prone to split-brain' },
   W304: { severity: 'warning', title: 'literal secret in the YAML' },
   W305: { severity: 'warning', title: 'accounting_storage/mysql is not supported by slurmctld' },
+  W308: { severity: 'warning', title: 'gluster replica_count exceeds the gluster nodes' },
   W307: { severity: 'warning', title: 'two Redis Sentinels cannot elect a leader after one failure' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; title: string }>;
 

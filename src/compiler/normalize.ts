@@ -281,7 +281,8 @@ export function normalize(f: Folded): Normalized {
     data.gluster = {
       volumeName: gi?.volume_name ?? 'gluster_volume',
       members: glusterMembers,
-      replicaCount: gi?.replica_count ?? Math.min(3, glusterMembers.length),
+      // a replica count above the node count cannot be created; rules.ts warns (W308)
+      replicaCount: Math.min(gi?.replica_count ?? 3, glusterMembers.length),
       arbiter: gi?.arbiter ?? false,
       brickPath: gi?.brick_path ?? '/data/gluster/brick',
       mountPoint: gi?.mount_point ?? '/mnt/gluster',

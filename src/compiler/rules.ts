@@ -106,15 +106,15 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   const g = model.gluster;
   if (g && f.gluster) {
     const gp = f.gluster.path;
-    if (f.gluster.value.replica_count !== undefined && g.replicaCount > g.members.length) {
-      err('E308', `replica_count ${g.replicaCount} needs ${g.replicaCount} gluster nodes, but only ${g.members.length} run glusterfs`, [...gp, 'replica_count'], `lower replica_count to ${g.members.length} or enable glusterfs on more controllers`);
+    if (f.gluster.value.replica_count !== undefined && f.gluster.value.replica_count > g.members.length) {
+      ds.push(diag('W308', `replica_count ${f.gluster.value.replica_count} needs that many gluster nodes, but only ${g.members.length} run glusterfs: the volume is created with replica ${g.members.length}`, loc([...gp, 'replica_count']), `enable glusterfs on more controllers, or write replica_count: ${g.members.length}`));
     }
     if (g.arbiter && g.replicaCount !== 3) {
       err('E205', `an arbiter needs replica_count 3 (2 data bricks + 1 arbiter), not ${g.replicaCount}`, [...gp, 'arbiter']);
     }
   }
   if (g && g.replicaCount === 2 && !g.arbiter) {
-    ds.push(diag('W303', 'gluster replica 2 is prone to split-brain when the two nodes lose sight of each other', loc(f.gluster ? [...f.gluster.path, 'replica_count'] : ['storage']), 'use replica_count: 3 with arbiter: true (the arbiter stores only metadata)'));
+    ds.push(diag('W303', 'gluster replica 2 is prone to split-brain when the two nodes lose sight of each other', loc(f.gluster ? [...f.gluster.path, 'replica_count'] : f.controllersPath), 'use replica_count: 3 with arbiter: true (the arbiter stores only metadata)'));
   }
 
   // --- galera ------------------------------------------------------------------------

@@ -3,10 +3,18 @@
 // `sha256sums` last because it covers every other file.
 import type { ClusterEmitter, Emitter } from './emitter.js';
 import { hosts } from './hosts.js';
+import { glusterfs } from './glusterfs.js';
+import { mariadb } from './mariadb.js';
+import { redis } from './redis.js';
+import { slurm } from './slurm.js';
+import { keepalived } from './keepalived.js';
+import { web } from './web.js';
+import { systemd } from './systemd.js';
+import { healthCheck } from './health-check.js';
 import { manifest } from './manifest.js';
 import { clusterJson } from './cluster-json.js';
 import { sha256sums } from './sha256sums.js';
 
-export const EMITTERS: readonly Emitter[] = [hosts];
+export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, keepalived, web, systemd, healthCheck];
 export const FINAL_EMITTER: Emitter = manifest;
 export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, sha256sums];

@@ -1,0 +1,9 @@
+// Placeholder until its emitter lands (issue 3); registered so the registry order is fixed.
+import type { Emitter } from './emitter.js';
+
+export const slurm: Emitter = {
+  name: 'slurm',
+  emit() {
+    return [];
+  },
+};
