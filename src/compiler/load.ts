@@ -89,7 +89,9 @@ export function parseSource(name: string, bytes: Uint8Array): Loaded {
         ds.push(diag('E103', 'a tab is used for indentation; YAML allows only spaces', span, 'replace the tab with spaces'));
         break;
       case 'DUPLICATE_KEY': {
-        ds.push(diag('E104', `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]))}: a later value would silently replace an earlier one`, span, 'remove or rename one of the two keys'));
+        const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim().replace(/^["']|["']$/g, '');
+        const keySpan = { start: e.pos[0], end: e.pos[0] + Math.max(1, /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trimEnd().length) };
+        ds.push(diag('E104', `duplicate key "${key}": a later value would silently replace an earlier one`, keySpan, 'remove or rename one of the two keys'));
         break;
       }
       case 'MULTIPLE_DOCS':

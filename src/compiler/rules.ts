@@ -19,7 +19,7 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
 
   // --- nodes -------------------------------------------------------------------------
   if (f.controllers.length === 0) {
-    err('E312', 'no controllers are defined; a multi-head cluster needs at least one (usually three)', f.controllersPath, 'add a controllers: list with hostname and ip for each controller');
+    err('E312', 'no controllers are defined; a multi-head cluster needs at least one (usually three)', f.controllersPath, 'add a controllers: list with hostname and ip for each controller', 'key');
   }
   const allNodes = [
     ...f.controllers.map((c) => ({ hostname: c.hostname, ip: c.ip, path: c.path })),
@@ -114,17 +114,17 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
     }
   }
   if (g && g.replicaCount === 2 && !g.arbiter) {
-    ds.push(diag('W303', 'gluster replica 2 is prone to split-brain when the two nodes lose sight of each other', loc(f.gluster ? [...f.gluster.path, 'replica_count'] : f.controllersPath), 'use replica_count: 3 with arbiter: true (the arbiter stores only metadata)'));
+    ds.push(diag('W303', 'gluster replica 2 is prone to split-brain when the two nodes lose sight of each other', loc(f.gluster ? [...f.gluster.path, 'replica_count'] : f.controllersPath, { at: f.gluster ? 'value' : 'key' }), 'use replica_count: 3 with arbiter: true (the arbiter stores only metadata)'));
   }
 
   // --- galera ------------------------------------------------------------------------
   const gal = model.galera;
   if (gal && !gal.arbitrator) {
-    const where = f.input.database ? ['database'] : f.controllersPath;
+    const where = loc(f.input.database ? ['database'] : f.controllersPath, { at: 'key' });
     if (gal.members.length === 2) {
-      ds.push(diag('W301', 'two Galera nodes cannot keep quorum: when one fails the other stops accepting writes', loc(where), 'add a third MariaDB node, or a garbd arbitrator (database.galera.arbitrator: {hostname, ip})'));
+      ds.push(diag('W301', 'two Galera nodes cannot keep quorum: when one fails the other stops accepting writes', where, 'add a third MariaDB node, or a garbd arbitrator (database.galera.arbitrator: {hostname, ip})'));
     } else if (gal.members.length >= 4 && gal.members.length % 2 === 0) {
-      ds.push(diag('W302', `${gal.members.length} Galera nodes: an even count can split into two halves with no quorum`, loc(where), 'use an odd number of MariaDB nodes, or add a garbd arbitrator'));
+      ds.push(diag('W302', `${gal.members.length} Galera nodes: an even count can split into two halves with no quorum`, where, 'use an odd number of MariaDB nodes, or add a garbd arbitrator'));
     }
   }
 
@@ -134,7 +134,7 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
     err('E309', `redis mode: cluster needs at least 3 redis nodes, but ${r?.members.length ?? 0} run redis`, ['redis', 'mode'], 'use mode: sentinel (or auto), or enable redis on more controllers');
   }
   if (r?.mode === 'sentinel' && r.members.length === 2) {
-    ds.push(diag('W307', 'two Redis Sentinels cannot elect a leader after one node fails (a majority of sentinels is needed)', loc(f.input.redis ? ['redis'] : f.controllersPath), 'run redis on a third controller'));
+    ds.push(diag('W307', 'two Redis Sentinels cannot elect a leader after one node fails (a majority of sentinels is needed)', loc(f.input.redis ? ['redis'] : f.controllersPath, { at: 'key' }), 'run redis on a third controller'));
   }
 
   // --- slurm -------------------------------------------------------------------------

@@ -58,12 +58,21 @@ function keysAt(schema: AnySchema, path: Path): string[] {
 }
 
 function valueAt(root: unknown, path: Path): unknown {
+  return resolveAt(root, path).value;
+}
+
+/**
+ * The value at `path` and the part of the path that exists in the data. A path may run past a
+ * plain value when the schema rewrote it (`vip: 1.2.3.4` is read as `vip: {address: …}`);
+ * then the plain value and its own path are returned.
+ */
+function resolveAt(root: unknown, path: Path): { value: unknown; path: Path } {
   let v: unknown = root;
-  for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[seg as string];
+  for (let i = 0; i < path.length; i++) {
+    if (v === null || typeof v !== 'object') return i > 0 && v !== undefined ? { value: v, path: path.slice(0, i) } : { value: undefined, path };
+    v = (v as Record<string | number, unknown>)[path[i] as string];
   }
-  return v;
+  return { value: v, path };
 }
 
 function typeName(v: unknown): string {
@@ -87,7 +96,7 @@ const EXPECTED: Record<string, string> = {
 };
 
 function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Diagnostic[] {
-  const path = issue.path as Path;
+  const path = issue.code === 'unrecognized_keys' ? (issue.path as Path) : resolveAt(data, issue.path as Path).path;
   const where = pathText(path) || 'the top level';
   switch (issue.code) {
     case 'unrecognized_keys': {
@@ -152,5 +161,11 @@ export function validate(value: unknown, loc: Locator): { input?: Input; diagnos
   const data = stripXKeys(value);
   const r = inputSchema.safeParse(data);
   if (r.success) return { input: r.data, diagnostics: [] };
-  return { diagnostics: r.error.issues.flatMap((i) => toDiagnostic(i, data, loc)) };
+  const ds = r.error.issues.flatMap((i) => toDiagnostic(i, data, loc));
+  // A misspelt required key shows up twice (unknown "hostnme", missing "hostname"): keep the
+  // unknown-key error, which carries the did-you-mean hint.
+  const suggested = new Set(ds.filter((d) => d.code === 'E201' && d.hint).map((d) => `${d.span?.start}|${/"([^"]+)"/.exec(d.hint!)?.[1]}`));
+  return {
+    diagnostics: ds.filter((d) => !(d.code === 'E204' && suggested.has(`${d.span?.start}|${/"([^"]+)"/.exec(d.message)?.[1]}`))),
+  };
 }
