@@ -241,9 +241,5 @@ export function jsonSchema(): unknown {
     }
   };
   allowX(s);
-  return {
-    ...s,
-    $id: 'https://mhc.invalid/schema/my_multihead_cluster.json',
-    title: 'mhc cluster description (my_multihead_cluster.yaml)',
-  };
+  return { ...s, title: 'mhc cluster description (my_multihead_cluster.yaml)' };
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite judges generated files with. Idempotent.
+# A missing tool makes the daemon tests fail (never skip), so CI runs this first.
+set -Eeuo pipefail
+pkgs=(nginx keepalived redis-server mariadb-server galera-4 mariadb-backup
+      slurmctld slurmd slurmdbd slurm-client munge shellcheck bats iproute2
+      openssl systemd curl procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's postinst scripts may start daemons; the tests start their own on scratch ports.
+for s in nginx keepalived redis-server mariadb munge slurmctld slurmd slurmdbd; do
+  pkill -x "$s" 2>/dev/null || true
+done
+pkill -x mariadbd 2>/dev/null || true
+echo "setup-ci: all packages present"
