@@ -91,7 +91,9 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     const { packBundle } = await import('./compiler/pack.js');
     const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
     const mtime = Number.isFinite(epoch) && epoch >= 0 ? Math.floor(epoch) : 0;
-    for (const t of sel.targets) tarballs.push({ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: await packBundle(t.name, files, mtime) });
+    // compressed concurrently: zlib runs on libuv's thread pool
+    const packed = await Promise.all(sel.targets.map((t) => packBundle(t.name, files, mtime)));
+    sel.targets.forEach((t, i) => tarballs.push({ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: packed[i]! }));
   }
   try {
     const w = writeTree(o.output, model.cluster.name, files);

@@ -5,7 +5,7 @@ import type { BundleFile } from './bundle.js';
 export async function packBundle(bundle: string, files: readonly BundleFile[], mtimeSeconds: number): Promise<Buffer> {
   const { default: archiver } = await import('archiver');
   const date = new Date(mtimeSeconds * 1000);
-  const archive = archiver('tar', { gzip: true, gzipOptions: { level: 9 } });
+  const archive = archiver('tar', { gzip: true, gzipOptions: { level: 6 } });
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     archive.on('data', (c: Buffer) => chunks.push(c));

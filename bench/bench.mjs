@@ -1,0 +1,50 @@
+// npm run bench: median wall time and peak RSS of `mhc build --tar` on each example and on a
+// synthetic 5 + 10,000 node cluster, next to a bare `node -e 0` measured in the same run.
+// Benchmarks are separate from tests; nothing here asserts, it reports.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { syntheticCluster } from './synthetic.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const probe = join(root, 'bench', 'rss-probe.cjs');
+const mhc = join(root, 'bin', 'mhc.cjs');
+const runs = Number(process.env.BENCH_RUNS ?? 11);
+const work = mkdtempSync(join(tmpdir(), 'mhc-bench-'));
+
+function measure(args) {
+  const times = [];
+  const rss = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ['--require', probe, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`failed: ${args.join(' ')}\n${r.stderr}`);
+    if (i === 0) continue; // warm-up (disk cache)
+    times.push(ms);
+    rss.push(Number(String(r.output[3]).trim()) / 1024);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], rssMB: Math.max(...rss) };
+}
+
+const synth = join(work, 'synthetic-5+10000.yaml');
+writeFileSync(synth, syntheticCluster(10000));
+const cases = [
+  ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).sort().map((f) => [f, join(root, 'examples', f)]),
+  ['synthetic 5 + 10,000 nodes', synth],
+];
+
+const base = measure(['-e', '0']);
+console.log(`node ${process.version}, ${runs} runs each, median wall time, peak RSS`);
+console.log(`${'case'.padEnd(30)} ${'median ms'.padStart(10)} ${'× node -e 0'.padStart(12)} ${'peak RSS MB'.padStart(12)}`);
+console.log(`${'node -e 0'.padEnd(30)} ${base.ms.toFixed(1).padStart(10)} ${'1.00'.padStart(12)} ${base.rssMB.toFixed(1).padStart(12)}`);
+for (const [name, file] of cases) {
+  const out = join(work, 'out');
+  const m = measure([mhc, 'build', file, '-o', out, '--tar', '--quiet']);
+  rmSync(out, { recursive: true, force: true });
+  console.log(`${name.padEnd(30)} ${m.ms.toFixed(1).padStart(10)} ${(m.ms / base.ms).toFixed(2).padStart(12)} ${m.rssMB.toFixed(1).padStart(12)}`);
+}
+rmSync(work, { recursive: true, force: true });
