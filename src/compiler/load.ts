@@ -97,8 +97,11 @@ export function parseSource(name: string, bytes: Uint8Array): Loaded {
       case 'MULTIPLE_DOCS':
         ds.push(diag('E107', 'the file holds more than one YAML document (---); mhc reads exactly one', span));
         break;
-      default:
-        ds.push(diag('E102', `YAML syntax error: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}`, span));
+      default: {
+        const line = source.lineText(source.position(e.pos[0]).line);
+        const hint = /\{[^}]*\$\{/.test(line) ? 'inside { … } write a secret reference in quotes: "${NAME}"' : undefined;
+        ds.push(diag('E102', `YAML syntax error: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}`, span, hint));
+      }
     }
   }
   for (const w of doc.warnings) {
@@ -106,7 +109,18 @@ export function parseSource(name: string, bytes: Uint8Array): Loaded {
       ds.push(diag('E109', `${w.message.split('\n')[0]}: custom YAML tags are not supported`, { start: w.pos[0], end: Math.max(w.pos[1], w.pos[0] + 1) }));
     }
   }
-  if (ds.length) return { name, bytes, source, doc, diagnostics: ds };
+  if (ds.length) {
+    // one syntax mistake makes the YAML parser report a cascade on the same line: keep the first
+    const lines = new Set<number>();
+    const firsts = ds.filter((d) => {
+      if (d.code !== 'E102' || !d.span) return true;
+      const l = source.position(d.span.start).line;
+      if (lines.has(l)) return false;
+      lines.add(l);
+      return true;
+    });
+    return { name, bytes, source, doc, diagnostics: firsts };
+  }
 
   // Unresolvable aliases and non-plain tags are found by walking the document once.
   visit(doc, {

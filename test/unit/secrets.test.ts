@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { fill, formatSecretsEnv, generate, placeholder, refusal, resolve, secretsIn } from '../../src/compiler/secrets.js';
+import { SECRET_SLOTS } from '../../src/compiler/normalize.js';
+import type { SecretSpec } from '../../src/compiler/model.js';
+import { AWKWARD } from '../helpers.js';
+
+const spec = (slot: keyof typeof SECRET_SLOTS): SecretSpec => ({ ...SECRET_SLOTS[slot], fromYaml: false });
+
+describe('secrets', () => {
+  it('finds the placeholders a text refers to', () => {
+    const t = `a=${placeholder('B')}\nc="${placeholder('A', 'dq')}" ${placeholder('B')}`;
+    expect(secretsIn(t)).toEqual(['A', 'B']);
+  });
+  it('fills values literally: $&, $1 and backslashes are not replacement patterns', () => {
+    const values = new Map([['X', "$& $1 $$ \\1 ' \" & # /"]]);
+    expect(fill(`k=${placeholder('X')}`, values)).toBe("k=$& $1 $$ \\1 ' \" & # /");
+    expect(fill(`k="${placeholder('X', 'dq')}"`, values)).toBe(`k="$& $1 $$ \\\\1 ' \\" & # /"`);
+    expect(fill(`k=${placeholder('MISSING')}`, values)).toBe(`k=${placeholder('MISSING')}`);
+  });
+  it('resolves from environment: first, then the process environment; lists the missing', () => {
+    const r = resolve(['A', 'B', 'C'], new Map([['A', 'yaml']]), { A: 'env', B: 'env-b' });
+    expect([...r.values]).toEqual([['A', 'yaml'], ['B', 'env-b']]);
+    expect(r.missing).toEqual(['C']);
+  });
+  it('refuses what a consumer cannot take, naming it', () => {
+    expect(refusal(spec('keepalived'), '123456789')).toMatch(/at most 8/);
+    expect(refusal(spec('keepalived'), '12345678')).toBeUndefined();
+    expect(refusal(spec('munge'), 'not base64!')).toMatch(/base64/);
+    expect(refusal(spec('redis'), 'a\nb')).toMatch(/control character/);
+    expect(refusal(spec('redis'), AWKWARD.REDIS_PASSWORD)).toBeUndefined();
+  });
+  it('generates strong values of the right shape from the given randomness', () => {
+    let n = 0;
+    const rnd = (k: number) => Uint8Array.from({ length: k }, () => n++ % 256);
+    const pw = generate(spec('dbRoot'), rnd);
+    expect(pw).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(generate(spec('keepalived'), rnd)).toHaveLength(8);
+    expect(Buffer.from(generate(spec('munge'), rnd), 'base64')).toHaveLength(1024);
+  });
+  it('secrets.env holds one NAME=value line per secret', () => {
+    const text = formatSecretsEnv([spec('redis'), spec('jwt')], new Map([['REDIS_PASSWORD', 'a b'], ['JWT_SECRET', 'x=y']]));
+    expect(text).toMatch(/^REDIS_PASSWORD=a b$/m);
+    expect(text).toMatch(/^JWT_SECRET=x=y$/m);
+  });
+});
