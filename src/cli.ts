@@ -9,7 +9,8 @@ import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
 import { writeFileAtomic, writeTree, WriteError } from './compiler/write.js';
 import { jsonSchema } from './compiler/schema.js';
-import { formatSecretsEnv, generate } from './compiler/secrets.js';
+import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
+import { readFileSync } from 'node:fs';
 import { MHC_VERSION } from './generated/version.js';
 import { COMPUTE_BUNDLE } from './compiler/model.js';
 import { rmSync } from 'node:fs';
@@ -60,7 +61,20 @@ function secretFinder(c: Compiled): (name: string) => Span | undefined {
 
 const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
 
-async function cmdBuild(config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; quiet?: boolean }): Promise<void> {
+async function cmdBuild(config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; secrets?: string; quiet?: boolean }): Promise<void> {
+  if (o.secrets && !o.embedSecrets) {
+    err('mhc: --secrets FILE is only read with --embed-secrets\n');
+    throw new Exit(EXIT.USAGE);
+  }
+  let fromFile: Record<string, string> = {};
+  if (o.secrets) {
+    try {
+      fromFile = Object.fromEntries(parseSecretsEnv(readFileSync(o.secrets, 'utf8')));
+    } catch (e) {
+      err(`mhc: cannot read ${o.secrets}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      throw new Exit(EXIT.IO);
+    }
+  }
   const c = load(config);
   report(c);
   if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
@@ -76,7 +90,8 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     inputSha256: c.inputSha256,
     mhcVersion: MHC_VERSION,
     targets: sel.targets,
-    ...(o.embedSecrets ? { embedFrom: process.env } : {}),
+    // environment: of the YAML first (inside build), then --secrets FILE, then the process environment
+    ...(o.embedSecrets ? { embedFrom: { ...process.env, ...fromFile } } : {}),
     findSecretInSource: secretFinder(c),
   });
   if (!result.files) {
@@ -165,9 +180,10 @@ export function program(): Command {
     .option('-o, --output <dir>', 'output directory', 'out')
     .option('--node <host>', 'build only this node (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--tar', 'also write <dir>/<cluster>-<bundle>.tar.gz (reproducible)')
-    .option('--embed-secrets', 'write secret values into the files (from environment: then the process environment)')
+    .option('--embed-secrets', 'write secret values into the files (from environment:, then --secrets FILE, then the process environment)')
+    .option('--secrets <file>', 'with --embed-secrets: read values from this secrets.env (NAME=value lines)')
     .option('-q, --quiet', 'print nothing on success')
-    .action((config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; quiet?: boolean }) => cmdBuild(config, o));
+    .action((config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; secrets?: string; quiet?: boolean }) => cmdBuild(config, o));
 
   p.command('schema')
     .description('print the JSON Schema of the cluster YAML (for yaml-language-server)')

@@ -203,7 +203,7 @@ describe('mhc CLI', () => {
     if (r.code === 0) return; // only when no file needs a secret (none of the service emitters exist)
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/error\[E311\]: --embed-secrets: no value for [A-Z_, ]+/);
-    expect(r.err).toMatch(/hint: run `mhc secrets init CONFIG`/);
+    expect(r.err).toMatch(/hint: run `mhc secrets init CONFIG` and pass the file with --secrets/);
     expect(readdirSync(out)).toEqual([]);
   });
 
@@ -223,9 +223,13 @@ describe('mhc CLI', () => {
     expect(readFileSync(f, 'utf8')).toBe(text);
     expect(mhc(['secrets', 'init', MAIN, '-o', f, '--force']).code).toBe(0);
     expect(readFileSync(f, 'utf8')).not.toBe(text);
-    // the generated file satisfies --embed-secrets
-    const env: Record<string, string> = Object.fromEntries(readFileSync(f, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    expect(mhc(['build', MAIN, '-o', join(d, 'out'), '-q', '--embed-secrets'], { env }).code).toBe(0);
+    // the generated file satisfies --embed-secrets --secrets FILE, awkward values included
+    expect(mhc(['build', MAIN, '-o', join(d, 'out'), '-q', '--embed-secrets', '--secrets', f]).code).toBe(0);
+    const awk = join(d, 'awkward.env');
+    writeFileSync(awk, Object.entries(AWKWARD).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    const r2 = mhc(['build', MAIN, '-o', join(d, 'out2'), '-q', '--embed-secrets', '--secrets', awk]);
+    expect(r2.code, r2.err).toBe(0);
+    expect(mhc(['build', MAIN, '-o', join(d, 'out3'), '--secrets', awk]).code).toBe(2);
   });
 
   it('schema prints the committed JSON Schema', () => {

@@ -65,7 +65,7 @@ export function build(req: BuildRequest): BuildResult {
     const { values, missing } = resolve(names, req.literals, req.embedFrom);
     const ds: Diagnostic[] = [];
     if (missing.length) {
-      ds.push(diag('E311', `--embed-secrets: no value for ${missing.join(', ')} (looked in environment: of the YAML, then the process environment)`, req.findSecretInSource?.(missing[0]!), 'run `mhc secrets init CONFIG` and load the file (set -a; . ./secrets.env; set +a), or build without --embed-secrets'));
+      ds.push(diag('E311', `--embed-secrets: no value for ${missing.join(', ')} (looked in environment: of the YAML, then --secrets FILE, then the process environment)`, req.findSecretInSource?.(missing[0]!), 'run `mhc secrets init CONFIG` and pass the file with --secrets secrets.env, or build without --embed-secrets'));
     }
     for (const [name, value] of values) {
       const spec = model.secrets.find((s) => s.name === name);

@@ -82,3 +82,13 @@ export function formatSecretsEnv(specs: readonly SecretSpec[], values: ReadonlyM
   }
   return out;
 }
+
+/** Reads secrets.env as the node does: NAME=value lines, value = the rest of the line, literally. */
+export function parseSecretsEnv(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.replace(/\r$/, ''));
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
