@@ -181,6 +181,7 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
     const known = DEFAULT_WEB_SERVICES.map((d) => d.name);
     const names = new Map<string, number>();
     const ports = new Map<number, string>();
+    const paths = new Map<string, string>();
     list.forEach((it, i) => {
       const p: Path = [...f.webServices!.path, i];
       const name = typeof it === 'string' ? it : it.name;
@@ -197,6 +198,12 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
         if (other) err('E317', `web services "${other}" and "${name}" both use port ${port}`, typeof it === 'string' ? p : [...p, 'port']);
         else ports.set(port, name);
       }
+      // each enabled service is one nginx `location`: two with the same path fail `nginx -t`
+      if (typeof it !== 'string' && it.enabled === false) return;
+      const urlPath = (typeof it === 'string' ? undefined : it.path) ?? DEFAULT_WEB_SERVICES.find((d) => d.name === name)?.path ?? `/${name}/`;
+      const otherPath = paths.get(urlPath);
+      if (otherPath) err('E317', `web services "${otherPath}" and "${name}" both use the URL path ${urlPath}`, typeof it !== 'string' && it.path ? [...p, 'path'] : p, 'give each web service its own path');
+      else paths.set(urlPath, name);
     });
   }
   if (f.input.web?.ssl && !!f.input.web.ssl.certificate !== !!f.input.web.ssl.certificate_key) {

@@ -1,9 +1,94 @@
-// Placeholder until its emitter lands (issue 3); registered so the registry order is fixed.
+// GlusterFS: the volume plan the storage phase runs (`gluster volume create` arguments) on the
+// gluster nodes, and the fstab entry that mounts the volume on every controller that needs it.
+import { render } from '../compiler/render.js';
+import { shellQuote } from '../compiler/quote.js';
+import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
+import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+
+export const VOLUME_PLAN = 'files/etc/mhc/glusterfs/volume-plan';
+export const FSTAB_ENTRY = 'files/etc/mhc/fstab.d/glusterfs';
+
+type Gluster = NonNullable<Model['gluster']>;
+
+/** True when `path` is `dir` or lies below it. */
+const under = (path: string, dir: string): boolean => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+
+/**
+ * Brick hosts: the first k×replica members in ranked order (VIP owner first), k as large as the
+ * member count allows — `gluster volume create` needs a multiple of the replica count. Members
+ * beyond that are peers without a brick (they still serve the volfile and mount the volume).
+ */
+export function brickHosts(g: Gluster): readonly Member[] {
+  const r = Math.max(1, g.replicaCount);
+  return g.members.slice(0, Math.floor(g.members.length / r) * r);
+}
+
+/** The exact arguments of `gluster volume create` (after `create`). */
+export function createArgs(g: Gluster): string[] {
+  const args: string[] = [g.volumeName];
+  if (g.replicaCount > 1) args.push('replica', String(g.replicaCount));
+  // replica 3 arbiter 1: the third brick of each set stores metadata only (rules.ts requires replica 3)
+  if (g.arbiter && g.replicaCount === 3) args.push('arbiter', '1');
+  for (const m of brickHosts(g)) args.push(`${m.hostname}:${g.brickPath}`);
+  // bricks usually sit on the root file system in small clusters; gluster refuses that without force
+  args.push('force');
+  return args;
+}
+
+/** Does this controller mount the volume? Gluster nodes do, and Slurm controllers whose state lives on it. */
+export function mountsGluster(model: Model, node: Controller): boolean {
+  const g = model.gluster;
+  if (!g) return false;
+  if (runs(node, 'glusterfs')) return true;
+  const s = model.slurm;
+  return !!s && runs(node, 'slurm') && under(s.stateSaveLocation, g.mountPoint);
+}
+
+/** The fstab line: this node first when it serves the volume, the other gluster nodes as backup volfile servers. */
+export function fstabLine(g: Gluster, node: Controller): string {
+  const self = g.members.find((m) => m.hostname === node.hostname);
+  const servers = self ? [self, ...g.members.filter((m) => m !== self)] : [...g.members];
+  const [primary, ...backups] = servers;
+  const opts = ['_netdev'];
+  if (backups.length) opts.push(`backup-volfile-servers=${backups.map((m) => m.hostname).join(':')}`);
+  // the local glusterd serves the volfile: mount after it (ordering only; the backups cover its absence)
+  if (self) opts.push('x-systemd.after=glusterd.service');
+  return `${primary!.hostname}:/${g.volumeName} ${g.mountPoint} glusterfs ${opts.join(',')} 0 0`;
+}
 
 export const glusterfs: Emitter = {
   name: 'glusterfs',
-  emit() {
-    return [];
+  emit(model, target) {
+    const g = model.gluster;
+    if (!g || target.kind !== 'controller') return [];
+    const node = target.node;
+    const out: EmittedFile[] = [];
+    if (runs(node, 'glusterfs')) {
+      const bricks = brickHosts(g);
+      const spare = g.members.filter((m) => !bricks.includes(m));
+      out.push({
+        path: VOLUME_PLAN,
+        content: render('glusterfs/volume-plan', {
+          volume: shellQuote(g.volumeName),
+          replica: g.replicaCount,
+          arbiter: g.arbiter && g.replicaCount === 3 ? 1 : 0,
+          brickPath: shellQuote(g.brickPath),
+          mountPoint: shellQuote(g.mountPoint),
+          peers: g.members.map((m) => shellQuote(m.hostname)).join(' '),
+          peerIps: g.members.map((m) => shellQuote(m.ip)).join(' '),
+          bricks: bricks.map((m) => shellQuote(`${m.hostname}:${g.brickPath}`)).join(' '),
+          spare: spare.map((m) => m.hostname),
+          createArgs: createArgs(g).map(shellQuote).join(' '),
+        }),
+      });
+    }
+    if (mountsGluster(model, node)) {
+      out.push({
+        path: FSTAB_ENTRY,
+        content: render('glusterfs/fstab', { line: fstabLine(g, node) }),
+      });
+    }
+    return out;
   },
 };

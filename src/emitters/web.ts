@@ -1,9 +1,131 @@
-// Placeholder until its emitter lands (issue 3); registered so the registry order is fixed.
+// Web: the nginx site (TLS, websocket upgrade, local backend first and the peers as `backup`),
+// one systemd unit and one EnvironmentFile per web service, on every controller running web.
+import { render } from '../compiler/render.js';
+import { dq } from '../compiler/quote.js';
+import { placeholder } from '../compiler/secrets.js';
+import { runs, type Controller, type Model, type SecretRef } from '../compiler/model.js';
+import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+
+type Web = NonNullable<Model['web']>;
+type Service = Web['services'][number];
+
+export const SITE = 'files/etc/nginx/sites-available/mhc.conf';
+export const SITE_ENABLED = 'files/etc/nginx/sites-enabled/mhc.conf';
+/** The system user every web service runs as (created by the start script's web phase). */
+export const WEB_USER = 'mhc-web';
+export const unitName = (s: Service): string => `mhc-web-${s.name}.service`;
+export const envFile = (s: Service): string => `/etc/mhc/web/${s.name}.env`;
+export const upstreamName = (s: Service): string => `mhc_${s.name}`;
+
+/** Upstream servers: the local backend first, then every other web node (ranked) as `backup`. */
+export function upstreamServers(web: Web, node: Controller, s: Service): string[] {
+  const opts = 'max_fails=1 fail_timeout=10s';
+  const peers = web.members.filter((m) => m.hostname !== node.hostname);
+  return [`127.0.0.1:${s.port} ${opts}`, ...peers.map((m) => `${m.ip}:${s.port} backup ${opts}`)];
+}
+
+export function site(web: Web, node: Controller): string {
+  const tls = web.ssl.mode !== 'off';
+  return render('web/site', {
+    hostname: node.hostname,
+    domain: web.domain,
+    tls,
+    certificate: web.ssl.mode === 'off' ? '' : web.ssl.certificate,
+    certificateKey: web.ssl.mode === 'off' ? '' : web.ssl.certificateKey,
+    // HSTS only with a real certificate: browsers refuse to click through a self-signed one under HSTS
+    hsts: web.ssl.mode === 'provided',
+    clientMaxBodySize: '1g',
+    upstreams: web.services.map((s) => ({
+      name: upstreamName(s),
+      service: s.name,
+      kind: s.kind,
+      port: s.port,
+      servers: upstreamServers(web, node, s),
+      // idle keep-alive connections to the backends; upgraded websocket connections are not pooled
+      keepalive: s.kind === 'websocket' ? 0 : 16,
+    })),
+    locations: [...web.services]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((s) => ({
+        path: s.path,
+        upstream: upstreamName(s),
+        service: s.name,
+        kind: s.kind,
+        websocket: s.kind === 'websocket',
+      })),
+  });
+}
+
+const secretValue = (ref: SecretRef): string => `"${placeholder(ref.name, 'dq')}"`;
+
+/** KEY=value lines of a service's EnvironmentFile (values double-quoted: systemd takes them literally but for \" and \\). */
+export function envVars(model: Model, node: Controller, s: Service): { key: string; value: string }[] {
+  const web = model.web!;
+  const v: { key: string; value: string }[] = [];
+  const add = (key: string, value: string | number) => v.push({ key, value: dq(String(value)) });
+  add('MHC_SERVICE', s.name);
+  add('MHC_NODE', node.hostname);
+  add('NODE_ENV', 'production');
+  // peers reach this backend as a `backup` upstream, so it listens on every address
+  add('HOST', '0.0.0.0');
+  add('PORT', s.port);
+  add('BASE_PATH', s.path);
+  add('HEALTH_PATH', s.healthPath);
+  add('PUBLIC_URL', `${web.ssl.mode === 'off' ? 'http' : 'https'}://${web.domain}${s.path}`);
+  v.push({ key: 'JWT_SECRET', value: secretValue(web.jwtSecret) });
+  v.push({ key: 'SESSION_SECRET', value: secretValue(web.sessionSecret) });
+  const g = model.galera;
+  if (g) {
+    add('DB_HOST', g.clientHost);
+    add('DB_PORT', g.port);
+  }
+  const r = model.redis;
+  if (r) {
+    add('REDIS_MODE', r.mode);
+    add('REDIS_NODES', r.members.map((m) => `${m.ip}:${r.port}`).join(','));
+    if (r.mode === 'sentinel') {
+      add('REDIS_SENTINELS', r.members.map((m) => `${m.ip}:${r.sentinel.port}`).join(','));
+      add('REDIS_MASTER_NAME', r.sentinel.masterName);
+    }
+    v.push({ key: 'REDIS_PASSWORD', value: secretValue(r.password) });
+  }
+  return v;
+}
 
 export const web: Emitter = {
   name: 'web',
-  emit() {
-    return [];
+  emit(model, target) {
+    const w = model.web;
+    if (!w || target.kind !== 'controller' || !runs(target.node, 'web')) return [];
+    const node = target.node;
+    const out: EmittedFile[] = [
+      { path: SITE, content: site(w, node) },
+      { path: SITE_ENABLED, content: render('web/site-enabled', {}) },
+    ];
+    for (const s of w.services) {
+      out.push({
+        path: `files/etc/systemd/system/${unitName(s)}`,
+        content: render('web/unit', {
+          name: s.name,
+          kind: s.kind,
+          port: s.port,
+          user: WEB_USER,
+          workingDirectory: s.workingDirectory,
+          environmentFile: envFile(s),
+          execStart: s.execStart,
+          stateDirectory: `mhc-web/${s.name}`,
+        }),
+      });
+      out.push({
+        path: `files${envFile(s)}`,
+        content: render('web/env', {
+          name: s.name,
+          vars: envVars(model, node, s),
+        }),
+        mode: 0o600,
+      });
+    }
+    return out;
   },
 };

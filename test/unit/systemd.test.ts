@@ -1,0 +1,85 @@
+// The systemd emitter: backup timer + service and the status monitor timer + service (with its
+// atomic JSON writer) on every controller, nothing on compute nodes.
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFile, buildText, EXAMPLES } from '../helpers.js';
+
+const MAIN = readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8');
+const UNITS = ['mhc-backup.service', 'mhc-backup.timer', 'mhc-status-monitor.service', 'mhc-status-monitor.timer'];
+const lines = (s: string) => s.split('\n');
+
+describe('systemd emitter', () => {
+  const files = buildFile(join(EXAMPLES, 'my_multihead_cluster.yaml'));
+
+  it('every controller gets the backup and status timers; compute nodes none', () => {
+    for (const n of ['server1', 'server2', 'server3']) {
+      for (const u of UNITS) expect(files.has(`${n}/files/etc/systemd/system/${u}`), `${n} ${u}`).toBe(true);
+      expect(files.get(`${n}/files/usr/local/sbin/mhc-status-json`)!.mode).toBe(0o755);
+    }
+    expect([...files.keys()].filter((p) => p.startsWith('compute/') && /mhc-(backup|status)/.test(p))).toEqual([]);
+  });
+
+  it('the backup timer follows backup.schedule and catches up missed runs', () => {
+    const t = files.get('server1/files/etc/systemd/system/mhc-backup.timer')!.content;
+    expect(lines(t)).toEqual(expect.arrayContaining(['OnCalendar=*-*-* 02:00:00', 'Persistent=true', 'WantedBy=timers.target']));
+    const s = files.get('server1/files/etc/systemd/system/mhc-backup.service')!.content;
+    expect(lines(s)).toEqual(expect.arrayContaining(['Type=oneshot', 'ExecStart=/opt/mhc/bin/backup.sh']));
+    const five = buildFile(join(EXAMPLES, 'five_controllers.yaml'));
+    expect(lines(five.get('web2/files/etc/systemd/system/mhc-backup.timer')!.content)).toContain('OnCalendar=daily');
+    const custom = buildText(MAIN.replace('schedule: "*-*-* 02:00:00"', 'schedule: "Mon..Fri *-*-* 23:30"'));
+    expect(lines(custom.get('server2/files/etc/systemd/system/mhc-backup.timer')!.content)).toContain('OnCalendar=Mon..Fri *-*-* 23:30');
+  });
+
+  it('the status monitor runs every 5 minutes through the JSON writer (ExecStart cannot redirect)', () => {
+    expect(lines(files.get('server1/files/etc/systemd/system/mhc-status-monitor.timer')!.content)).toContain('OnCalendar=*:0/5');
+    const s = files.get('server1/files/etc/systemd/system/mhc-status-monitor.service')!.content;
+    expect(lines(s)).toEqual(expect.arrayContaining(['Type=oneshot', 'ExecStart=/usr/local/sbin/mhc-status-json', 'SuccessExitStatus=1 2']));
+    expect(s).not.toMatch(/ExecStart=.*>/);
+    const w = files.get('server1/files/usr/local/sbin/mhc-status-json')!.content;
+    expect(w).toContain('/opt/mhc/bin/status_multihead.sh" --format json');
+    expect(w).toContain('/var/log/cluster_status.json');
+  });
+
+  it('the JSON writer replaces the file atomically and keeps the old one when the status script fails', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mhc-status-json-'));
+    try {
+      mkdirSync(join(root, 'opt/mhc/bin'), { recursive: true });
+      mkdirSync(join(root, 'var/log'), { recursive: true });
+      const wrapper = join(root, 'mhc-status-json');
+      writeFileSync(wrapper, files.get('server1/files/usr/local/sbin/mhc-status-json')!.content, { mode: 0o755 });
+      const stub = (body: string) => writeFileSync(join(root, 'opt/mhc/bin/status_multihead.sh'), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+      const run = () =>
+        spawnSync('bash', [wrapper], {
+          env: { ...process.env, MHC_ROOT: root },
+          encoding: 'utf8',
+          timeout: 10000,
+        });
+      const out = join(root, 'var/log/cluster_status.json');
+      stub(`[[ "$*" == "--format json --no-color" ]] || exit 9; echo '{"state":"degraded"}'; exit 1`);
+      expect(run().status).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe('{"state":"degraded"}\n');
+      stub('echo "{"; exit 7');
+      const r = run();
+      expect(r.status).toBe(7);
+      expect(r.stderr).toMatch(/left unchanged/);
+      expect(readFileSync(out, 'utf8')).toBe('{"state":"degraded"}\n');
+      expect(readdirSync(join(root, 'var/log'))).toEqual(['cluster_status.json']); // no temp file left
+      stub("echo '{}'");
+      expect(run().status).toBe(0);
+      expect(existsSync(out)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('starts every file with the generated-by comment (after the shebang)', () => {
+    for (const [p, f] of files) {
+      if (!/mhc-(backup|status)/.test(p)) continue;
+      const body = f.content.startsWith('#!') ? f.content.slice(f.content.indexOf('\n') + 1) : f.content;
+      expect(body.startsWith('# Generated by mhc from the cluster YAML; do not edit by hand.\n'), p).toBe(true);
+    }
+  });
+});
