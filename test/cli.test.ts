@@ -184,7 +184,7 @@ describe('mhc CLI', () => {
       expect(man.secrets_embedded).toBe(true);
       for (const f of man.files) {
         const text = readFileSync(join(root, bundle, f.path), 'utf8');
-        expect(text, f.path).not.toMatch(/@@MHC_SECRET:/);
+        expect(text, f.path).not.toMatch(/@@MHC_SECRET:[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?@@/);
         if (f.secrets.length) {
           holders++;
           expect(statSync(join(root, bundle, f.path)).mode & 0o077, f.path).toBe(0);
@@ -204,6 +204,14 @@ describe('mhc CLI', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/error\[E311\]: --embed-secrets: no value for [A-Z_, ]+/);
     expect(r.err).toMatch(/hint: run `mhc secrets init CONFIG` and pass the file with --secrets/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('--embed-secrets refuses a value its consumer cannot hold, naming the consumer', () => {
+    const out = tmp('refuse');
+    const r = mhc(['build', MAIN, '-o', out, '-q', '--embed-secrets'], { env: { ...AWKWARD, SLURMDBD_DB_PASSWORD: 'a"b c', KEEPALIVED_AUTH_PASS: '123456789' } });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/error\[E318\]: secret SLURMDBD_DB_PASSWORD cannot be used: slurmdbd\.conf/);
     expect(readdirSync(out)).toEqual([]);
   });
 

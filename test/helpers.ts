@@ -44,7 +44,7 @@ export const AWKWARD = {
   DB_ROOT_PASSWORD: `r&o\\o/t'p"a$s#s w0rd`,
   REDIS_PASSWORD: `re"d\\is & $HOME 'x' #1`,
   GALERA_SST_PASSWORD: `s$t'"\\ &/ #`,
-  SLURMDBD_DB_PASSWORD: `sl&urm\\db'pa"ss $x #y`,
+  SLURMDBD_DB_PASSWORD: `sl&urm\\db'pa ss $x #y`, // slurmdbd.conf cannot hold a double quote together with a space (E318)
   KEEPALIVED_AUTH_PASS: `k&'"$#\\/`,
   MUNGE_KEY: Buffer.alloc(1024, 7).toString('base64'),
   JWT_SECRET: `j"w't\\&$ #/ secret`,

@@ -52,6 +52,7 @@ export const CODES = {
   W305: { severity: 'warning', title: 'accounting_storage/mysql is not supported by slurmctld' },
   W308: { severity: 'warning', title: 'gluster replica_count exceeds the gluster nodes' },
   W307: { severity: 'warning', title: 'two Redis Sentinels cannot elect a leader after one failure' },
+  W309: { severity: 'warning', title: 'Redis Cluster without replicas' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; title: string }>;
 
 export type Code = keyof typeof CODES;

@@ -26,6 +26,8 @@ export interface SecretSpec {
   length: number;
   /** most characters a consumer accepts (e.g. keepalived auth_pass: 8) */
   maxLength?: number;
+  /** written as a Slurm config value (slurmdbd.conf StoragePass): refused when that parser cannot hold it */
+  slurmConf?: boolean;
   /** referenced by the YAML (true) or added by mhc itself (false) */
   fromYaml: boolean;
 }

@@ -37,8 +37,8 @@ export const DEFAULT_WEB_SERVICES: readonly Omit<WebService, 'execStart' | 'work
 /** Secrets mhc knows by purpose: default name, description, kind, generated length. */
 export const SECRET_SLOTS = {
   dbRoot: { name: 'DB_ROOT_PASSWORD', purpose: 'MariaDB root password', kind: 'password', length: 32 },
-  galeraSst: { name: 'GALERA_SST_PASSWORD', purpose: 'Galera SST (mariabackup) user password', kind: 'password', length: 32 },
-  slurmdbd: { name: 'SLURMDBD_DB_PASSWORD', purpose: "slurmdbd's MariaDB user password", kind: 'password', length: 32 },
+  galeraSst: { name: 'GALERA_SST_PASSWORD', purpose: 'Galera SST (mariabackup) user password', kind: 'password', length: 32, maxLength: 1000 },
+  slurmdbd: { name: 'SLURMDBD_DB_PASSWORD', purpose: "slurmdbd's MariaDB user password", kind: 'password', length: 32, slurmConf: true },
   redis: { name: 'REDIS_PASSWORD', purpose: 'Redis requirepass/masterauth', kind: 'password', length: 32 },
   keepalived: { name: 'KEEPALIVED_AUTH_PASS', purpose: 'keepalived VRRP auth_pass (at most 8 characters)', kind: 'password', length: 8, maxLength: 8 },
   munge: { name: 'MUNGE_KEY', purpose: 'munge key shared by all Slurm nodes (base64 of 1024 random bytes)', kind: 'binary', length: 1024 },
@@ -121,6 +121,7 @@ function secretRef(
     kind: spec.kind,
     length: Math.max(prev?.length ?? 0, spec.length),
     ...('maxLength' in spec ? { maxLength: spec.maxLength } : prev?.maxLength ? { maxLength: prev.maxLength } : {}),
+    ...(('slurmConf' in spec && spec.slurmConf) || prev?.slurmConf ? { slurmConf: true } : {}),
     fromYaml: (prev?.fromYaml ?? false) || fromYaml,
   });
   return { name };

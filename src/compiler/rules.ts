@@ -136,6 +136,21 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   if (r?.mode === 'sentinel' && r.members.length === 2) {
     ds.push(diag('W307', 'two Redis Sentinels cannot elect a leader after one node fails (a majority of sentinels is needed)', loc(f.input.redis ? ['redis'] : f.controllersPath, { at: 'key' }), 'run redis on a third controller'));
   }
+  if (r?.mode === 'cluster' && r.members.length >= 3) {
+    // every master's replicas live on other hosts, one per host (emitters/redis.ts clusterPairs)
+    const rp: Path = ['redis', 'cluster', 'replicas'];
+    if (r.replicas >= r.members.length) {
+      err('E205', `redis.cluster.replicas ${r.replicas} needs ${r.replicas + 1} redis nodes (each replica of a master on another host), but ${r.members.length} run redis`, rp, `write replicas: ${r.members.length - 1} or less`);
+    } else if (r.replicas === 0) {
+      ds.push(diag('W309', 'a Redis Cluster without replicas loses the slots of any node that fails', loc(rp), 'write replicas: 1 (each master gets a replica on another node)'));
+    }
+    if (r.port + r.replicas + 10000 > 65535) {
+      err('E205', `redis port ${r.port}: the cluster bus port of the last instance (${r.port + r.replicas} + 10000) is above 65535`, ['redis', 'port'], `use a port of at most ${55535 - r.replicas}`);
+    }
+  }
+  if (r?.mode === 'sentinel' && r.sentinel.port === r.port) {
+    err('E317', `redis and its Sentinel both use port ${r.port}`, ['redis', 'sentinel', 'port'], 'give redis.sentinel.port another value (default 26379)');
+  }
 
   // --- slurm -------------------------------------------------------------------------
   const s = f.input.slurm;

@@ -1,14 +1,19 @@
 // Secrets by reference. Files carry placeholders; the node fills them from secrets.env.
 // `mhc build --embed-secrets` fills them at build time instead. Pure: values and randomness
 // are passed in by the CLI.
+import { createHash } from 'node:crypto';
 import { dqEscape } from './quote.js';
 import type { SecretSpec } from './model.js';
 
 /** How a value is written where the placeholder stands. */
-export type SecretEncoding = 'raw' | 'dq';
+export type SecretEncoding = 'raw' | 'dq' | 'slurm' | 'sentinel';
 
-/** `@@MHC_SECRET:NAME@@` (raw) or `@@MHC_SECRET:NAME:dq@@` (inside a double-quoted string). */
-export const PLACEHOLDER = /@@MHC_SECRET:([A-Za-z_][A-Za-z0-9_]*)(?::(raw|dq))?@@/g;
+/**
+ * `@@MHC_SECRET:NAME@@` (raw), `@@MHC_SECRET:NAME:dq@@` (inside a double-quoted string) or
+ * `@@MHC_SECRET:NAME:slurm@@` (a whole Slurm config value, quotes included: slurmConfValue) or
+ * `@@MHC_SECRET:NAME:sentinel@@` (not the value but a credential derived from it: sentinelCredential).
+ */
+export const PLACEHOLDER = /@@MHC_SECRET:([A-Za-z_][A-Za-z0-9_]*)(?::(raw|dq|slurm|sentinel))?@@/g;
 
 export function placeholder(name: string, enc: SecretEncoding = 'raw'): string {
   return enc === 'raw' ? `@@MHC_SECRET:${name}@@` : `@@MHC_SECRET:${name}:${enc}@@`;
@@ -21,7 +26,42 @@ export function secretsIn(text: string): string[] {
   return [...out].sort();
 }
 
+/**
+ * A value written after `Key=` in a Slurm config file (slurm.conf, slurmdbd.conf), as Slurm
+ * 22.05's parser (src/common/parse_config.c) reads it back exactly, or undefined when it cannot.
+ * The parser drops everything after an unescaped `#`, then removes every backslash and keeps the
+ * character after it (so `\\` and `\#` are the only escapes), then takes the value as
+ * `"[^"]*"` (may hold spaces, never a double quote) or as `[^[:space:]]+`. So: a value without
+ * a double quote is written quoted; one with a double quote is written bare, which needs it to
+ * have no whitespace and not to be wholly enclosed in double quotes (`"abc"` would lose them).
+ * Checked against slurmdbd 22.05 reading StoragePass (test/daemons/slurm.test.ts).
+ */
+export function slurmConfValue(value: string): string | undefined {
+  if (/[\u0000-\u001f\u007f]/.test(value)) return undefined;
+  const escaped = value.replace(/\\/g, '\\\\').replace(/#/g, '\\#');
+  if (!value.includes('"')) return `"${escaped}"`;
+  if (/\s/.test(value) || /^"[^"]*"$/.test(value)) return undefined;
+  return escaped;
+}
+
+/**
+ * The password Redis Sentinel logs in with (ACL user mhc-sentinel), derived from the Redis
+ * password: lowercase hex SHA-256 of `mhc-redis-sentinel:` + value (UTF-8). Sentinel's config
+ * rewrite writes `sentinel auth-pass` unquoted (Redis 7.0), so a password with a space or a
+ * quote would make sentinel.conf unreadable after the first rewrite; 64 hex digits survive it.
+ * On the node: printf 'mhc-redis-sentinel:%s' "$value" | sha256sum | cut -c1-64
+ */
+export function sentinelCredential(value: string): string {
+  return createHash('sha256').update(`mhc-redis-sentinel:${value}`, 'utf8').digest('hex');
+}
+
 export function encode(value: string, enc: SecretEncoding): string {
+  if (enc === 'sentinel') return sentinelCredential(value);
+  if (enc === 'slurm') {
+    const v = slurmConfValue(value);
+    if (v === undefined) throw new Error('a secret refused by refusal() reached encode(slurm)');
+    return v;
+  }
   return enc === 'dq' ? dqEscape(value) : value;
 }
 
@@ -55,6 +95,10 @@ export function refusal(spec: SecretSpec, value: string): string | undefined {
   if (/[\u0000-\u001f\u007f]/.test(value)) return 'it contains a control character (newline, tab, …)';
   if (spec.maxLength !== undefined && [...value].length > spec.maxLength) return `it is ${[...value].length} characters long; ${spec.purpose.split(';')[0]} takes at most ${spec.maxLength}`;
   if (spec.kind === 'binary' && !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return 'it must be base64 (it is decoded on the node)';
+  if (spec.slurmConf && slurmConfValue(value) === undefined) {
+    return 'slurmdbd.conf (StoragePass) cannot hold it: the Slurm parser takes a value with whitespace only inside double quotes, which it cannot escape; use no double quote together with whitespace, and do not enclose the whole value in double quotes';
+  }
+  if (spec.slurmConf && value.length > 1000) return 'it is longer than slurmdbd.conf (StoragePass) takes: lines are limited to 1024 characters';
   return undefined;
 }
 

@@ -1,9 +1,244 @@
-// Placeholder until its emitter lands (issue 3); registered so the registry order is fixed.
+// Redis on every controller running redis, in one of two shapes:
+// - cluster (≥ 3 nodes): each node runs a master instance on port P and `replicas` replica
+//   instances on P+1…, each replicating the master of another node (cluster-plan says which);
+// - sentinel: one instance per node (the VIP owner's is the initial master, the others
+//   `replicaof` it) and a Sentinel per node.
+// Every instance and Sentinel has two files: static settings under /etc/redis/mhc/ (never
+// written by the daemon) and a run-time file the daemon rewrites, which includes them. Run-time
+// files are shipped as seeds (`<path>.seed`): installed without the suffix, only when absent.
+import { render } from '../compiler/render.js';
+import { placeholder } from '../compiler/secrets.js';
+import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
+import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+
+type Redis = NonNullable<Model['redis']>;
+
+/** Suffix of run-time files: install without it, only when the target does not exist. */
+export const SEED_SUFFIX = '.seed';
+export const STATIC_DIR = '/etc/redis/mhc';
+export const INSTANCES = 'files/etc/mhc/redis/instances';
+export const CLUSTER_PLAN = 'files/etc/mhc/redis/cluster-plan';
+/** The ACL user Sentinel logs in to the instances as. */
+export const SENTINEL_USER = 'mhc-sentinel';
+/** The user Debian's redis units run as. */
+export const REDIS_USER = 'redis';
+export const DATA_DIR = '/var/lib/redis';
+export const CLUSTER_NODE_TIMEOUT = 5000;
+export const SENTINEL_DOWN_AFTER = 5000;
+export const SENTINEL_FAILOVER_TIMEOUT = 60000;
+
+export interface Instance {
+  /** instance name of Debian's redis-server@.service (config /etc/redis/redis-NAME.conf) */
+  name: string;
+  port: number;
+  /** static settings, included by the run-time file */
+  staticPath: string;
+  /** the file redis-server is started with; Redis rewrites it */
+  runtimePath: string;
+  pidfile: string;
+  dbfilename: string;
+  /** what this instance is when the cluster is first built */
+  role: string;
+  /** sentinel mode, not on the initial master: `ip port` of the master */
+  replicaof?: string;
+}
+
+/** Replica instances per master that fit on other hosts (at most one per host). */
+export const replicasPerMaster = (r: Redis): number => Math.max(0, Math.min(r.replicas, r.members.length - 1));
+
+export interface ClusterPair {
+  replica: { member: Member; port: number };
+  master: Member;
+}
+
+/**
+ * Cluster mode: the k-th replica (k = 1…R) of the master on node j (ranked order) is the
+ * instance on port P+k of node (j+k) mod n. R ≤ n−1, so no master shares a host with any of
+ * its replicas, and no two replicas of one master share a host: one node's loss leaves every
+ * slot with a live copy. Listed by master, then k.
+ */
+export function clusterPairs(r: Redis): ClusterPair[] {
+  const n = r.members.length;
+  const out: ClusterPair[] = [];
+  r.members.forEach((master, j) => {
+    for (let k = 1; k <= replicasPerMaster(r); k++)
+      out.push({
+        replica: { member: r.members[(j + k) % n]!, port: r.port + k },
+        master,
+      });
+  });
+  return out;
+}
+
+/** The cluster plan's prose about replica placement. */
+function placementText(r: Redis): { replicaText: string; placement: string } {
+  const k = replicasPerMaster(r);
+  const ports = Array.from({ length: k }, (_, i) => r.port + 1 + i);
+  if (k === 1) {
+    return {
+      replicaText: `one replica instance on port ${ports[0]}`,
+      placement: `the replica of node i's master is the instance on port ${ports[0]} of node i+1`,
+    };
+  }
+  return {
+    replicaText: `${k} replica instances on ports ${ports.join(', ')}`,
+    placement: `the k-th replica of node i's master is the instance on port ${r.port}+k of node i+k`,
+  };
+}
+
+export const addr = (m: Member, port: number): string => `${m.ip}:${port}`;
+
+/** The Redis instances of one node. */
+export function instances(r: Redis, node: Member): Instance[] {
+  const inst = (name: string, port: number, staticName: string, role: string, replicaof?: string): Instance => ({
+    name,
+    port,
+    staticPath: `${STATIC_DIR}/${staticName}`,
+    runtimePath: `/etc/redis/redis-${name}.conf`,
+    pidfile: `/run/redis-${name}/redis-server.pid`,
+    dbfilename: `dump-${port}.rdb`,
+    role,
+    ...(replicaof ? { replicaof } : {}),
+  });
+  if (r.mode === 'sentinel') {
+    const master = r.members[0]!;
+    return master.hostname === node.hostname
+      ? [inst('mhc', r.port, 'redis.conf', `the initial master (Sentinel "${r.sentinel.masterName}" may move that role)`)]
+      : [inst('mhc', r.port, 'redis.conf', `initially a replica of ${master.hostname} (Sentinel "${r.sentinel.masterName}" may move that role)`, `${master.ip} ${r.port}`)];
+  }
+  const out = [inst(`mhc-${r.port}`, r.port, `redis-${r.port}.conf`, 'a Redis Cluster master when the cluster is built')];
+  for (const p of clusterPairs(r)) {
+    if (p.replica.member.hostname !== node.hostname) continue;
+    out.push(inst(`mhc-${p.replica.port}`, p.replica.port, `redis-${p.replica.port}.conf`, `when the cluster is built, a replica of the master ${addr(p.master, r.port)} (${p.master.hostname})`));
+  }
+  return out;
+}
+
+export const SENTINEL_INSTANCE = 'mhc';
+export const sentinelRuntimePath = `/etc/redis/sentinel-${SENTINEL_INSTANCE}.conf`;
+export const sentinelStaticPath = `${STATIC_DIR}/sentinel.conf`;
+
+const files = (p: string): string => `files${p}`;
+
+export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
+  const password = placeholder(r.password.name, 'dq');
+  const sentinelPassword = placeholder(r.password.name, 'sentinel');
+  const own = { owner: REDIS_USER, group: REDIS_USER };
+  const list = instances(r, node);
+  const out: EmittedFile[] = [];
+  for (const i of list) {
+    out.push({
+      path: files(i.staticPath),
+      content: render('redis/redis.conf', {
+        instance: i.name,
+        hostname: node.hostname,
+        role: i.role,
+        runtime: i.runtimePath,
+        ip: node.ip,
+        port: i.port,
+        password,
+        cluster: r.mode === 'cluster',
+        nodesFile: `nodes-${i.port}.conf`,
+        nodeTimeout: CLUSTER_NODE_TIMEOUT,
+        dir: DATA_DIR,
+        dbfilename: i.dbfilename,
+        pidfile: i.pidfile,
+      }),
+      mode: 0o600,
+      ...own,
+    });
+    out.push({
+      path: files(i.runtimePath) + SEED_SUFFIX,
+      content: render('redis/redis-runtime.conf', {
+        runtime: i.runtimePath,
+        instance: i.name,
+        static: i.staticPath,
+        sentinelUser: r.mode === 'sentinel' ? SENTINEL_USER : '',
+        sentinelPassword,
+        replicaof: i.replicaof ?? '',
+      }),
+      // Redis must be able to replace it (CONFIG REWRITE); 0600 when it carries the Sentinel user
+      mode: 0o640,
+      ...own,
+    });
+  }
+  const master = r.members[0]!;
+  if (r.mode === 'sentinel') {
+    out.push({
+      path: files(sentinelStaticPath),
+      content: render('redis/sentinel.conf', {
+        hostname: node.hostname,
+        masterName: r.sentinel.masterName,
+        runtime: sentinelRuntimePath,
+        instance: SENTINEL_INSTANCE,
+        port: r.sentinel.port,
+        ip: node.ip,
+        sentinelUser: SENTINEL_USER,
+        sentinelPassword,
+        downAfter: SENTINEL_DOWN_AFTER,
+        failoverTimeout: SENTINEL_FAILOVER_TIMEOUT,
+        dir: DATA_DIR,
+        pidfile: `/run/sentinel-${SENTINEL_INSTANCE}/redis-sentinel.pid`,
+      }),
+      mode: 0o600,
+      ...own,
+    });
+    out.push({
+      path: files(sentinelRuntimePath) + SEED_SUFFIX,
+      content: render('redis/sentinel-runtime.conf', {
+        runtime: sentinelRuntimePath,
+        instance: SENTINEL_INSTANCE,
+        static: sentinelStaticPath,
+        masterName: r.sentinel.masterName,
+        masterIp: master.ip,
+        masterPort: r.port,
+        quorum: r.sentinel.quorum,
+      }),
+      // Sentinel refuses to start unless it can write its run-time file
+      mode: 0o640,
+      ...own,
+    });
+  }
+  out.push({
+    path: INSTANCES,
+    content: render('redis/instances', {
+      hostname: node.hostname,
+      mode: r.mode,
+      units: [...list.map((i) => `redis-server@${i.name}.service`), ...(r.mode === 'sentinel' ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : [])],
+      ports: list.map((i) => i.port),
+      rdbFiles: list.map((i) => `${DATA_DIR}/${i.dbfilename}`),
+      sentinel:
+        r.mode === 'sentinel'
+          ? {
+              port: r.sentinel.port,
+              masterName: r.sentinel.masterName,
+              initialMaster: addr(master, r.port),
+            }
+          : false,
+    }),
+  });
+  if (r.mode === 'cluster') {
+    out.push({
+      path: CLUSTER_PLAN,
+      content: render('redis/cluster-plan', {
+        port: r.port,
+        replicas: replicasPerMaster(r),
+        ...placementText(r),
+        nodeTimeout: CLUSTER_NODE_TIMEOUT,
+        masters: r.members.map((m) => addr(m, r.port)),
+        pairs: clusterPairs(r).map((p) => `${addr(p.replica.member, p.replica.port)}=${addr(p.master, r.port)}`),
+      }),
+    });
+  }
+  return out;
+}
 
 export const redis: Emitter = {
   name: 'redis',
-  emit() {
-    return [];
+  emit(model, target) {
+    const r = model.redis;
+    if (!r || target.kind !== 'controller' || !runs(target.node, 'redis')) return [];
+    return redisFiles(r, target.node);
   },
 };

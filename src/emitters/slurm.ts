@@ -1,9 +1,218 @@
-// Placeholder until its emitter lands (issue 3); registered so the registry order is fixed.
+// Slurm: slurm.conf (byte-identical on every node that gets it), slurmdbd.conf, cgroup.conf,
+// gres.conf, the slurmctld drop-in that waits for the shared state mount, the munge key, and the
+// compute bundle's bin/start_compute.sh. Controllers that do not run Slurm get none of it.
+import { compress, naturalCompare } from '../compiler/hostlist.js';
+import { COMPUTE_BUNDLE, runs, type Compute, type Model } from '../compiler/model.js';
+import { render } from '../compiler/render.js';
+import { placeholder } from '../compiler/secrets.js';
+import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+
+export const SLURM_CONF = 'files/etc/slurm/slurm.conf';
+export const SLURMDBD_CONF = 'files/etc/slurm/slurmdbd.conf';
+export const CGROUP_CONF = 'files/etc/slurm/cgroup.conf';
+export const GRES_CONF = 'files/etc/slurm/gres.conf';
+export const SLURMCTLD_DROPIN = 'files/etc/systemd/system/slurmctld.service.d/10-mhc.conf';
+export const MUNGE_KEY_B64 = 'files/etc/munge/munge.key.b64';
+export const START_COMPUTE = 'bin/start_compute.sh';
+
+export const SLURMCTLD_PORT = 6817;
+/** MaxNodeCount when the YAML lists no compute node (slurmctld does not start with none). */
+export const MAX_DYNAMIC_NODES = 1024;
+export const SLURMD_PORT = 6818;
+/** A backup slurmctld takes over after this many seconds without the primary (Slurm's default: 120). */
+export const SLURMCTLD_TIMEOUT = 60;
+/** Debian's paths: its units expect these pid files; the package creates these directories. */
+export const PATHS = {
+  slurmctldPid: '/run/slurmctld.pid',
+  slurmdPid: '/run/slurmd.pid',
+  slurmdbdPid: '/run/slurmdbd.pid',
+  slurmdSpool: '/var/lib/slurm/slurmd',
+  logDir: '/var/log/slurm',
+  mungeKey: '/etc/munge/munge.key',
+  mungeKeyB64: '/etc/munge/munge.key.b64',
+} as const;
+
+const yesNo = (b: boolean): string => (b ? 'YES' : 'NO');
+
+/**
+ * A Slurm hostlist naming exactly `names`. Slurm 22.05 rejects text after a [range]
+ * ("n[01-02]-ib" is an invalid hostlist), so names that end in a non-digit after a digit stay
+ * whole; the others collapse into ranges with compress().
+ */
+export function slurmHostlist(names: readonly string[]): string {
+  const whole = (n: string) => /\d\D+$/.test(n);
+  const ranged = compress(names.filter((n) => !whole(n)));
+  const rest = [...new Set(names.filter(whole))].sort(naturalCompare);
+  return [...(ranged ? [ranged] : []), ...rest].join(',');
+}
+
+/** The hardware part of a NodeName line; nodes with equal text share one line. */
+export function nodeAttributes(c: Compute): string {
+  const h = c.hardware;
+  const a = [`CPUs=${h.cpus}`];
+  if (h.sockets !== undefined) a.push(`Sockets=${h.sockets}`);
+  if (h.coresPerSocket !== undefined) a.push(`CoresPerSocket=${h.coresPerSocket}`);
+  if (h.threadsPerCore !== undefined) a.push(`ThreadsPerCore=${h.threadsPerCore}`);
+  if (h.realMemory !== undefined) a.push(`RealMemory=${h.realMemory}`);
+  if (h.tmpDisk !== undefined) a.push(`TmpDisk=${h.tmpDisk}`);
+  if (h.gpus.count > 0) a.push(`Gres=${gresSpec(c)}`);
+  if (h.features.length) a.push(`Feature=${h.features.join(',')}`);
+  if (h.weight !== undefined) a.push(`Weight=${h.weight}`);
+  a.push('State=UNKNOWN');
+  return a.join(' ');
+}
+
+const gresSpec = (c: Compute): string => ['gpu', ...(c.hardware.gpus.type ? [c.hardware.gpus.type] : []), String(c.hardware.gpus.count)].join(':');
+
+/** Groups of nodes with identical attribute text, each as one hostlist, in natural order of first node. */
+export function groupBy<T>(nodes: readonly Compute[], key: (c: Compute) => string | undefined, make: (hostlist: string, first: Compute) => T): T[] {
+  const groups = new Map<string, { first: Compute; names: string[] }>();
+  for (const c of nodes) {
+    const k = key(c);
+    if (k === undefined) continue;
+    const g = groups.get(k);
+    if (g) g.names.push(c.hostname);
+    else groups.set(k, { first: c, names: [c.hostname] });
+  }
+  return [...groups.values()].map((g) => make(slurmHostlist(g.names), g.first));
+}
+
+export function nodeLines(model: Model): string[] {
+  return groupBy(model.computeNodes, nodeAttributes, (names, first) => `NodeName=${names} ${nodeAttributes(first)}`);
+}
+
+/** Without a partition slurmctld stops ("No PartitionName information available"): an empty one then. */
+export const EMPTY_PARTITION = 'PartitionName=debug Default=YES MaxTime=INFINITE State=UP';
+
+export function partitionLines(model: Model): string[] {
+  const parts = model.slurm?.partitions ?? [];
+  if (!parts.length) return [EMPTY_PARTITION];
+  return parts.map((p) => {
+    const a = [`PartitionName=${p.name}`];
+    if (p.nodes.length === 1 && p.nodes[0] === 'ALL') a.push('Nodes=ALL');
+    else if (p.nodes.length) a.push(`Nodes=${slurmHostlist(p.nodes)}`);
+    a.push(`Default=${yesNo(p.default)}`, `MaxTime=${p.maxTime}`, `State=${p.state}`);
+    return a.join(' ');
+  });
+}
+
+/** gres.conf lines: one per group of nodes with the same GPUs. */
+export function gresLines(model: Model): string[] {
+  return groupBy(
+    model.computeNodes,
+    (c) => (c.hardware.gpus.count > 0 ? gresSpec(c) : undefined),
+    (names, first) => {
+      const g = first.hardware.gpus;
+      return [`NodeName=${names}`, 'Name=gpu', ...(g.type ? [`Type=${g.type}`] : []), `Count=${g.count}`].join(' ');
+    },
+  );
+}
+
+/** The whole slurm.conf: it depends on the Model only, never on the target (Slurm requires one file). */
+export function slurmConf(model: Model): string {
+  const s = model.slurm!;
+  const nodes = model.computeNodes;
+  return render('slurm/slurm.conf', {
+    clusterName: s.clusterName,
+    controllers: s.controllers,
+    slurmUser: s.slurmUser,
+    stateSaveLocation: s.stateSaveLocation,
+    paths: PATHS,
+    slurmctldPort: SLURMCTLD_PORT,
+    slurmdPort: SLURMD_PORT,
+    slurmctldTimeout: SLURMCTLD_TIMEOUT,
+    // memory is a consumable only when every node declares it (RealMemory defaults to 1 MiB)
+    selectTypeParameters: nodes.length && nodes.every((c) => c.hardware.realMemory !== undefined) ? 'CR_Core_Memory' : 'CR_Core',
+    accounting: s.accounting ? { host: s.accounting.host, port: s.accounting.port } : false,
+    gpus: nodes.some((c) => c.hardware.gpus.count > 0),
+    nodeLines: nodeLines(model),
+    partitionLines: partitionLines(model),
+    emptyPartition: !s.partitions.length,
+    maxDynamicNodes: MAX_DYNAMIC_NODES,
+  });
+}
+
+/** Is the Slurm state on the shared gluster mount? Then slurmctld must wait for that mount. */
+export function stateOnMount(model: Model): string | undefined {
+  const g = model.gluster;
+  const s = model.slurm;
+  if (!g || !s) return undefined;
+  return s.stateSaveLocation === g.mountPoint || s.stateSaveLocation.startsWith(`${g.mountPoint}/`) ? g.mountPoint : undefined;
+}
+
+function common(model: Model): EmittedFile[] {
+  const files: EmittedFile[] = [
+    { path: SLURM_CONF, content: slurmConf(model) },
+    { path: CGROUP_CONF, content: render('slurm/cgroup.conf', {}) },
+    // base64 text; the start script decodes it into /etc/munge/munge.key (no comment: base64 -d reads it)
+    {
+      path: MUNGE_KEY_B64,
+      content: placeholder(model.slurm!.mungeKey.name),
+      mode: 0o400,
+      owner: 'munge',
+      group: 'munge',
+    },
+  ];
+  const gres = gresLines(model);
+  if (gres.length)
+    files.push({
+      path: GRES_CONF,
+      content: render('slurm/gres.conf', { lines: gres }),
+    });
+  return files;
+}
 
 export const slurm: Emitter = {
   name: 'slurm',
-  emit() {
-    return [];
+  emit(model, target) {
+    const s = model.slurm;
+    if (!s) return [];
+    if (target.kind === 'compute') {
+      return [
+        ...common(model),
+        {
+          path: START_COMPUTE,
+          content: render('slurm/start_compute.sh', {
+            bundle: COMPUTE_BUNDLE,
+            paths: PATHS,
+          }),
+        },
+      ];
+    }
+    const node = target.node;
+    if (!runs(node, 'slurm')) return [];
+    const files = common(model);
+    const a = s.accounting;
+    if (a) {
+      files.push({
+        path: SLURMDBD_CONF,
+        content: render('slurm/slurmdbd.conf', {
+          dbdHost: node.hostname,
+          dbdPort: a.port,
+          slurmUser: s.slurmUser,
+          paths: PATHS,
+          storageHost: a.storageHost,
+          storagePort: a.storagePort,
+          storageUser: a.storageUser,
+          storageLoc: a.storageLoc,
+          storagePass: a.storagePass,
+        }),
+        mode: 0o600,
+        owner: s.slurmUser,
+        group: s.slurmUser,
+      });
+    }
+    const mount = stateOnMount(model);
+    if (mount || a) {
+      files.push({
+        path: SLURMCTLD_DROPIN,
+        content: render('slurm/slurmctld-dropin.conf', {
+          mount: mount ?? false,
+          slurmdbd: !!a,
+        }),
+      });
+    }
+    return files;
   },
 };
