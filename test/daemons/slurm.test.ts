@@ -296,6 +296,9 @@ function slurmConfsIdentical(files: Map<string, BundleFile>): string[] {
 /** The node set a partition's Nodes= holds, as the model means it. */
 const partitionSet = (model: Model, nodes: readonly string[]) => (nodes.length === 1 && nodes[0] === 'ALL' ? model.computeNodes.map((c) => c.hostname) : [...nodes]).sort();
 
+/** a double quote together with a space: Slurm's parser cannot read it back */
+const UNSLURMABLE = `sl&urm\\db'pa"ss $x #y`;
+
 describe('slurm daemons', () => {
   it('has every tool it needs', () => {
     for (const t of TOOLS) requireTool(t);
@@ -554,14 +557,14 @@ describe('slurm daemons', () => {
     // a value slurmdbd.conf cannot hold is refused on the node as well
     writeFileSync(
       join(R, 'etc/mhc/secrets.env'),
-      `${Object.entries({ ...values, BQ: AWKWARD.SLURMDBD_DB_PASSWORD })
+      `${Object.entries({ ...values, BQ: UNSLURMABLE })
         .map(([k, v]) => `${k}=${v}`)
         .join('\n')}\n`,
     );
     r = run('bash', [script], { env });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/secret BQ cannot be written as slurm/);
-    expect(r.stdout + r.stderr).not.toContain(AWKWARD.SLURMDBD_DB_PASSWORD);
+    expect(r.stdout + r.stderr).not.toContain(UNSLURMABLE);
 
     r = run('bash', [script, '--help'], { env });
     expect(r.status).toBe(0);
