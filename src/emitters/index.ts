@@ -1,4 +1,5 @@
-// The ordered emitter registry. Per-target emitters run in this order; `manifest` is last
+// The ordered emitter registry (keepalived and the health check join it with issue 3's
+// remaining work). Per-target emitters run in this order; `manifest` is last
 // because it describes what the others wrote. Cluster emitters run after every target,
 // `sha256sums` last because it covers every other file.
 import type { ClusterEmitter, Emitter } from './emitter.js';
@@ -7,14 +8,12 @@ import { glusterfs } from './glusterfs.js';
 import { mariadb } from './mariadb.js';
 import { redis } from './redis.js';
 import { slurm } from './slurm.js';
-import { keepalived } from './keepalived.js';
 import { web } from './web.js';
 import { systemd } from './systemd.js';
-import { healthCheck } from './health-check.js';
 import { manifest } from './manifest.js';
 import { clusterJson } from './cluster-json.js';
 import { sha256sums } from './sha256sums.js';
 
-export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, keepalived, web, systemd, healthCheck];
+export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, web, systemd];
 export const FINAL_EMITTER: Emitter = manifest;
 export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, sha256sums];
