@@ -1,5 +1,4 @@
-// The ordered emitter registry (keepalived and the health check join it with issue 3's
-// remaining work). Per-target emitters run in this order; `manifest` is last
+// The ordered emitter registry. Per-target emitters run in this order; `manifest` is last
 // because it describes what the others wrote. Cluster emitters run after every target,
 // `sha256sums` last because it covers every other file.
 import type { ClusterEmitter, Emitter } from './emitter.js';
@@ -10,10 +9,26 @@ import { redis } from './redis.js';
 import { slurm } from './slurm.js';
 import { web } from './web.js';
 import { systemd } from './systemd.js';
+import { keepalived } from './keepalived.js';
+import { healthCheck } from './health-check.js';
+import { lifecycle } from './lifecycle.js';
+import { operations } from './operations.js';
 import { manifest } from './manifest.js';
 import { clusterJson } from './cluster-json.js';
 import { sha256sums } from './sha256sums.js';
 
-export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, web, systemd];
+export const EMITTERS: readonly Emitter[] = [
+  hosts,
+  glusterfs,
+  mariadb,
+  redis,
+  slurm,
+  keepalived,
+  web,
+  systemd,
+  healthCheck,
+  lifecycle,
+  operations,
+];
 export const FINAL_EMITTER: Emitter = manifest;
 export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, sha256sums];
