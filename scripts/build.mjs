@@ -1,5 +1,5 @@
 // Bundles the CLI into dist/mhc.cjs with esbuild: one file loads far faster than hundreds of
-// modules (mhc build must start fast). archiver is bundled too but only evaluated for --tar.
+// modules (mhc build must start fast).
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

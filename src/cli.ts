@@ -8,6 +8,7 @@ import { formatJson, formatText, hasErrors, summaryLine, type Span } from './com
 import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
 import { writeFileAtomic, writeTree, WriteError } from './compiler/write.js';
+import { packBundle } from './compiler/pack.js';
 import { jsonSchema } from './compiler/schema.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
 import { readFileSync } from 'node:fs';
@@ -103,11 +104,9 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
   // Tarballs are made in memory first, so a packing failure leaves the disk untouched.
   const tarballs: { path: string; data: Buffer }[] = [];
   if (o.tar) {
-    const { packBundle } = await import('./compiler/pack.js');
     const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
     const mtime = Number.isFinite(epoch) && epoch >= 0 ? Math.floor(epoch) : 0;
-    // compressed concurrently: zlib runs on libuv's thread pool
-    const packed = await Promise.all(sel.targets.map((t) => packBundle(t.name, files, mtime)));
+    const packed = sel.targets.map((t) => packBundle(t.name, files, mtime));
     sel.targets.forEach((t, i) => tarballs.push({ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: packed[i]! }));
   }
   try {

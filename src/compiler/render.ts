@@ -1,13 +1,16 @@
-// Templates: layout only. Compiled once with strict (a missing value is an error, never an
-// empty string) and noEscape (config files are not HTML). Values reach templates through
-// the helpers below, which call the one quoting module.
-import Handlebars from 'handlebars';
+// Templates: layout only. Precompiled by scripts/generate.mjs with strict (a missing value is an
+// error, never an empty string) and noEscape (config files are not HTML); only the handlebars
+// runtime is loaded here. Values reach templates through the helpers below, which call the one
+// quoting module.
+import runtime from 'handlebars/runtime.js';
+import type Handlebars from 'handlebars';
 import { TEMPLATES } from '../generated/templates.js';
 import { dq, dqEscape, shellQuote } from './quote.js';
 import { placeholder, type SecretEncoding } from './secrets.js';
 import { CompilerBug } from './bundle.js';
 
-const hb = Handlebars.create();
+// runtime.d.ts declares nothing; the runtime has the same API as the full package minus the compiler
+const hb = (runtime as unknown as typeof Handlebars).create();
 hb.registerHelper('sh', (v: unknown) => shellQuote(String(v)));
 hb.registerHelper('dq', (v: unknown) => dq(String(v)));
 hb.registerHelper('dqEscape', (v: unknown) => dqEscape(String(v)));
@@ -23,9 +26,9 @@ const cache = new Map<string, Handlebars.TemplateDelegate>();
 export function render(name: string, context: object): string {
   let t = cache.get(name);
   if (!t) {
-    const src = TEMPLATES[name];
-    if (src === undefined) throw new CompilerBug(`no template ${name}`);
-    t = hb.compile(src, { strict: true, noEscape: true });
+    const spec = TEMPLATES[name];
+    if (spec === undefined) throw new CompilerBug(`no template ${name}`);
+    t = hb.template(spec as Parameters<typeof Handlebars.template>[0]);
     cache.set(name, t);
   }
   return t(context);

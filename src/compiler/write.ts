@@ -18,25 +18,23 @@ export interface Written {
 export function writeTree(outDir: string, cluster: string, files: readonly BundleFile[]): Written {
   const final = join(outDir, cluster);
   let tmp: string | undefined;
+  // umask 0 while writing: every file and directory gets exactly the manifest's mode from its
+  // creating call, so no chmod per file is needed (the umask is restored before returning).
+  const umask = process.umask(0);
   try {
-    mkdirSync(outDir, { recursive: true });
+    mkdirSync(outDir, { recursive: true, mode: 0o755 });
     tmp = mkdtempSync(join(outDir, `.${cluster}.tmp-`));
     chmodSync(tmp, 0o755);
-    const made = new Set<string>();
+    // every directory once, parents first (a parent sorts before its children)
+    const dirs = new Set<string>();
+    for (const f of files) for (let d = dirname(f.path); d !== '.' && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    for (const d of [...dirs].sort()) mkdirSync(join(tmp, d), 0o755);
     let bytes = 0;
     for (const f of files) {
-      const p = join(tmp, f.path);
-      const d = dirname(p);
-      if (!made.has(d)) {
-        mkdirSync(d, { recursive: true, mode: 0o755 });
-        made.add(d);
-      }
       const buf = Buffer.from(f.content, 'utf8');
       bytes += buf.length;
-      writeFileSync(p, buf, { mode: f.mode });
-      chmodSync(p, f.mode); // the umask must not change what the manifest says
+      writeFileSync(join(tmp, f.path), buf, { mode: f.mode, flag: 'wx' });
     }
-    for (const d of made) chmodSync(d, 0o755);
     const previous = existsSync(final) ? readdirSync(final, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
     const now = new Set(files.map((f) => f.path.split('/')[0]!));
     if (existsSync(final)) {
@@ -54,6 +52,8 @@ export function writeTree(outDir: string, cluster: string, files: readonly Bundl
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     const err = e as NodeJS.ErrnoException;
     throw new WriteError(`cannot write ${final}: ${err.code ?? ''} ${err.message}`.trim());
+  } finally {
+    process.umask(umask);
   }
 }
 
