@@ -27,8 +27,12 @@ export interface BundleFile {
 
 export class CompilerBug extends Error {}
 
+/** LF line ends and exactly one trailing newline. */
 export function normalizeText(s: string): string {
-  return s.replace(/\r\n?/g, '\n').replace(/\n*$/, '') + '\n';
+  if (s.includes('\r')) s = s.replace(/\r\n?/g, '\n');
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 10) end--;
+  return `${s.slice(0, end)}\n`;
 }
 
 export const sha256 = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');

@@ -18,5 +18,5 @@ export function packBundle(bundle: string, files: readonly BundleFile[], mtimeSe
     ...[...dirs].map((d) => ({ path: d, mode: 0o755 })),
     ...mine.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(f.content, 'utf8') })),
   ].sort(byPath);
-  return gzipSync(tar(entries, { mtime: mtimeSeconds }), { level: 9 });
+  return gzipSync(tar(entries, { mtime: mtimeSeconds }), { level: 6 });
 }
