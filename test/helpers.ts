@@ -45,7 +45,7 @@ export const AWKWARD = {
   REDIS_PASSWORD: `re"d\\is & $HOME 'x' #1`,
   GALERA_SST_PASSWORD: `s$t'"\\ &/ #`,
   SLURMDBD_DB_PASSWORD: `sl&urm\\db'pa ss $x #y`, // slurmdbd.conf cannot hold a double quote together with a space (E318)
-  KEEPALIVED_AUTH_PASS: `k&'"$#\\/`,
+  KEEPALIVED_AUTH_PASS: `&' $#!\\/`, // keepalived.conf cannot hold a double quote (E318)
   MUNGE_KEY: Buffer.alloc(1024, 7).toString('base64'),
   JWT_SECRET: `j"w't\\&$ #/ secret`,
   SESSION_SECRET: `s e s s'"\\&$#/`,

@@ -28,6 +28,8 @@ export interface SecretSpec {
   maxLength?: number;
   /** written as a Slurm config value (slurmdbd.conf StoragePass): refused when that parser cannot hold it */
   slurmConf?: boolean;
+  /** written as keepalived.conf `auth_pass`: refused when keepalived's parser cannot hold it */
+  keepalivedAuth?: boolean;
   /** referenced by the YAML (true) or added by mhc itself (false) */
   fromYaml: boolean;
 }

@@ -40,7 +40,7 @@ export const SECRET_SLOTS = {
   galeraSst: { name: 'GALERA_SST_PASSWORD', purpose: 'Galera SST (mariabackup) user password', kind: 'password', length: 32, maxLength: 1000 },
   slurmdbd: { name: 'SLURMDBD_DB_PASSWORD', purpose: "slurmdbd's MariaDB user password", kind: 'password', length: 32, slurmConf: true },
   redis: { name: 'REDIS_PASSWORD', purpose: 'Redis requirepass/masterauth', kind: 'password', length: 32 },
-  keepalived: { name: 'KEEPALIVED_AUTH_PASS', purpose: 'keepalived VRRP auth_pass (at most 8 characters)', kind: 'password', length: 8, maxLength: 8 },
+  keepalived: { name: 'KEEPALIVED_AUTH_PASS', purpose: 'keepalived VRRP auth_pass (at most 8 characters)', kind: 'password', length: 8, maxLength: 8, keepalivedAuth: true },
   munge: { name: 'MUNGE_KEY', purpose: 'munge key shared by all Slurm nodes (base64 of 1024 random bytes)', kind: 'binary', length: 1024 },
   jwt: { name: 'JWT_SECRET', purpose: 'web services JWT signing key', kind: 'key', length: 64 },
   session: { name: 'SESSION_SECRET', purpose: 'web services session secret', kind: 'key', length: 64 },
@@ -122,6 +122,7 @@ function secretRef(
     length: Math.max(prev?.length ?? 0, spec.length),
     ...('maxLength' in spec ? { maxLength: spec.maxLength } : prev?.maxLength ? { maxLength: prev.maxLength } : {}),
     ...(('slurmConf' in spec && spec.slurmConf) || prev?.slurmConf ? { slurmConf: true } : {}),
+    ...(('keepalivedAuth' in spec && spec.keepalivedAuth) || prev?.keepalivedAuth ? { keepalivedAuth: true } : {}),
     fromYaml: (prev?.fromYaml ?? false) || fromYaml,
   });
   return { name };

@@ -6,14 +6,15 @@ import { dqEscape } from './quote.js';
 import type { SecretSpec } from './model.js';
 
 /** How a value is written where the placeholder stands. */
-export type SecretEncoding = 'raw' | 'dq' | 'slurm' | 'sentinel';
+export type SecretEncoding = 'raw' | 'dq' | 'slurm' | 'sentinel' | 'keepalived';
 
 /**
  * `@@MHC_SECRET:NAME@@` (raw), `@@MHC_SECRET:NAME:dq@@` (inside a double-quoted string) or
  * `@@MHC_SECRET:NAME:slurm@@` (a whole Slurm config value, quotes included: slurmConfValue) or
- * `@@MHC_SECRET:NAME:sentinel@@` (not the value but a credential derived from it: sentinelCredential).
+ * `@@MHC_SECRET:NAME:sentinel@@` (not the value but a credential derived from it: sentinelCredential) or
+ * `@@MHC_SECRET:NAME:keepalived@@` (a whole keepalived.conf word, quotes included: keepalivedConfValue).
  */
-export const PLACEHOLDER = /@@MHC_SECRET:([A-Za-z_][A-Za-z0-9_]*)(?::(raw|dq|slurm|sentinel))?@@/g;
+export const PLACEHOLDER = /@@MHC_SECRET:([A-Za-z_][A-Za-z0-9_]*)(?::(raw|dq|slurm|sentinel|keepalived))?@@/g;
 
 export function placeholder(name: string, enc: SecretEncoding = 'raw'): string {
   return enc === 'raw' ? `@@MHC_SECRET:${name}@@` : `@@MHC_SECRET:${name}:${enc}@@`;
@@ -55,8 +56,41 @@ export function sentinelCredential(value: string): string {
   return createHash('sha256').update(`mhc-redis-sentinel:${value}`, 'utf8').digest('hex');
 }
 
+/**
+ * Why keepalived 2.2 cannot read `value` back exactly as the `auth_pass` word of keepalived.conf,
+ * or undefined when it can. keepalived reads a line in three passes (lib/parser.c): decomment()
+ * ends the line at `#` or `!` outside double quotes and skips a backslash together with the
+ * character after it (so `\"` does not close a quote); then `${NAME}` and `$NAME ` are replaced
+ * when NAME is defined, inside quotes too, and the predefined names all start with `_` (`${_HASH}`
+ * becomes `#`, `${_PWD}` the config directory); then the words are split: a word starting with
+ * `"` runs to the next `"`, backslashes kept, no escapes. So the value is written in double quotes
+ * (spaces, `#`, `!`, `'`, `{`, `}` and lone backslashes are then taken literally) and cannot hold a
+ * double quote, end in an odd number of backslashes (the last would escape the closing quote) or
+ * contain `$_`/`${_`. auth_pass keeps at most 8 bytes (the VRRPv2 field). Checked with keepalived
+ * 2.2.7's configuration dump (test/daemons/keepalived.test.ts).
+ */
+export function keepalivedAuthProblem(value: string): string | undefined {
+  if (value.includes('"')) return 'keepalived.conf (auth_pass) cannot hold a double quote: its parser ends every word at one, escaped or not';
+  if (/(?:^|[^\\])(?:\\\\)*\\$/.test(value)) return 'keepalived.conf (auth_pass) cannot hold a value ending in a backslash: it would escape the closing quote';
+  if (/\$\{?_/.test(value)) return 'keepalived.conf (auth_pass) would replace "$_" or "${_": keepalived substitutes its predefined parameters (${_PWD}, ${_HASH}, …) even inside quotes';
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > 8) return `it is ${bytes} bytes long in UTF-8; keepalived auth_pass takes at most 8 bytes`;
+  return undefined;
+}
+
+/** The `auth_pass` word of keepalived.conf (quotes included), or undefined: keepalivedAuthProblem. */
+export function keepalivedConfValue(value: string): string | undefined {
+  if (/[\u0000-\u001f\u007f]/.test(value) || keepalivedAuthProblem(value) !== undefined) return undefined;
+  return `"${value}"`;
+}
+
 export function encode(value: string, enc: SecretEncoding): string {
   if (enc === 'sentinel') return sentinelCredential(value);
+  if (enc === 'keepalived') {
+    const v = keepalivedConfValue(value);
+    if (v === undefined) throw new Error('a secret refused by refusal() reached encode(keepalived)');
+    return v;
+  }
   if (enc === 'slurm') {
     const v = slurmConfValue(value);
     if (v === undefined) throw new Error('a secret refused by refusal() reached encode(slurm)');
@@ -99,6 +133,7 @@ export function refusal(spec: SecretSpec, value: string): string | undefined {
     return 'slurmdbd.conf (StoragePass) cannot hold it: the Slurm parser takes a value with whitespace only inside double quotes, which it cannot escape; use no double quote together with whitespace, and do not enclose the whole value in double quotes';
   }
   if (spec.slurmConf && value.length > 1000) return 'it is longer than slurmdbd.conf (StoragePass) takes: lines are limited to 1024 characters';
+  if (spec.keepalivedAuth) return keepalivedAuthProblem(value);
   return undefined;
 }
 
