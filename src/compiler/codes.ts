@@ -24,6 +24,7 @@ export const CODES = {
   E209: { severity: 'error', title: 'invalid IPv4 address' },
   E210: { severity: 'error', title: 'invalid hostname' },
   E211: { severity: 'error', title: 'path must be absolute and clean' },
+  E212: { severity: 'error', title: 'invalid network interface name' },
   // E3xx — rules across fields
   E301: { severity: 'error', title: 'duplicate hostname' },
   E302: { severity: 'error', title: 'duplicate IP address' },

@@ -15,6 +15,9 @@ export const isIPv4 = (s: string): boolean => parseIPv4(s) !== undefined;
 /** Names used in paths, unit names and config values (cluster, volume, partition, user …). */
 export const isSafeName = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(s);
 
+/** A Linux network interface name: the kernel holds at most 15 bytes (IFNAMSIZ 16 with NUL). */
+export const isInterfaceName = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(s);
+
 /** Absolute path without shell metacharacters, `..`, `//` or a trailing slash. */
 export const isCleanAbsPath = (s: string): boolean =>
   /^\/[A-Za-z0-9._\/-]*$/.test(s) && !s.split('/').some((seg) => seg === '..' || seg === '.') && !s.includes('//') && (s === '/' || !s.endsWith('/')) && s.length <= 4096;

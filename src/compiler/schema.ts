@@ -3,12 +3,13 @@
 // of aliases in normalize.ts. Every object is strict: an unknown key is an error (keys that
 // start with `x-` are removed before validation, see validate.ts).
 import { z } from 'zod';
-import { isHostname, isIPv4, isSafeName, isCleanAbsPath, SECRET_REF, isDomain } from './formats.js';
+import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain } from './formats.js';
 
 const E = (code: string, message: string) => ({ message, params: { code } });
 
 const hostname = z.string().refine(isHostname, E('E210', 'not a valid hostname (RFC 1123 label: letters, digits and "-", 1–63 characters, not starting or ending with "-")'));
 const ipv4 = z.string().refine(isIPv4, E('E209', 'not a valid IPv4 address (four numbers 0–255, e.g. 192.168.1.10)'));
+const ifname = z.string().refine(isInterfaceName, E('E212', 'not a valid network interface name (1–15 characters: letters, digits, ".", "_" and "-", starting with a letter or digit; Linux holds no longer name)'));
 const name = z.string().refine(isSafeName, E('E207', 'only letters, digits, ".", "_" and "-" are allowed here (1–63 characters, starting with a letter or digit)'));
 const absPath = z.string().refine(isCleanAbsPath, E('E211', 'must be an absolute path made of letters, digits, "/", ".", "_" and "-", without ".." or "//"'));
 const domain = z.string().refine(isDomain, E('E210', 'not a valid DNS name (dot-separated RFC 1123 labels)'));
@@ -38,7 +39,7 @@ const controller = z.strictObject({
   services: services.optional(),
   vip_owner: z.boolean().optional(),
   priority: z.number().int().min(1).max(254).optional(),
-  interface: name.optional(),
+  interface: ifname.optional(),
 });
 
 const memory = z.union([
@@ -66,7 +67,7 @@ const compute = z.strictObject({
 
 const vipObject = z.strictObject({
   address: ipv4,
-  interface: name.optional(),
+  interface: ifname.optional(),
   netmask: ipv4.optional(),
   prefix: z.number().int().min(1).max(32).optional(),
   virtual_router_id: z.number().int().min(1).max(255).optional(),
@@ -79,7 +80,7 @@ const network = z.strictObject({
   vip: z.preprocess((v) => (typeof v === 'string' ? { address: v } : v), vipObject).optional(),
   netmask: ipv4.optional(),
   prefix: z.number().int().min(1).max(32).optional(),
-  interface: name.optional(),
+  interface: ifname.optional(),
 });
 
 const gluster = z.strictObject({
