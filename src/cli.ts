@@ -16,6 +16,7 @@ import { MHC_VERSION } from './generated/version.js';
 import { COMPUTE_BUNDLE } from './compiler/model.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { registerReviewCommands } from './review/commands.js';
 
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, IO: 3 } as const;
 
@@ -197,6 +198,13 @@ export function program(): Command {
     .option('-o, --output <file>', 'where to write', 'secrets.env')
     .option('--force', 'replace an existing file')
     .action((config: string, o: { output: string; force?: boolean }) => cmdSecretsInit(config, o));
+  registerReviewCommands(p, {
+    out,
+    err,
+    exit: (code) => {
+      throw new Exit(code);
+    },
+  });
   return p;
 }
 

@@ -1,0 +1,231 @@
+// The review commands as users run them (bin/mhc.cjs; `npm test` builds it first): exit codes,
+// git:REF:PATH against a temporary repository, colour rules, and trees on disk with embedded secrets.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatSecretsEnv } from '../../src/compiler/secrets.js';
+import { AWKWARD, compileText, EXAMPLES, ROOT } from '../helpers.js';
+import { BASE, edit } from './fixtures.js';
+
+const MHC = join(ROOT, 'bin', 'mhc.cjs');
+const dirs: string[] = [];
+const tmp = (t: string) => {
+  const d = mkdtempSync(join(tmpdir(), `mhc-review-${t}-`));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function mhc(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    ...(opts.env ?? {}),
+  };
+  const r = spawnSync(process.execPath, [MHC, ...args], {
+    encoding: 'utf8',
+    env,
+    cwd: opts.cwd ?? ROOT,
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const git = (cwd: string, ...args: string[]) => {
+  const r = spawnSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+      GIT_CONFIG_NOSYSTEM: '1',
+      HOME: cwd,
+    },
+    timeout: 30_000,
+  });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+describe('mhc diff (CLI)', () => {
+  const dir = tmp('diff');
+  const a = join(dir, 'a.yaml');
+  const b = join(dir, 'b.yaml');
+  writeFileSync(a, BASE);
+  writeFileSync(b, edit(BASE, 'max_time: "01:00:00"', 'max_time: "02:00:00"'));
+
+  it('exit 0 when identical, 1 when different, 2 on an error (like diff(1)); never a stack trace', () => {
+    expect(mhc(['diff', a, a]).code).toBe(0);
+    const d = mhc(['diff', a, b]);
+    expect(d.code).toBe(1);
+    expect(d.out).toContain('+PartitionName=batch Nodes=ALL Default=YES MaxTime=02:00:00');
+    const missing = mhc(['diff', a, join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/^mhc: cannot read .*nope\.yaml: no such file or directory\n$/);
+    writeFileSync(join(dir, 'bad.yaml'), 'cluster: [\n');
+    const bad = mhc(['diff', a, join(dir, 'bad.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/bad\.yaml:\d+:\d+: error\[E102\]/);
+    expect(bad.err).not.toMatch(/\n\s+at /);
+    expect(mhc(['diff', a, dir]).code).toBe(2); // a directory that is no tree
+    expect(mhc(['diff', a, b, '--format', 'yaml']).code).toBe(2);
+    expect(mhc(['diff', '--help']).code).toBe(0);
+  });
+
+  it('--format markdown / json and --stat', () => {
+    const md = mhc(['diff', a, b, '--format', 'markdown']);
+    expect(md.code).toBe(1);
+    expect(md.out).toMatch(/^### mhc diff\n/);
+    expect(md.out).toContain('<details>');
+    const j = mhc(['diff', a, b, '--format', 'json', '--stat']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.out).changes[0].path).toBe('files/etc/slurm/slurm.conf');
+    const st = mhc(['diff', a, b, '--stat']);
+    expect(st.out).not.toContain('@@');
+    expect(mhc(['diff', a, b, '-U', '0']).out).toMatch(/@@ -\d+ \+\d+ @@\n-Partition/);
+  });
+
+  it('no colour off a terminal, with --no-color, or with NO_COLOR; colour on a terminal', () => {
+    expect(mhc(['diff', a, b]).out).not.toContain('\x1b[');
+    // a pseudo-terminal through script(1), when present, shows colour unless NO_COLOR / --no-color
+    const script = spawnSync('sh', ['-c', 'command -v script'], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    expect(script, 'script(1) (bsdutils) is needed to test colour on a terminal').not.toBe('');
+    const viaTty = (extra: string, env: Record<string, string> = {}) =>
+      spawnSync(script, ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(MHC)} diff ${JSON.stringify(a)} ${JSON.stringify(b)} ${extra}`, '/dev/null'], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: '/root',
+          TERM: 'xterm',
+          ...env,
+        },
+        timeout: 60_000,
+      }).stdout;
+    expect(viaTty('')).toContain('\x1b[31m-PartitionName');
+    expect(viaTty('--no-color')).not.toContain('\x1b[');
+    expect(viaTty('', { NO_COLOR: '1' })).not.toContain('\x1b[');
+  });
+
+  it('git:REF:PATH compares a branch with main in a temporary repository', () => {
+    const repo = tmp('git');
+    git(repo, 'init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'cluster.yaml'), BASE);
+    git(repo, 'add', 'cluster.yaml');
+    git(repo, 'commit', '-q', '-m', 'base');
+    git(repo, 'checkout', '-q', '-b', 'feature');
+    writeFileSync(join(repo, 'cluster.yaml'), edit(BASE, 'max_time: "01:00:00"', 'max_time: "02:00:00"'));
+    git(repo, 'commit', '-q', '-am', 'longer debug');
+    const d = mhc(['diff', 'git:main:cluster.yaml', 'cluster.yaml'], {
+      cwd: repo,
+    });
+    expect(d.code).toBe(1);
+    expect(d.out).toContain('a: git:main:cluster.yaml');
+    expect(d.out).toContain('-PartitionName=batch Nodes=ALL Default=YES MaxTime=01:00:00');
+    expect(
+      mhc(['diff', 'git:main:cluster.yaml', 'git:feature~1:cluster.yaml'], {
+        cwd: repo,
+      }).code,
+    ).toBe(0);
+    const nope = mhc(['diff', 'git:nosuchref:cluster.yaml', 'cluster.yaml'], {
+      cwd: repo,
+    });
+    expect(nope.code).toBe(2);
+    expect(nope.err).toMatch(/^mhc: git show nosuchref:cluster\.yaml: /);
+    expect(mhc(['diff', 'git:main', 'cluster.yaml'], { cwd: repo }).err).toMatch(/git:REF:PATH/);
+    // audit and explain take git:REF:PATH too
+    expect(mhc(['audit', 'git:main:cluster.yaml'], { cwd: repo }).code).toBe(0);
+    expect(mhc(['explain', 'git:main:cluster.yaml', 'slurm.partitions[0].max_time'], { cwd: repo }).out).toContain('files/etc/slurm/slurm.conf:');
+  });
+
+  it('built trees on disk, one with AWKWARD secrets embedded: identical to the YAML, and no value in any output', () => {
+    const out = tmp('trees');
+    const secrets = join(out, 'secrets.env');
+    const c = compileText(BASE);
+    writeFileSync(secrets, formatSecretsEnv(c.model.secrets, new Map(Object.entries(AWKWARD))), { mode: 0o600 });
+    expect(mhc(['build', a, '-o', join(out, 'plain'), '-q']).code).toBe(0);
+    const e = mhc(['build', a, '-o', join(out, 'emb'), '-q', '--embed-secrets', '--secrets', secrets]);
+    expect(e.code, e.err).toBe(0);
+    const same = mhc(['diff', a, join(out, 'emb')]);
+    expect(same.code, same.out + same.err).toBe(0);
+    expect(mhc(['diff', join(out, 'plain', 'rev'), join(out, 'emb', 'rev')]).code).toBe(0);
+    for (const fmt of ['text', 'markdown', 'json']) {
+      const d = mhc(['diff', join(out, 'emb', 'rev'), b, '--format', fmt]);
+      expect(d.code).toBe(1);
+      for (const v of Object.values(AWKWARD)) expect(d.out.includes(v), `${fmt} leaks ${v}`).toBe(false);
+    }
+    // audit the embedded tree: warnings A402, no value printed
+    const au = mhc(['audit', join(out, 'emb', 'rev')]);
+    expect(au.out).toContain('warning[A402]');
+    for (const v of Object.values(AWKWARD)) expect(au.out.includes(v)).toBe(false);
+  });
+});
+
+describe('mhc audit (CLI)', () => {
+  it('exit 0 on a clean config, 1 on errors, 1 on warnings only with --strict, 3 when unreadable', () => {
+    const dir = tmp('audit');
+    const ok = join(dir, 'ok.yaml');
+    writeFileSync(ok, BASE);
+    expect(mhc(['audit', ok]).code).toBe(0);
+    const two = join(dir, 'two.yaml');
+    writeFileSync(two, BASE.replace('  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n', ''));
+    const r = mhc(['audit', two]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/two\.yaml:\d+:\d+: error\[A101\]/);
+    const warn = join(dir, 'warn.yaml');
+    writeFileSync(warn, edit(BASE, 'virtual_router_id: 87', 'virtual_router_id: 51'));
+    expect(mhc(['audit', warn]).code).toBe(0);
+    expect(mhc(['audit', warn, '--strict']).code).toBe(1);
+    const j = mhc(['audit', two, '--format', 'json']);
+    expect(JSON.parse(j.out).passed).toBe(false);
+    expect(mhc(['audit', join(dir, 'missing.yaml')]).code).toBe(3);
+  });
+
+  it('a tampered tree on disk: checksums, modes and links', () => {
+    const dir = tmp('tamper');
+    const y = join(dir, 'c.yaml');
+    writeFileSync(y, BASE);
+    expect(mhc(['build', y, '-o', join(dir, 'out'), '-q']).code).toBe(0);
+    expect(mhc(['audit', join(dir, 'out')]).code).toBe(0); // out/ holding one cluster is accepted
+    const root = join(dir, 'out', 'rev');
+    appendFileSync(join(root, 'c1', 'files', 'etc', 'slurm', 'cgroup.conf'), '# edited\n');
+    chmodSync(join(root, 'c2', 'files', 'etc', 'slurm', 'slurmdbd.conf'), 0o644);
+    symlinkSync('/etc/shadow', join(root, 'c3', 'files', 'etc', 'shadow'));
+    const r = mhc(['audit', root]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('c1:files/etc/slurm/cgroup.conf: error[A503]');
+    expect(r.out).toContain('c2:files/etc/slurm/slurmdbd.conf: error[A403]');
+    expect(r.out).toContain('c2:files/etc/slurm/slurmdbd.conf: error[A502]');
+    expect(r.out).toContain('c3:files/etc/shadow -> /etc/shadow: error[A505]');
+  });
+
+  it('every example audits without crashing (exit 0 or 1, a summary line)', () => {
+    for (const ex of ['my_multihead_cluster.yaml', 'two_controllers.yaml', 'five_controllers.yaml', 'slurm_only.yaml']) {
+      const r = mhc(['audit', join(EXAMPLES, ex)]);
+      expect([0, 1], `${ex}: ${r.err}`).toContain(r.code);
+      expect(r.out).toMatch(/\n(passed|FAILED): \d+ errors?, \d+ warnings?, \d+ notes?\n$/);
+      expect(r.err).toBe('');
+    }
+  });
+});
+
+describe('mhc explain (CLI)', () => {
+  it('prints file:line per node; exit 1 for a key not in the file; json', () => {
+    const r = mhc(['explain', join(EXAMPLES, 'my_multihead_cluster.yaml'), 'network.vip.virtual_router_id']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/files\/etc\/keepalived\/keepalived\.conf:\d+ — on server1, server2, server3/);
+    const bad = mhc(['explain', join(EXAMPLES, 'my_multihead_cluster.yaml'), 'network.vip.virtual_router']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('did you mean network.vip.virtual_router_id');
+    const j = mhc(['explain', join(EXAMPLES, 'my_multihead_cluster.yaml'), 'slurm.partitions[0].max_time', '--format', 'json']);
+    expect(JSON.parse(j.out).leaves[0].files.some((f: { path: string }) => f.path === 'files/etc/slurm/slurm.conf')).toBe(true);
+    expect(readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8')).toContain('virtual_router_id: 87'); // untouched
+  });
+});
