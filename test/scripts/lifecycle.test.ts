@@ -1,0 +1,515 @@
+// start_multihead.sh / stop_multihead.sh in a sandbox: each example's bundle written to a scratch
+// dir, MHC_ROOT a scratch root, stub commands first on PATH (test/scripts/stub-path.ts) recording
+// their calls and keeping a little node state. Nothing here touches the real node or the network.
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AWKWARD, EXAMPLES, buildFile } from '../helpers.js';
+import type { BundleFile } from '../../src/compiler/bundle.js';
+import { fill, encode } from '../../src/compiler/secrets.js';
+import { compileFile } from '../helpers.js';
+import { rankedControllers } from '../../src/emitters/lifecycle.js';
+import { fakeNode, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
+import { requireTool, scratch } from '../daemons/tools.js';
+import { ROOT } from '../helpers.js';
+
+const EXAMPLE_FILES = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+/** Awkward values for every secret; keepalived's auth_pass takes no double quote and 8 bytes at most. */
+const VALUES: Record<string, string> = { ...AWKWARD, KEEPALIVED_AUTH_PASS: `k&' $#\\/` };
+const SETUP_LOG = 'var/log/cluster_multihead_setup.log';
+const nodes: FakeNode[] = [];
+afterAll(() => {
+  for (const n of nodes) n.cleanup();
+});
+
+const builds = new Map<string, Map<string, BundleFile>>();
+function bundleOf(example: string): Map<string, BundleFile> {
+  let b = builds.get(example);
+  if (!b) {
+    b = buildFile(join(EXAMPLES, example));
+    builds.set(example, b);
+  }
+  return b;
+}
+
+interface Setup {
+  node: FakeNode;
+  bundle: string;
+  start: string;
+  stop: string;
+  files: BundleFile[];
+  hostname: string;
+  ip: (host: string) => string;
+  model: ReturnType<typeof compileFile>['model'];
+}
+
+/** Mutating calls: what a healthy re-run and a dry run must never make. */
+export function mutating(c: Call): boolean {
+  const a = c.args;
+  switch (c.cmd) {
+    case 'systemctl':
+      return ['start', 'restart', 'stop', 'enable', 'disable', 'reload', 'daemon-reload', 'kill'].includes(a.find((x) => !x.startsWith('-')) ?? '');
+    case 'apt-get':
+    case 'galera_new_cluster':
+    case 'useradd':
+    case 'openssl':
+    case 'mount':
+    case 'umount':
+      return true;
+    case 'gluster':
+      return /(peer probe|volume (create|start))/.test(c.line);
+    case 'redis-cli':
+      return /--cluster (create|add-node)| save$| flushall/.test(c.line);
+    case 'sacctmgr':
+      return / add /.test(c.line);
+    case 'scontrol':
+      return a[0] === 'reconfigure';
+    case 'ip':
+      return /addr (add|del)/.test(c.line);
+    case 'mariadb':
+      return !a.includes('-e') || a.some((x) => /FLUSH|CREATE|ALTER|GRANT|DROP/i.test(x));
+    default:
+      return false;
+  }
+}
+
+/**
+ * A node of `example` (default: the first-ranked controller) with its bundle, secrets.env (awkward
+ * values), a Debian-like root (hosts, nginx default site) and, as on a healthy network, every
+ * peer's glusterd and Redis answering and the accounting database (the VIP) reachable.
+ */
+function setup(example: string, hostname?: string, opts: { secrets?: boolean } = {}): Setup {
+  const files = [...bundleOf(example).values()];
+  const { model } = compileFile(join(EXAMPLES, example));
+  const ranked = rankedControllers(model);
+  const host = hostname ?? ranked[0]!.hostname;
+  const node = fakeNode(`lc-${host}`);
+  nodes.push(node);
+  const bundle = join(node.dir, 'bundle');
+  const mine = files.filter((f) => f.path.startsWith(`${host}/`));
+  writeBundle(mine, host, bundle);
+  const R = node.root;
+  mkdirSync(join(R, 'etc/nginx/sites-enabled'), { recursive: true });
+  writeFileSync(join(R, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost ip6-localhost\n');
+  symlinkSync('/etc/nginx/sites-available/default', join(R, 'etc/nginx/sites-enabled/default'));
+  if (opts.secrets !== false) {
+    const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')) as { secrets: string[] };
+    mkdirSync(join(R, 'etc/mhc'), { recursive: true });
+    const lines = manifest.secrets.map((n) => `${n}=${VALUES[n] ?? `v-${n}-&'"\\ #`}`);
+    writeFileSync(join(R, 'etc/mhc/secrets.env'), `# test secrets\n${lines.join('\n')}\n`, { mode: 0o600 });
+  }
+  const ip = (h: string) => model.controllers.find((c) => c.hostname === h)?.ip ?? h;
+  // a healthy network: gluster peers and every Redis instance answer; the accounting DB too
+  for (const m of model.gluster?.members ?? []) node.set(`up/${m.ip}:24007`);
+  const acc = model.slurm?.accounting;
+  if (acc) node.set(`up/${acc.storageHost}:${acc.storagePort}`);
+  const me = model.controllers.find((c) => c.hostname === host)!;
+  if (acc) node.set(`up/${me.ip}:${acc.port}`);
+  return { node, bundle, start: join(bundle, 'bin/start_multihead.sh'), stop: join(bundle, 'bin/stop_multihead.sh'), files: mine, hostname: host, ip, model };
+}
+
+const env = (s: Setup, extra: Record<string, string> = {}) => s.node.env({ MHC_WAIT_SERVICE: '2', MHC_WAIT_GALERA: '2', MHC_PROBE_SECS: '1', ...extra });
+const start = (s: Setup, args: string[], o: { input?: string; env?: Record<string, string> } = {}) => runScript(s.start, args, env(s, o.env), { input: o.input });
+const stop = (s: Setup, args: string[], o: { input?: string; env?: Record<string, string> } = {}) => runScript(s.stop, args, env(s, o.env), { input: o.input });
+const calls = (s: Setup) => s.node.calls();
+const lines = (cs: Call[]) => cs.map((c) => c.line);
+const firstIndex = (cs: Call[], re: RegExp) => cs.findIndex((c) => re.test(c.line));
+const rootHash = (s: Setup, skip: string[] = []) => treeHash(s.node.root, skip);
+const secretValues = () => Object.values(VALUES).filter((v) => v.length >= 6);
+
+describe.each(EXAMPLE_FILES)('start_multihead.sh on %s', (example) => {
+  it('bad options: usage on stderr, exit 2', () => {
+    const s = setup(example);
+    for (const args of [['--bogus'], ['--phase'], ['--phase', '9'], ['--skip-phase', 'nope'], ['--bootstrap', '--join'], ['--secrets']]) {
+      const r = start(s, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^Usage: start_multihead\.sh/);
+      expect(r.stdout).toBe('');
+    }
+    expect(readdirSync(s.node.root).sort()).toEqual(['etc']);
+    const h = start(s, ['--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/--skip-phase PHASE/);
+  });
+
+  it('a missing secret is named and nothing is installed', () => {
+    const s = setup(example, undefined, { secrets: false });
+    const before = rootHash(s, [SETUP_LOG, 'run', 'var']);
+    const r = start(s, ['--auto-confirm']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no value for .*DB_ROOT_PASSWORD|no value for .*MUNGE_KEY|no value for /);
+    expect(r.stderr).toMatch(/nothing was installed/);
+    expect(rootHash(s, [SETUP_LOG, 'run', 'var'])).toBe(before);
+    expect(calls(s).filter(mutating)).toEqual([]);
+  });
+
+  it('--dry-run prints every mutating command and changes nothing (no file, log or lock)', () => {
+    const s = setup(example);
+    const before = rootHash(s);
+    const r = start(s, ['--dry-run']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(rootHash(s)).toBe(before);
+    expect(existsSync(join(s.node.root, SETUP_LOG))).toBe(false);
+    expect(calls(s).filter(mutating).map((c) => c.line)).toEqual([]);
+    expect(r.stdout).toMatch(/^\+ install -D -m 0644 -o root -g root -- .*\/etc\/mhc\/hosts$/m);
+    expect(r.stdout).toMatch(/^\+ systemctl (enable|start) /m);
+    expect(r.stdout).toMatch(/Dry run: nothing was changed/);
+    for (const v of secretValues()) expect(r.stdout + r.stderr).not.toContain(v);
+  });
+
+  it('a full run installs, starts in phase order, fills secrets intact, logs no secret; a re-run changes nothing', () => {
+    const s = setup(example);
+    const r = start(s, ['--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/All phases completed successfully/);
+    const cs = calls(s);
+    // phase order: the first command of each phase that runs here
+    const node = s.model.controllers.find((c) => c.hostname === s.hostname)!;
+    const order: [string, RegExp][] = [
+      ['glusterfs', /^systemctl (start|enable) glusterd\.service/],
+      ['mariadb', /^galera_new_cluster/],
+      ['redis', /^systemctl start redis-server@/],
+      ['slurm', /^systemctl start munge\.service/],
+      ['keepalived', /^systemctl start keepalived\.service/],
+      ['web', /^systemctl start mhc-web-/],
+    ];
+    const idx = order.filter(([svc]) => node.services.includes(svc as never) && (svc !== 'keepalived' || s.model.network.vip)).map(([svc, re]) => [svc, firstIndex(cs, re)] as const);
+    for (const [svc, i] of idx) expect(i, `${svc} started`).toBeGreaterThanOrEqual(0);
+    expect(idx.map(([, i]) => i)).toEqual([...idx.map(([, i]) => i)].sort((a, b) => a - b));
+    expect(firstIndex(cs, /^systemctl enable --now mhc-backup\.timer/)).toBeGreaterThan(Math.max(...idx.map(([, i]) => i)));
+    // every file installed with its mode and owner, secrets filled exactly as encode() would
+    const values = new Map(Object.entries(VALUES));
+    for (const f of s.files) {
+      if (!f.dest) continue;
+      const dest = f.dest.endsWith('.seed') ? f.dest.slice(0, -5) : f.dest;
+      const p = join(s.node.root, dest);
+      expect(existsSync(p), dest).toBe(true);
+      expect(readFileSync(p, 'utf8'), dest).toBe(fill(f.content, values));
+      expect((statSync(p).mode & 0o777).toString(8), dest).toBe(f.mode.toString(8));
+    }
+    expect((statSync(join(s.node.root, 'opt/mhc/bin/start_multihead.sh')).mode & 0o777).toString(8)).toBe('755');
+    const hosts = readFileSync(join(s.node.root, 'etc/hosts'), 'utf8');
+    expect(hosts).toMatch(/^127\.0\.0\.1 localhost\n::1 localhost ip6-localhost\n# BEGIN mhc cluster hosts/);
+    expect(hosts.match(/# BEGIN mhc/g)).toHaveLength(1);
+    if (node.services.includes('web')) expect(existsSync(join(s.node.root, 'etc/nginx/sites-enabled/default'))).toBe(false);
+    // secrets: never in the log or the output; the SQL and redis-cli got them intact
+    const log = readFileSync(join(s.node.root, SETUP_LOG), 'utf8');
+    expect((statSync(join(s.node.root, SETUP_LOG)).mode & 0o777).toString(8)).toBe('600');
+    for (const v of secretValues()) {
+      expect(log, 'log').not.toContain(v);
+      expect(r.stdout + r.stderr, 'output').not.toContain(v);
+      for (const c of cs) expect(c.line).not.toContain(v);
+    }
+    if (s.model.galera && node.services.includes('mariadb')) {
+      const sql = readFileSync(join(s.node.state, 'sql.log'), 'utf8');
+      const lit = (v: string) => `'${v.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+      expect(sql).toContain(`IDENTIFIED BY ${lit(VALUES.GALERA_SST_PASSWORD!)}`);
+    }
+    if (s.model.redis && node.services.includes('redis')) {
+      const auth = readFileSync(join(s.node.state, 'redis-auth'), 'utf8').split('\n').filter(Boolean);
+      expect(new Set(auth)).toEqual(new Set([VALUES.REDIS_PASSWORD]));
+    }
+    if (s.model.slurm && node.services.includes('slurm')) {
+      expect(readFileSync(join(s.node.root, 'etc/munge/munge.key'))).toEqual(Buffer.from(VALUES.MUNGE_KEY!, 'base64'));
+      if (s.model.slurm.accounting) expect(firstIndex(cs, /^sacctmgr -i add cluster/)).toBeLessThan(firstIndex(cs, /^systemctl start slurmctld/));
+    }
+
+    // a re-run on the now healthy node: no mutating call, no RUN line, the tree unchanged
+    const logLen = log.length;
+    const before = rootHash(s, [SETUP_LOG]);
+    s.node.clearCalls();
+    const r2 = start(s, ['--auto-confirm']);
+    expect(r2.status, r2.stdout + r2.stderr).toBe(0);
+    expect(calls(s).filter(mutating).map((c) => c.line)).toEqual([]);
+    expect(rootHash(s, [SETUP_LOG])).toBe(before);
+    const log2 = readFileSync(join(s.node.root, SETUP_LOG), 'utf8').slice(logLen);
+    expect(log2).not.toMatch(/\[RUN\]/);
+    expect(log2).toMatch(/infrastructure: 0 file\(s\) changed/);
+    expect(lines(calls(s))).not.toContain('galera_new_cluster');
+  });
+});
+
+describe('start_multihead.sh: phases', () => {
+  it('--phase / --skip-phase select phases by number or name; a service not on the node is skipped and says so', () => {
+    const s = setup('my_multihead_cluster.yaml');
+    let r = start(s, ['--dry-run', '--phase', 'slurm', '--phase', '6']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Phase 0 \(infrastructure\): not selected/);
+    expect(r.stdout).toMatch(/^ {2}Phase 4 \(slurm\)$/m);
+    expect(r.stdout).toMatch(/^ {2}Phase 6 \(web\)$/m);
+    expect(r.stdout).toMatch(/Phase 5 \(keepalived\): not selected/);
+    expect(r.stdout).toMatch(/\[PHASE 4\] slurm/);
+    expect(r.stdout).not.toMatch(/\[PHASE [0-357]\]/);
+    r = start(s, ['--dry-run', '--skip-phase', '0', '--skip-phase', 'storage', '--skip-phase=web']);
+    expect(r.stdout).toMatch(/\[PHASE 2\] database/);
+    expect(r.stdout).not.toMatch(/\[PHASE (0|1|6)\]/);
+    const only = setup('slurm_only.yaml');
+    r = start(only, ['--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Phase 3 \(redis\): skipped \(redis is not enabled on /);
+    expect(r.stdout).toMatch(/Phase 6 \(web\): skipped \(web is not enabled on /);
+  });
+
+  it('asks before changing anything; "no" changes nothing', () => {
+    const s = setup('two_controllers.yaml');
+    // only the lock and the log are written before the question
+    const before = rootHash(s, ['var', 'run']);
+    const r = start(s, [], { input: 'no\n' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/Do you want to proceed\? \(yes\/no\)/);
+    expect(rootHash(s, ['var', 'run'])).toBe(before);
+    expect(calls(s).filter(mutating)).toEqual([]);
+  });
+
+  it('a failed phase: abort under --auto-confirm (exit 1), or continue when the answer is yes', () => {
+    const s = setup('my_multihead_cluster.yaml');
+    s.node.set('fail-start/slurmctld.service');
+    let r = start(s, ['--auto-confirm']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Phase 4 \(slurm\) failed/);
+    expect(r.stderr).toMatch(/Phase 4 \(slurm\): FAILED/);
+    expect(lines(calls(s)).some((l) => /^systemctl start keepalived/.test(l))).toBe(false);
+    s.node.clearCalls();
+    r = start(s, [], { input: 'yes\nyes\n' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/Continue with next phase anyway\?/);
+    expect(lines(calls(s)).some((l) => /^systemctl start keepalived/.test(l))).toBe(true);
+  });
+
+  it('one run at a time: a second run is refused while the lock is held', async () => {
+    const s = setup('two_controllers.yaml');
+    const lock = join(s.node.root, 'run/mhc/lifecycle.lock');
+    mkdirSync(join(s.node.root, 'run/mhc'), { recursive: true });
+    const holder = spawn('flock', [lock, 'sleep', '20'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !existsSync(lock); i++) await new Promise((res) => setTimeout(res, 100));
+      await new Promise((res) => setTimeout(res, 300));
+      const r = start(s, ['--auto-confirm']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/another lifecycle run is in progress/);
+      expect(calls(s).filter(mutating)).toEqual([]);
+      const stopped = stop(s, ['--auto-confirm']);
+      expect(stopped.status).toBe(1);
+      expect(stopped.stderr).toMatch(/another lifecycle run is in progress/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
+describe('start_multihead.sh: Galera bootstrap or join', () => {
+  const ex = 'my_multihead_cluster.yaml';
+  const db = (s: Setup, args: string[] = []) => start(s, ['--phase', 'database', '--auto-confirm', ...args]);
+  const grastate = (s: Setup, safe: 0 | 1, uuid = '6b2d1a5e-1f3c-11ef-9b6e-3b0f8c3a4d11', seqno = '-1') => {
+    mkdirSync(join(s.node.root, 'var/lib/mysql'), { recursive: true });
+    writeFileSync(join(s.node.root, 'var/lib/mysql/grastate.dat'), `# GALERA saved state\nversion: 2.1\nuuid:    ${uuid}\nseqno:   ${seqno}\nsafe_to_bootstrap: ${safe}\n`);
+  };
+  const bootstrapped = (s: Setup) => lines(calls(s)).includes('galera_new_cluster');
+  const second = () => rankedControllers(compileFile(join(EXAMPLES, ex)).model)[1]!.hostname;
+
+  it('a peer is up: join (never bootstrap), also on the first-ranked node', () => {
+    const s = setup(ex);
+    s.node.set(`up/${s.ip(second())}:4567`);
+    const r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Galera peers up: .*joining/);
+    expect(lines(calls(s))).toContain('systemctl start mariadb.service');
+    expect(bootstrapped(s)).toBe(false);
+  });
+
+  it('--bootstrap while a peer is up is refused', () => {
+    const s = setup(ex);
+    grastate(s, 1);
+    s.node.set(`up/${s.ip(second())}:4567`);
+    const r = db(s, ['--bootstrap']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--bootstrap refused: .* already run/);
+    expect(bootstrapped(s)).toBe(false);
+  });
+
+  it('no peer up and safe_to_bootstrap: 1: bootstrap (any rank)', () => {
+    const s = setup(ex, second());
+    grastate(s, 1, undefined, '42');
+    const r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(bootstrapped(s)).toBe(true);
+    expect(r.stdout).toMatch(/bootstrapped the cluster from/);
+  });
+
+  it('no peer up and safe_to_bootstrap: 0: refused with an explanation, unless --bootstrap with a usable recovered position', () => {
+    const s = setup(ex, second());
+    grastate(s, 0);
+    s.node.set('recovered', '6b2d1a5e-1f3c-11ef-9b6e-3b0f8c3a4d11:1234');
+    let r = db(s);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not marked safe to bootstrap.*HIGHEST recovered seqno \(this one: 1234/);
+    expect(bootstrapped(s)).toBe(false);
+    r = db(s, ['--bootstrap']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(bootstrapped(s)).toBe(true);
+    expect(readFileSync(join(s.node.root, 'var/lib/mysql/grastate.dat'), 'utf8')).toMatch(/^safe_to_bootstrap: 1$/m);
+  });
+
+  it('--bootstrap is refused when the recovered position is unusable (seqno -1)', () => {
+    const s = setup(ex, second());
+    grastate(s, 0);
+    s.node.set('recovered', '6b2d1a5e-1f3c-11ef-9b6e-3b0f8c3a4d11:-1');
+    const r = db(s, ['--bootstrap']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--bootstrap refused: this node's recovered position .* is unusable/);
+    expect(bootstrapped(s)).toBe(false);
+  });
+
+  it('a peer that is the safe one (its grastate.dat over ssh) is named; no bootstrap here', () => {
+    const s = setup(ex, second());
+    grastate(s, 0);
+    const first = rankedControllers(s.model)[0]!.hostname;
+    s.node.set(`ssh/${s.ip(first)}`, 'version: 2.1\nuuid: 6b2d1a5e-1f3c-11ef-9b6e-3b0f8c3a4d11\nseqno: 77\nsafe_to_bootstrap: 1\n');
+    const r = db(s, ['--bootstrap']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${first} has safe_to_bootstrap: 1`);
+    expect(bootstrapped(s)).toBe(false);
+  });
+
+  it('a fresh node that is not first-ranked waits for the first (pending, exit 0); the first-ranked one bootstraps', () => {
+    const s = setup(ex, second());
+    let r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Phase 2 \(database\): pending/);
+    expect(bootstrapped(s)).toBe(false);
+    expect(r.stderr).not.toMatch(/error: line/);
+    const f = setup(ex);
+    r = db(f);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(bootstrapped(f)).toBe(true);
+    // --join on a fresh node with no peer: pending, never a bootstrap
+    const j = setup(ex);
+    r = db(j, ['--join']);
+    expect(r.stdout + r.stderr).toMatch(/pending/);
+    expect(bootstrapped(j)).toBe(false);
+  });
+
+  it('a running stand-alone server (the package started it) is stopped and started as a Galera member', () => {
+    const s = setup(ex);
+    s.node.set('active/mariadb.service');
+    s.node.set('wsrep_status', 'Disconnected');
+    const r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ls = lines(calls(s));
+    expect(ls.indexOf('systemctl stop mariadb.service')).toBeGreaterThanOrEqual(0);
+    expect(ls.indexOf('systemctl stop mariadb.service')).toBeLessThan(ls.indexOf('galera_new_cluster'));
+  });
+});
+
+describe('stop_multihead.sh', () => {
+  const ex = 'my_multihead_cluster.yaml';
+  const started = () => {
+    const s = setup(ex);
+    const r = start(s, ['--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    s.node.set('vip', `${s.model.network.vip!.address}/${s.model.network.vip!.prefix}`);
+    s.node.clearCalls();
+    return s;
+  };
+  const stops = (s: Setup) => lines(calls(s)).flatMap((l) => /^systemctl stop (\S+)/.exec(l)?.[1] ?? (/^u?mount/.test(l) ? [l.split(' ')[0]!] : []));
+
+  it('stops in reverse order, saves Redis first, releases the VIP, unmounts', () => {
+    const s = started();
+    const r = stop(s, ['--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const st = stops(s);
+    const pos = (re: RegExp) => st.findIndex((u) => re.test(u));
+    const seq = [/^mhc-web-|^nginx/, /^keepalived/, /^slurmctld/, /^slurmdbd/, /^redis-server@/, /^mariadb/, /^umount$/, /^glusterd/].map(pos);
+    for (const i of seq) expect(i).toBeGreaterThanOrEqual(0);
+    expect(seq).toEqual([...seq].sort((a, b) => a - b));
+    const ls = lines(calls(s));
+    const save = ls.findIndex((l) => /^redis-cli .* save$/.test(l));
+    expect(save).toBeGreaterThanOrEqual(0);
+    expect(save).toBeLessThan(ls.findIndex((l) => /^systemctl stop redis-server@/.test(l)));
+    expect(ls.some((l) => /^ip addr del /.test(l))).toBe(true);
+    expect(s.node.has('vip')).toBe(false);
+    expect(readdirSync(join(s.node.state, 'active')).filter((u) => !/timer$/.test(u))).toEqual([]);
+    const log = readFileSync(join(s.node.root, 'var/log/cluster_multihead_stop.log'), 'utf8');
+    for (const v of secretValues()) expect(log + r.stdout + r.stderr).not.toContain(v);
+  });
+
+  it('--service stops one service; --keep-data leaves the volume mounted', () => {
+    const s = started();
+    let r = stop(s, ['--auto-confirm', '--service', 'redis']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(stops(s).every((u) => /^redis-server@/.test(u))).toBe(true);
+    s.node.clearCalls();
+    r = stop(s, ['--auto-confirm', '--service=storage', '--keep-data']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(stops(s)).toEqual([]);
+    expect(r.stdout).toMatch(/--keep-data: \/mnt\/gluster stays mounted/);
+  });
+
+  it('--force kills a unit that does not stop in time; without it the stop fails', () => {
+    const s = started();
+    s.node.set('hang-stop/slurmctld.service');
+    let r = stop(s, ['--auto-confirm', '--service', 'slurm'], { env: { MHC_STOP_TIMEOUT: '1' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/slurmctld\.service did not stop within 1s/);
+    r = stop(s, ['--auto-confirm', '--service', 'slurm', '--force'], { env: { MHC_STOP_TIMEOUT: '1' } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lines(calls(s))).toContain('systemctl kill --signal=SIGKILL slurmctld.service');
+  });
+
+  it('bad options: usage on stderr, exit 2', () => {
+    const s = setup(ex);
+    for (const args of [['--bogus'], ['--service'], ['--service', 'nope']]) {
+      const r = stop(s, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^Usage: stop_multihead\.sh/);
+    }
+  });
+});
+
+describe('lib/common.sh: the node-side encodings match secrets.ts', () => {
+  it('raw, dq, slurm, sentinel and keepalived give what encode() gives, for awkward values', () => {
+    const s = setup('my_multihead_cluster.yaml');
+    const values = [...Object.values(VALUES), `a&b`, `&\\&$&\\1 @@MHC_SECRET:A@@`, `é!#'é`, `k&' $#\\/`, `plain`];
+    const cases: { v: string; enc: 'raw' | 'dq' | 'slurm' | 'sentinel' | 'keepalived' }[] = [];
+    for (const v of values) for (const enc of ['raw', 'dq', 'slurm', 'sentinel', 'keepalived'] as const) cases.push({ v, enc });
+    const want = cases.map(({ v, enc }) => {
+      try {
+        return encode(v, enc);
+      } catch {
+        return '<refused>';
+      }
+    });
+    const input = cases.map(({ v, enc }) => `${enc}\t${v}`).join('\n') + '\n';
+    const script = `source ${JSON.stringify(join(s.bundle, 'lib/common.sh'))}
+while IFS=$'\\t' read -r enc v; do
+  if out=$(encode "$v" "$enc"); then printf '%s\\n' "$out"; else printf '<refused>\\n'; fi
+done`;
+    const res = spawnSync('bash', ['-c', script], { input, encoding: 'utf8', env: s.node.env(), timeout: 60_000 });
+    expect(res.stderr).toBe('');
+    expect(res.stdout.split('\n').slice(0, -1)).toEqual(want);
+  });
+});
+
+describe('shellcheck', () => {
+  const SEEDS = join(ROOT, 'test/fixtures/seeds');
+  const inputs = [...EXAMPLE_FILES.map((f) => join(EXAMPLES, f)), ...readdirSync(SEEDS).filter((f) => f.endsWith('.yaml')).map((f) => join(SEEDS, f))];
+  it.each(inputs)('every lifecycle script of every bundle of %s is shellcheck-clean', (input) => {
+    requireTool('shellcheck');
+    const files = [...buildFile(input).values()];
+    const dir = scratch('lc-shellcheck');
+    nodes.push({ cleanup: () => spawnSync('rm', ['-rf', dir]) } as unknown as FakeNode);
+    const bundles = [...new Set(files.map((f) => f.path.split('/')[0]!))].filter((b) => files.some((f) => f.path === `${b}/lib/common.sh`));
+    let n = 0;
+    for (const b of bundles) {
+      writeBundle(files, b, join(dir, b));
+      const mine = ['lib/common.sh', 'lib/facts.sh', 'bin/start_multihead.sh', 'bin/stop_multihead.sh', 'bin/start_compute.sh'].filter((p) => existsSync(join(dir, b, p)));
+      const r = spawnSync('shellcheck', ['-x', '-s', 'bash', ...mine], { cwd: join(dir, b), encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, `${b}: ${r.stdout}${r.stderr}`).toBe(0);
+      n += mine.length;
+    }
+    expect(n).toBeGreaterThanOrEqual(4);
+  });
+});

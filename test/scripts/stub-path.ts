@@ -1,0 +1,341 @@
+// A fake node for the generated bash scripts: a scratch MHC_ROOT, stub commands first on PATH
+// that record their argv and keep a little state (units active/enabled, Galera, Redis, gluster,
+// mounts, VIP, packages) in a state directory OUTSIDE MHC_ROOT, so a test can hash the root tree
+// and read the calls. Generic: the lifecycle tests and the operations tests may both use it.
+// Nothing here ever opens a network connection: the TCP probe of lib/common.sh (timeout bash -c
+// 'exec 3<>/dev/tcp/HOST/PORT') is answered by the `timeout` stub from $STUB_STATE/up/HOST:PORT.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import type { BundleFile } from '../../src/compiler/bundle.js';
+
+const PROLOGUE = `#!/bin/bash
+# stub: records its argv (words separated by \\x1f, the call ended by \\x1e) and acts on $STUB_STATE
+S=$STUB_STATE
+{ printf '%s' "\${0##*/}"; (($# == 0)) || printf '\\x1f%s' "$@"; printf '\\x1e\\n'; } >>"$STUB_LOG"
+`;
+
+/** Stub bodies (bash), run after PROLOGUE. Each may read and change files under $S. */
+export const STUBS: Record<string, string> = {
+  systemctl: `
+args=()
+now=0 sig=''
+for a in "$@"; do
+  case $a in
+    --now) now=1 ;;
+    --signal=*) sig=\${a#*=} ;;
+    -*) ;;
+    *) args+=("$a") ;;
+  esac
+done
+cmd=\${args[0]:-}
+units=("\${args[@]:1}")
+norm() { [[ $1 == *.* ]] && printf '%s' "$1" || printf '%s.service' "$1"; }
+mkdir -p "$S/active" "$S/enabled"
+rc=0
+case $cmd in
+  is-active) for u in "\${units[@]}"; do [[ -e $S/active/$(norm "$u") ]] || rc=3; done ;;
+  is-enabled) for u in "\${units[@]}"; do [[ -e $S/enabled/$(norm "$u") ]] || rc=1; done ;;
+  start | restart)
+    for u in "\${units[@]}"; do
+      u=$(norm "$u")
+      [[ ! -e $S/fail-start/$u ]] || { rc=1; continue; }
+      touch "$S/active/$u"
+      [[ $u != mariadb.service ]] || rm -f "$S/wsrep_status"
+    done ;;
+  stop)
+    for u in "\${units[@]}"; do
+      u=$(norm "$u")
+      if [[ -e $S/hang-stop/$u ]]; then sleep 30; fi
+      rm -f "$S/active/$u"
+    done ;;
+  enable) for u in "\${units[@]}"; do u=$(norm "$u"); touch "$S/enabled/$u"; ((now)) && touch "$S/active/$u"; done ;;
+  disable) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/enabled/$u"; ((now)) && rm -f "$S/active/$u"; done ;;
+  kill) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/active/$u" "$S/hang-stop/$u"; done ;;
+  reload) for u in "\${units[@]}"; do [[ -e $S/active/$(norm "$u") ]] || rc=1; done ;;
+  daemon-reload | reset-failed) ;;
+  *) rc=0 ;;
+esac
+exit $rc
+`,
+  timeout: `
+# the TCP probe: answered from $S/up/HOST:PORT, never a real connection
+for ((i = 1; i <= $#; i++)); do
+  if [[ \${!i} == *'/dev/tcp/'* ]]; then
+    j=$((i + 1)) k=$((i + 2))
+    [[ -e $S/up/\${!j}:\${!k} ]]
+    exit
+  fi
+done
+exec /usr/bin/timeout "$@"
+`,
+  'dpkg-query': `
+p=\${*: -1}
+[[ -e $S/pkg-missing/$p ]] && exit 1
+printf 'installed'
+`,
+  'apt-get': `
+if [[ " $* " == *" install "* ]]; then for p in "$@"; do rm -f "$S/pkg-missing/$p"; done; fi
+exit 0
+`,
+  mariadb: `
+mkdir -p "$S"
+active=0; [[ -e $S/active/mariadb.service ]] && active=1
+q=''
+while (($#)); do
+  case $1 in
+    -e) q=$2; shift ;;
+    -e*) q=\${1#-e} ;;
+  esac
+  shift
+done
+if [[ -z $q ]]; then
+  ((active)) || exit 1
+  cat >>"$S/sql.log"
+  printf '\\n' >>"$S/sql.log"
+  exit 0
+fi
+((active)) || { echo "ERROR 2002 (HY000): Can't connect to local server" >&2; exit 1; }
+case $q in
+  *wsrep_cluster_status*) printf 'wsrep_cluster_status\\t%s\\n' "$(cat "$S/wsrep_status" 2>/dev/null || echo Primary)" ;;
+  *wsrep_local_state_comment*) printf 'wsrep_local_state_comment\\t%s\\n' "$(cat "$S/wsrep_state" 2>/dev/null || echo Synced)" ;;
+  *wsrep_cluster_size*) printf 'wsrep_cluster_size\\t3\\n' ;;
+  *) ;;
+esac
+exit 0
+`,
+  galera_new_cluster: `
+[[ ! -e $S/fail-start/mariadb.service ]] || exit 1
+mkdir -p "$S/active"; touch "$S/active/mariadb.service"; rm -f "$S/wsrep_status"
+echo bootstrap >>"$S/galera.log"
+`,
+  galera_recovery: `
+[[ -e $S/recovered ]] || exit 1
+echo "WSREP: Recovered position $(cat "$S/recovered")"
+echo "--wsrep_start_position=$(cat "$S/recovered")"
+`,
+  ssh: `
+# ssh [opts] user@host cmd…: answers from $S/ssh/HOST (the remote command's output), else unreachable
+host=''
+while (($#)); do
+  case $1 in
+    -o | -p | -i | -l) shift ;;
+    -*) ;;
+    *) host=\${1#*@}; break ;;
+  esac
+  shift
+done
+[[ -n $host && -e $S/ssh/$host ]] || { echo "ssh: connect to host $host: Connection timed out" >&2; exit 255; }
+cat "$S/ssh/$host"
+`,
+  gluster: `
+mkdir -p "$S/gluster"
+args=()
+for a in "$@"; do [[ $a == --mode=* ]] || args+=("$a"); done
+set -- "\${args[@]}"
+case "$1 $2" in
+  "pool list")
+    printf 'UUID\\tHostname\\tState\\n'
+    [[ -e $S/gluster/peers ]] && while read -r h; do printf '%s\\t%s\\tConnected \\n' "uuid-$h" "$h"; done <"$S/gluster/peers"
+    printf 'uuid-self\\tlocalhost\\tConnected \\n' ;;
+  "peer probe") echo "$3" >>"$S/gluster/peers"; echo "peer probe: success" ;;
+  "volume info")
+    [[ -e $S/gluster/volume ]] || { echo "Volume $3 does not exist" >&2; exit 1; }
+    printf 'Volume Name: %s\\nStatus: %s\\n' "$3" "$(cat "$S/gluster/volume")" ;;
+  "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
+  "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
+  *) ;;
+esac
+`,
+  mountpoint: `
+p=\${*: -1}
+[[ -e $S/mounted ]] && grep -qxF -- "$p" "$S/mounted"
+`,
+  mount: `
+p=\${*: -1}
+[[ $p == /* && $p != "$MHC_ROOT"* ]] && p=$MHC_ROOT$p
+echo "$p" >>"$S/mounted"
+`,
+  umount: `
+p=\${*: -1}
+[[ -e $S/mounted ]] && grep -vxF -- "$p" "$S/mounted" >"$S/mounted.new"; mv -f "$S/mounted.new" "$S/mounted" 2>/dev/null
+exit 0
+`,
+  'redis-cli': `
+mkdir -p "$S"
+printf '%s\\n' "\${REDISCLI_AUTH-<unset>}" >>"$S/redis-auth"
+h=127.0.0.1 p=6379 rest=()
+while (($#)); do
+  case $1 in
+    -h) h=$2; shift ;;
+    -p) p=$2; shift ;;
+    *) rest+=("$1") ;;
+  esac
+  shift
+done
+case "\${rest[*]}" in
+  ping) [[ -e $S/redis-down/$h:$p ]] && exit 1; echo PONG ;;
+  "cluster info") if [[ -e $S/redis-cluster ]]; then echo cluster_state:ok; else echo cluster_state:fail; fi ;;
+  "cluster myid") printf '%040d\\n' "$p" ;;
+  "--cluster create"*) touch "$S/redis-cluster" ;;
+  save) echo OK ;;
+  *) ;;
+esac
+`,
+  sacctmgr: `
+mkdir -p "$S"
+if [[ " $* " == *" add cluster "* ]]; then echo "\${*: -1}" >>"$S/sacct-clusters"; exit 0; fi
+if [[ " $* " == *" show cluster "* ]]; then cat "$S/sacct-clusters" 2>/dev/null; exit 0; fi
+`,
+  scontrol: `
+case $1 in ping) echo "Slurmctld(primary) at x is UP" ;; esac
+exit 0
+`,
+  ip: `
+# ip -o addr show dev IFACE | ip addr add|del ADDR dev IFACE
+if [[ " $* " == *" addr show "* ]]; then
+  [[ -e $S/vip ]] && printf '2: %s    inet %s scope global secondary %s\\n' "\${*: -1}" "$(cat "$S/vip")" "\${*: -1}"
+  exit 0
+fi
+if [[ " $* " == *" addr del "* ]]; then rm -f "$S/vip"; fi
+exit 0
+`,
+  getent: `
+if [[ $1 == passwd && -e $S/users/$2 ]]; then echo "$2:x:999:999::/nonexistent:/usr/sbin/nologin"; exit 0; fi
+if [[ $1 == group && -e $S/users/$2 ]]; then echo "$2:x:999:"; exit 0; fi
+exec /usr/bin/getent "$@"
+`,
+  useradd: `
+mkdir -p "$S/users"; touch "$S/users/\${*: -1}"
+`,
+  openssl: `
+out='' key=''
+while (($#)); do
+  case $1 in -out) out=$2; shift ;; -keyout) key=$2; shift ;; esac
+  shift
+done
+[[ -n $out ]] && echo "-----BEGIN CERTIFICATE-----" >"$out"
+[[ -n $key ]] && echo "-----BEGIN PRIVATE KEY-----" >"$key"
+exit 0
+`,
+  nginx: `exit 0\n`,
+  keepalived: `exit 0\n`,
+};
+
+/** One recorded call: the command and its words; line: the words joined by spaces. */
+export interface Call {
+  cmd: string;
+  args: string[];
+  line: string;
+}
+
+export interface FakeNode {
+  /** scratch directory holding everything below */
+  dir: string;
+  /** MHC_ROOT */
+  root: string;
+  /** the stub directory (first on PATH) */
+  bin: string;
+  /** stub state, outside root */
+  state: string;
+  /** the calls log */
+  log: string;
+  env(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** every recorded call so far */
+  calls(): Call[];
+  /** forgets the recorded calls */
+  clearCalls(): void;
+  /** writes a state file (relative to state) */
+  set(path: string, content?: string): void;
+  has(path: string): boolean;
+  /** removes the scratch directory */
+  cleanup(): void;
+}
+
+/** Reads a calls log. */
+export function readCalls(log: string): Call[] {
+  return readFileSync(log, 'utf8')
+    .split('\x1e\n')
+    .filter(Boolean)
+    .map((rec) => {
+      const w = rec.split('\x1f');
+      return { cmd: w[0]!, args: w.slice(1), line: w.join(' ') };
+    });
+}
+
+export function fakeNode(tag: string, stubs: Record<string, string> = STUBS): FakeNode {
+  const dir = mkdtempSync(join(tmpdir(), `mhc-${tag}-`));
+  const root = join(dir, 'root');
+  const bin = join(dir, 'stubs');
+  const state = join(dir, 'state');
+  const log = join(dir, 'calls.log');
+  for (const d of [root, bin, state]) mkdirSync(d, { recursive: true });
+  writeFileSync(log, '');
+  for (const [name, body] of Object.entries(stubs)) {
+    writeFileSync(join(bin, name), PROLOGUE + body, { mode: 0o755 });
+    chmodSync(join(bin, name), 0o755);
+  }
+  return {
+    dir,
+    root,
+    bin,
+    state,
+    log,
+    env: (extra = {}) => ({
+      PATH: `${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      HOME: dir,
+      LANG: 'C.UTF-8',
+      TMPDIR: dir,
+      MHC_ROOT: root,
+      STUB_STATE: state,
+      STUB_LOG: log,
+      ...extra,
+    }),
+    calls: () => readCalls(log),
+    clearCalls: () => writeFileSync(log, ''),
+    set: (path, content = '') => {
+      mkdirSync(dirname(join(state, path)), { recursive: true });
+      writeFileSync(join(state, path), content);
+    },
+    has: (path) => existsSync(join(state, path)),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Writes one bundle directory (files of `files` under `<bundle>/`) to `dest`, with their modes. */
+export function writeBundle(files: ReadonlyMap<string, BundleFile> | readonly BundleFile[], bundle: string, dest: string): void {
+  const list = Array.isArray(files) ? files : [...(files as ReadonlyMap<string, BundleFile>).values()];
+  for (const f of list) {
+    if (!f.path.startsWith(`${bundle}/`)) continue;
+    const p = join(dest, f.path.slice(bundle.length + 1));
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, f.content, { mode: f.mode });
+    chmodSync(p, f.mode);
+  }
+}
+
+/** sha256 over every path, mode, owner and content under `dir` (symlinks by target), skipping `skip` (relative paths). */
+export function treeHash(dir: string, skip: readonly string[] = []): string {
+  const h = createHash('sha256');
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const rel = relative(dir, p);
+      if (skip.includes(rel)) continue;
+      const st = lstatSync(p);
+      h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0`);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) h.update(readFileSync(p));
+    }
+  };
+  if (statSync(dir).isDirectory()) walk(dir);
+  return h.digest('hex');
+}
+
+/** Runs a script with bash, bounded. */
+export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, opts: { input?: string; timeoutMs?: number } = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', env, input: opts.input ?? '', timeout: opts.timeoutMs ?? 60_000 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
