@@ -1,0 +1,837 @@
+// Sandbox tests of the operations scripts (status_multihead.sh, backup.sh, restore.sh,
+// cluster_info.sh, web_health_check.sh and lib/operations.sh): each example's controller bundle
+// is written to a scratch dir, MHC_ROOT is a scratch root, and stub commands first on PATH play
+// the daemons (healthy, degraded or down, from files in a state dir outside MHC_ROOT) and record
+// their argv. Nothing contacts the network: ssh, curl, redis-cli and the MariaDB clients are stubs.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { AWKWARD, buildFile, compileFile, EXAMPLES } from "../helpers.js";
+import { formatSecretsEnv } from "../../src/compiler/secrets.js";
+import type { BundleFile } from "../../src/compiler/bundle.js";
+import type { Model } from "../../src/compiler/model.js";
+
+const EXAMPLE_FILES = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
+const SCRIPTS = [
+  "status_multihead.sh",
+  "backup.sh",
+  "restore.sh",
+  "cluster_info.sh",
+  "web_health_check.sh",
+];
+
+const STUB_HEAD = `#!/bin/bash
+S=$OPS_STATE
+{ printf '%s' "\${0##*/}"; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; } >>"$S/calls.log"
+`;
+/** Stub commands: a daemon answers when its file exists in $OPS_STATE. */
+const STUBS: Record<string, string> = {
+  systemctl: `
+args=(); for a in "$@"; do [[ $a == -* ]] || args+=("$a"); done
+case \${args[0]} in
+  is-active) [[ -e $S/all_active || -e $S/active/\${args[1]} ]] || exit 3 ;;
+  stop) rm -f "$S/active/\${args[1]}" ;;
+  start) mkdir -p "$S/active"; touch "$S/active/\${args[1]}" ;;
+esac
+# a Redis unit: its instance answers (or not) with it; redis-server@mhc.service is the base port
+if [[ \${args[1]:-} == redis-server@mhc* ]]; then
+  p=\${args[1]#redis-server@mhc}; p=\${p%.service}; p=\${p#-}; [[ -n $p ]] || p=$(cat "$S/redis_base_port")
+  case \${args[0]} in stop) rm -f "$S/redis_up/$p" ;; start) touch "$S/redis_up/$p" ;; esac
+fi
+exit 0`,
+  mariadb: `
+[[ -e $S/db_up ]] || { echo "ERROR 2002 (HY000): Can't connect to local server through socket" >&2; exit 1; }
+q=''; cnf=''
+while (($#)); do case $1 in -e) q=$2; shift ;; --defaults-file=*) cnf=\${1#*=} ;; esac; shift; done
+[[ -z $cnf ]] || cp "$cnf" "$S/client.cnf"
+if [[ -z $q ]]; then cat >>"$S/sql.log"; exit 0; fi
+case $q in
+  *wsrep_ready*) cat "$S/wsrep" ;;
+  *schemata*) printf 'app_one\\napp_two\\n' ;;
+  *wsrep_cluster_size*) printf 'wsrep_cluster_size\\t3\\n' ;;
+esac`,
+  "mariadb-dump": `
+[[ -e $S/db_up ]] || { echo "mariadb-dump: Got error: 2002" >&2; exit 2; }
+printf -- '-- MariaDB dump\\nCREATE DATABASE app_one;\\n'`,
+  "redis-cli": `
+port=6379; rdb=''; cmd=()
+while (($#)); do case $1 in -p) port=$2; shift ;; -h) shift ;; --rdb) rdb=$2; shift ;; --no-auth-warning) ;; *) cmd+=("$1") ;; esac; shift; done
+printf '%s\\n' "\${REDISCLI_AUTH-<unset>}" >"$S/redis_auth.$port"
+[[ -e $S/redis_up/$port ]] || { echo "Could not connect to Redis at 127.0.0.1:$port: Connection refused"; exit 1; }
+if [[ -n $rdb ]]; then printf 'REDIS0010fake-%s' "$port" >"$rdb"; echo "Transfer finished with success."; exit 0; fi
+case "\${cmd[*],,}" in
+  ping) echo PONG ;;
+  "info replication") printf '# Replication\\r\\nrole:%s\\r\\nconnected_slaves:0\\r\\n' "$(cat "$S/redis_role" 2>/dev/null || echo master)" ;;
+  "cluster info") printf 'cluster_state:ok\\r\\ncluster_slots_ok:16384\\r\\ncluster_size:3\\r\\ncluster_known_nodes:6\\r\\n' ;;
+  sentinel*) printf '10.0.0.1\\n6379\\n' ;;
+  dbsize) echo 5 ;;
+esac`,
+  scontrol: `cat "$S/scontrol_ping" 2>/dev/null; [[ -e $S/scontrol_ping ]]`,
+  gluster: `
+[[ -e $S/gluster_up ]] || { echo "Connection failed. Please check if gluster daemon is operational."; exit 1; }
+case "$*" in
+  *"volume info"*) printf 'Volume Name: v\\nStatus: Started\\n' ;;
+  *"peer status"*) printf 'Number of Peers: 2\\n' ;;
+esac`,
+  ip: `cat "$S/ip_addr" 2>/dev/null || true`,
+  curl: `[[ -e $S/web_up ]] || { echo "curl: (7) Failed to connect" >&2; printf '000 0.001'; exit 7; }; printf '200 0.002'`,
+  mountpoint: `[[ -e $S/mounted ]] || exit 32`,
+  ssh: `[[ -e $S/ssh_hang ]] && exec sleep 60; echo "ssh: connect to host: No route to host" >&2; exit 255`,
+};
+
+let dir = "";
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "mhc-ops-sandbox-"));
+  const stubs = join(dir, "stubs");
+  mkdirSync(stubs);
+  for (const [n, body] of Object.entries(STUBS))
+    writeFileSync(join(stubs, n), STUB_HEAD + body + "\n", { mode: 0o755 });
+  writeFileSync(join(stubs, "mysql"), '#!/bin/bash\nexec mariadb "$@"\n', {
+    mode: 0o755,
+  });
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Node {
+  bundle: string;
+  root: string;
+  state: string;
+  model: Model;
+  host: string;
+}
+let seq = 0;
+const FALLBACK = `x'"\\&$ #/y z`;
+/** The secrets.env value of NAME: the AWKWARD one, else an awkward fallback. */
+const value = (name: string): string =>
+  (AWKWARD as Record<string, string>)[name] ?? FALLBACK;
+/** One controller's bundle on disk, a scratch root with its files installed and secrets.env. */
+function setup(example: string, host?: string): Node {
+  const c = compileFile(join(EXAMPLES, example));
+  const model = c.model;
+  const files = buildFile(join(EXAMPLES, example));
+  const h = host ?? model.controllers[0]!.hostname;
+  const base = join(dir, `n${seq++}`);
+  const bundle = join(base, "bundle");
+  const root = join(base, "root");
+  const state = join(base, "state");
+  for (const [p, f] of files as Map<string, BundleFile>) {
+    if (!p.startsWith(`${h}/`)) continue;
+    const rel = p.slice(h.length + 1);
+    mkdirSync(dirname(join(bundle, rel)), { recursive: true });
+    writeFileSync(join(bundle, rel), f.content, { mode: f.mode });
+    if (rel.startsWith("files/")) {
+      const dest = join(root, rel.slice(6).replace(/\.seed$/, ""));
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, f.content, { mode: f.mode });
+    }
+  }
+  mkdirSync(join(root, "etc", "mhc"), { recursive: true });
+  writeFileSync(
+    join(root, "etc", "mhc", "secrets.env"),
+    formatSecretsEnv(
+      model.secrets,
+      new Map(model.secrets.map((x) => [x.name, value(x.name)])),
+    ),
+    { mode: 0o600 },
+  );
+  mkdirSync(join(state, "redis_up"), { recursive: true });
+  // the Slurm state (on the shared mount) as the backup finds it
+  if (model.slurm) {
+    mkdirSync(join(root, model.slurm.stateSaveLocation), { recursive: true });
+    writeFileSync(
+      join(root, model.slurm.stateSaveLocation, "job_state"),
+      "state v1",
+    );
+  }
+  return { bundle, root, state, model, host: h };
+}
+
+/** Every daemon of the node up and healthy. */
+function healthy(n: Node): void {
+  const s = n.state;
+  writeFileSync(join(s, "all_active"), "");
+  writeFileSync(join(s, "db_up"), "");
+  const members =
+    (n.model.galera?.members.length ?? 0) +
+    (n.model.galera?.arbitrator ? 1 : 0);
+  writeFileSync(
+    join(s, "wsrep"),
+    `wsrep_cluster_size\t${members}\nwsrep_cluster_status\tPrimary\nwsrep_local_state_comment\tSynced\nwsrep_ready\tON\n`,
+  );
+  const r = n.model.redis;
+  if (r) {
+    writeFileSync(join(s, "redis_base_port"), String(r.port));
+    for (const p of [r.port, r.port + 1, r.port + 2, r.sentinel.port])
+      writeFileSync(join(s, "redis_up", String(p)), "");
+  }
+  writeFileSync(
+    join(s, "scontrol_ping"),
+    `Slurmctld(primary) at ${n.host} is UP\n`,
+  );
+  writeFileSync(join(s, "gluster_up"), "");
+  writeFileSync(join(s, "mounted"), "");
+  writeFileSync(join(s, "web_up"), "");
+  if (n.model.network.vip)
+    writeFileSync(
+      join(s, "ip_addr"),
+      `2: eth0    inet ${n.model.network.vip.address}/24 scope global eth0\n`,
+    );
+}
+
+function sh(
+  n: Node,
+  script: string,
+  args: string[],
+  extra: Record<string, string> = {},
+  timeoutMs = 60000,
+) {
+  const r = spawnSync("bash", [join(n.bundle, "bin", script), ...args], {
+    encoding: "utf8",
+    timeout: timeoutMs,
+    env: {
+      PATH: `${join(dir, "stubs")}:${process.env.PATH}`,
+      MHC_ROOT: n.root,
+      OPS_STATE: n.state,
+      HOME: n.state,
+      LANG: "C.UTF-8",
+      ...extra,
+    },
+  });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+const calls = (n: Node): string =>
+  existsSync(join(n.state, "calls.log"))
+    ? readFileSync(join(n.state, "calls.log"), "utf8")
+    : "";
+
+/** sha256 of every path, type, mode and content under DIR (symlinks by target). */
+function treeHash(d: string): string {
+  const h = createHash("sha256");
+  const walk = (p: string): void => {
+    const st = lstatSync(p);
+    h.update(`${relative(d, p)}\0${st.mode}\0`);
+    if (st.isSymbolicLink()) h.update(readlinkSync(p));
+    else if (st.isDirectory())
+      for (const e of readdirSync(p).sort()) walk(join(p, e));
+    else h.update(readFileSync(p));
+  };
+  walk(d);
+  return h.digest("hex");
+}
+
+describe("status_multihead.sh", () => {
+  for (const ex of EXAMPLE_FILES) {
+    it(`${ex}: healthy → 0, degraded → 1, down → 2; JSON always valid; every format`, () => {
+      const n = setup(ex);
+      const services = n.model.controllers.find(
+        (c) => c.hostname === n.host,
+      )!.services;
+      // down: nothing answers
+      let r = sh(n, "status_multihead.sh", ["--format", "json"]);
+      expect(r.status, r.stderr).toBe(2);
+      let j = JSON.parse(r.stdout);
+      expect(j.overall).toBe("down");
+      expect(Object.keys(j.services).sort()).toEqual([...services].sort());
+      for (const s of services) expect(j.services[s], s).toBe("stopped");
+      for (const f of ["full", "compact"])
+        expect(sh(n, "status_multihead.sh", ["--format", f]).status).toBe(2);
+
+      healthy(n);
+      r = sh(n, "status_multihead.sh", ["--format", "json"]);
+      j = JSON.parse(r.stdout);
+      expect(j.services, JSON.stringify(j.details, null, 1)).toEqual(
+        Object.fromEntries(services.map((s) => [s, "running"])),
+      );
+      expect(r.status).toBe(0);
+      expect(j).toMatchObject({
+        hostname: n.host,
+        overall: "healthy",
+        exit_code: 0,
+      });
+      const compact = sh(n, "status_multihead.sh", [
+        "--format",
+        "compact",
+        "--no-color",
+      ]);
+      expect(compact.status).toBe(0);
+      expect(compact.stdout).toContain(`[${n.host} (`);
+      expect(compact.stdout).not.toMatch(/\x1b\[/);
+      const full = sh(n, "status_multihead.sh", []);
+      expect(full.status).toBe(0);
+      expect(full.stdout).toMatch(/=== Cluster Services ===/);
+      expect(full.stdout).toMatch(/Overall: healthy/);
+
+      // the Redis password reached redis-cli through REDISCLI_AUTH (secrets.env: the installed
+      // redis.conf still holds a placeholder here), never argv
+      if (services.includes("redis")) {
+        const auth = readdirSync(n.state).filter(
+          (f) => f === `redis_auth.${n.model.redis!.port}`,
+        );
+        expect(auth.length).toBeGreaterThan(0);
+        expect(readFileSync(join(n.state, auth[0]!), "utf8")).toBe(
+          `${value(n.model.redis!.password.name)}\n`,
+        );
+        expect(calls(n)).not.toContain(value(n.model.redis!.password.name));
+      }
+      if (services.includes("mariadb")) {
+        // the root password goes through the 0600 option file, escaped for "…"
+        const pw = value(n.model.galera!.rootPassword.name);
+        expect(readFileSync(join(n.state, "client.cnf"), "utf8")).toContain(
+          `password = "${pw.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`,
+        );
+        expect(calls(n)).not.toContain(pw);
+        // degraded: Galera lost a node
+        writeFileSync(
+          join(n.state, "wsrep"),
+          "wsrep_cluster_size\t1\nwsrep_cluster_status\tPrimary\nwsrep_local_state_comment\tSynced\nwsrep_ready\tON\n",
+        );
+        r = sh(n, "status_multihead.sh", ["--format", "json"]);
+        j = JSON.parse(r.stdout);
+        expect(r.status).toBe(1);
+        expect(j.services.mariadb).toBe("degraded");
+        expect(j.details.mariadb.message).toMatch(/cluster size 1 of/);
+        // the unit active but no answer: degraded; a --service filter shows that one only
+        rmSync(join(n.state, "db_up"));
+        r = sh(n, "status_multihead.sh", [
+          "--format",
+          "json",
+          "--service",
+          "database",
+        ]);
+        j = JSON.parse(r.stdout);
+        expect(Object.keys(j.services)).toEqual(["mariadb"]);
+        expect(j.services.mariadb).toBe("degraded");
+        expect(r.status).toBe(1);
+      }
+    });
+  }
+
+  it("bad options → usage on stderr, exit 2 (every script)", () => {
+    const n = setup("my_multihead_cluster.yaml");
+    for (const s of SCRIPTS) {
+      const r = sh(n, s, ["--bogus"]);
+      expect(r.status, s).toBe(2);
+      expect(r.stderr, s).toMatch(/Usage:/);
+      expect(sh(n, s, ["--help"]).status, s).toBe(0);
+    }
+    for (const args of [
+      ["--format", "xml"],
+      ["--service", "nope"],
+      ["--watch", "0"],
+      ["--format"],
+    ])
+      expect(sh(n, "status_multihead.sh", args).status, args.join(" ")).toBe(2);
+    for (const args of [
+      ["--retention", "x"],
+      ["--type", "weird"],
+      ["--items", "configs,nope"],
+    ])
+      expect(sh(n, "backup.sh", args).status, args.join(" ")).toBe(2);
+    for (const args of [
+      [],
+      ["--latest", "--list"],
+      ["--id", "2024"],
+      ["--latest", "--only-configs", "--items", "redis"],
+      ["--latest", "--items", "glusterfs_meta"],
+    ])
+      expect(sh(n, "restore.sh", args).status, args.join(" ")).toBe(2);
+    expect(sh(n, "web_health_check.sh", ["--format", "yaml"]).status).toBe(2);
+    expect(sh(n, "cluster_info.sh", ["--format", "yaml"]).status).toBe(2);
+  });
+
+  it("--all-nodes: peers asked in parallel, a hanging ssh is bounded and reported unreachable", () => {
+    const n = setup("my_multihead_cluster.yaml");
+    healthy(n);
+    writeFileSync(join(n.state, "ssh_hang"), "");
+    const t0 = Date.now();
+    const r = sh(
+      n,
+      "status_multihead.sh",
+      ["--all-nodes", "--format", "json"],
+      { MHC_PEER_TIMEOUT: "4" },
+    );
+    const took = Date.now() - t0;
+    expect(took).toBeLessThan(15000);
+    const j = JSON.parse(r.stdout);
+    expect(j.nodes).toHaveLength(3);
+    expect(j.nodes[0]).toMatchObject({
+      hostname: "server1",
+      overall: "healthy",
+    });
+    expect(
+      j.nodes.slice(1).map((x: { reachable: boolean }) => x.reachable),
+    ).toEqual([false, false]);
+    expect(j.nodes[1].error).toMatch(/no answer within 4 s/);
+    expect(r.status).toBe(1);
+    // both peers were asked (BatchMode, ConnectTimeout), the status command in argv
+    const ssh = calls(n)
+      .split("\n")
+      .filter((l) => l.startsWith("ssh "));
+    expect(ssh).toHaveLength(2);
+    for (const l of ssh)
+      expect(l).toMatch(
+        /\[BatchMode=yes\].*\[ConnectTimeout=5\].*status_multihead\.sh\] \[--format\] \[json\]/,
+      );
+    // text format: unreachable peers named
+    rmSync(join(n.state, "ssh_hang"));
+    const t = sh(n, "status_multihead.sh", [
+      "--all-nodes",
+      "--format",
+      "compact",
+    ]);
+    expect(t.stdout).toMatch(
+      /\[server2 \(192\.168\.1\.102\)\]\n {2}● unreachable: ssh failed/,
+    );
+    expect(t.status).toBe(1);
+  }, 60000);
+
+  it("--watch refreshes until stopped", () => {
+    const n = setup("slurm_only.yaml");
+    healthy(n);
+    const r = spawnSync(
+      "timeout",
+      [
+        "-s",
+        "INT",
+        "3.5",
+        "bash",
+        join(n.bundle, "bin", "status_multihead.sh"),
+        "--watch",
+        "1",
+        "--format",
+        "compact",
+      ],
+      {
+        encoding: "utf8",
+        env: {
+          PATH: `${join(dir, "stubs")}:${process.env.PATH}`,
+          MHC_ROOT: n.root,
+          OPS_STATE: n.state,
+        },
+      },
+    );
+    expect(
+      (r.stdout.match(/\[server1 \(/g) ?? []).length,
+    ).toBeGreaterThanOrEqual(2);
+  }, 20000);
+});
+
+describe("json_str (lib/operations.sh)", () => {
+  it("hostile strings come out as JSON strings that parse back to themselves", () => {
+    const n = setup("two_controllers.yaml");
+    const hostile = [
+      "",
+      "plain",
+      `"quoted" and 'single'`,
+      'back\\slash \\" \\\\ end\\',
+      "new\nline\r\ttab",
+      "\u0001\u0002\u001f\u007f bell\u0007",
+      "$(touch /tmp/x) `id` ${HOME} %s %n %%",
+      '{"json": [1, 2]}',
+      "ünïcödé ✓ 日本",
+      "\\u0000 not a nul",
+      AWKWARD.DB_ROOT_PASSWORD,
+      AWKWARD.REDIS_PASSWORD,
+      "& \\ / ' \" $ # spaces  ",
+    ];
+    const lib = join(n.bundle, "lib");
+    for (const v of hostile) {
+      const r = spawnSync(
+        "bash",
+        [
+          "-c",
+          `source "$1/common.sh"; source "$1/facts.sh"; source "$1/operations.sh"; json_str "$V"; printf '\\n'; json_arr "$V" x "$V"`,
+          "x",
+          lib,
+        ],
+        {
+          encoding: "utf8",
+          env: { PATH: process.env.PATH, V: v, LANG: "C.UTF-8" },
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const [one, arr] = r.stdout.split("\n");
+      expect(JSON.parse(one!), JSON.stringify(v)).toBe(v);
+      expect(JSON.parse(arr!)).toEqual([v, "x", v]);
+    }
+  });
+});
+
+describe("backup.sh", () => {
+  for (const ex of EXAMPLE_FILES) {
+    it(`${ex}: snapshot layout, metadata.json with checksums, latest, retention`, () => {
+      const n = setup(ex);
+      healthy(n);
+      const node = n.model.controllers.find((c) => c.hostname === n.host)!;
+      const backups = join(n.root, n.model.backup.dir);
+      const snaps = join(backups, "snapshots");
+      // an old snapshot (beyond the retention), a recent one, a leftover of an interrupted run
+      const day = (d: number): string => {
+        const t = new Date(Date.now() - d * 86400000);
+        const p = (x: number) => String(x).padStart(2, "0");
+        return `${t.getFullYear()}${p(t.getMonth() + 1)}${p(t.getDate())}_${p(t.getHours())}${p(t.getMinutes())}${p(t.getSeconds())}`;
+      };
+      const old = day(n.model.backup.retentionDays + 2);
+      const recent = day(1);
+      for (const id of [old, recent, `.${recent}.partial`])
+        mkdirSync(join(snaps, id), { recursive: true });
+
+      // dry run: nothing written, nothing deleted
+      const before = treeHash(n.root);
+      const d = sh(n, "backup.sh", ["--dry-run"]);
+      expect(d.status, d.stderr).toBe(0);
+      expect(d.stdout).toMatch(/would take snapshot/);
+      expect(d.stdout).toContain(`rm -rf -- ${snaps}/${old}`);
+      expect(treeHash(n.root)).toBe(before);
+
+      const r = sh(n, "backup.sh", []);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const latest = readlinkSync(join(backups, "latest"));
+      expect(latest).toMatch(/^snapshots\/\d{8}_\d{6}$/);
+      const id = latest.slice("snapshots/".length);
+      const snap = join(snaps, id);
+      expect(statSync(snap).mode & 0o777).toBe(0o700);
+      const meta = JSON.parse(
+        readFileSync(join(snap, "metadata.json"), "utf8"),
+      );
+      expect(meta).toMatchObject({
+        id,
+        type: "full",
+        hostname: n.host,
+        cluster: n.model.cluster.name,
+        complete: true,
+        errors: [],
+      });
+      const here: Record<string, boolean> = {
+        configs: true,
+        mariadb: node.services.includes("mariadb"),
+        redis: node.services.includes("redis"),
+        slurm_state: node.services.includes("slurm"),
+        glusterfs_meta: node.services.includes("glusterfs"),
+      };
+      const expected = n.model.backup.items.filter((i) => here[i]);
+      expect(meta.skipped).toEqual(
+        n.model.backup.items.filter((i) => !here[i]),
+      );
+      expect(meta.items).toEqual(expected);
+      for (const f of meta.files as {
+        path: string;
+        bytes: number;
+        sha256: string;
+      }[]) {
+        const data = readFileSync(join(snap, f.path));
+        expect(f.bytes).toBe(data.length);
+        expect(f.sha256).toBe(createHash("sha256").update(data).digest("hex"));
+      }
+      const paths = meta.files.map((f: { path: string }) => f.path);
+      expect(paths).toContain("configs.tar.gz");
+      if (node.services.includes("mariadb")) {
+        expect(paths).toContain("mariadb/dump.sql.gz");
+        const dump = calls(n)
+          .split("\n")
+          .find((l) => l.startsWith("mariadb-dump "))!;
+        for (const o of [
+          "--single-transaction",
+          "--routines",
+          "--triggers",
+          "--events",
+          "--databases",
+        ])
+          expect(dump).toContain(`[${o}]`);
+        expect(dump).toContain("[app_one] [app_two]");
+      }
+      if (node.services.includes("redis"))
+        expect(paths).toContain(`redis/${n.model.redis!.port}.rdb`);
+      // retention: the old one and the leftover gone, the recent one kept
+      expect(existsSync(join(snaps, old))).toBe(false);
+      expect(existsSync(join(snaps, `.${recent}.partial`))).toBe(false);
+      expect(existsSync(join(snaps, recent))).toBe(true);
+      // no secret in any argv
+      for (const v of Object.values(AWKWARD)) expect(calls(n)).not.toContain(v);
+    });
+  }
+
+  it("an item failing: exit 1, the snapshot kept and marked incomplete, latest not moved", () => {
+    const n = setup("my_multihead_cluster.yaml");
+    healthy(n);
+    let r = sh(n, "backup.sh", []);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const backups = join(n.root, "/var/backups/cluster");
+    const first = readlinkSync(join(backups, "latest"));
+    const meta = JSON.parse(
+      readFileSync(join(backups, first, "metadata.json"), "utf8"),
+    );
+    expect(meta.items).toEqual([
+      "configs",
+      "glusterfs_meta",
+      "mariadb",
+      "redis",
+      "slurm_state",
+    ]);
+    rmSync(join(n.state, "db_up"));
+    spawnSync("sleep", ["1.1"]);
+    r = sh(n, "backup.sh", []);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/mariadb: /);
+    expect(readlinkSync(join(backups, "latest"))).toBe(first);
+    const ids = readdirSync(join(backups, "snapshots")).filter(
+      (x) => !x.startsWith("."),
+    );
+    expect(ids).toHaveLength(2);
+    const second = ids.find((x) => `snapshots/${x}` !== first)!;
+    const m2 = JSON.parse(
+      readFileSync(join(backups, "snapshots", second, "metadata.json"), "utf8"),
+    );
+    expect(m2).toMatchObject({ complete: false, errors: ["mariadb"] });
+  });
+});
+
+describe("restore.sh", () => {
+  function withSnapshot(ex = "my_multihead_cluster.yaml"): {
+    n: Node;
+    id: string;
+    snap: string;
+  } {
+    const n = setup(ex);
+    healthy(n);
+    const r = sh(n, "backup.sh", []);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const id = readlinkSync(join(n.root, "/var/backups/cluster/latest")).slice(
+      "snapshots/".length,
+    );
+    spawnSync("sleep", ["1.1"]);
+    return { n, id, snap: join(n.root, "/var/backups/cluster/snapshots", id) };
+  }
+
+  it("--list shows the snapshots; --dry-run verifies and changes nothing", () => {
+    const { n, id } = withSnapshot();
+    const l = sh(n, "restore.sh", ["--list"]);
+    expect(l.status).toBe(0);
+    expect(l.stdout).toMatch(
+      new RegExp(
+        `^${id} +full +true .*configs, glusterfs_meta, mariadb, redis, slurm_state {2}\\(latest\\)$`,
+        "m",
+      ),
+    );
+    const before = treeHash(n.root);
+    const log0 = calls(n).length;
+    const d = sh(n, "restore.sh", ["--latest", "--dry-run"]);
+    expect(d.status, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/every checksum verified/);
+    expect(d.stdout).toMatch(
+      /\+ systemctl stop redis-server@mhc-6379\.service/,
+    );
+    expect(treeHash(n.root)).toBe(before);
+    expect(calls(n).slice(log0)).not.toMatch(/^systemctl \[stop\]/m);
+  });
+
+  it("full restore: safety snapshot first, then configs, the dump, the RDB (stop, replace, start), the Slurm state", () => {
+    const { n, id } = withSnapshot();
+    const conf = join(n.root, "etc", "mhc", "hosts");
+    const original = readFileSync(conf, "utf8");
+    writeFileSync(conf, "changed\n");
+    writeFileSync(
+      join(n.root, "mnt", "gluster", "slurm", "state", "job_state"),
+      "state v2",
+    );
+    const r = sh(n, "restore.sh", ["--id", id, "--auto-confirm"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(conf, "utf8")).toBe(original);
+    expect(
+      readFileSync(
+        join(n.root, "mnt", "gluster", "slurm", "state", "job_state"),
+        "utf8",
+      ),
+    ).toBe("state v1");
+    expect(
+      readFileSync(
+        join(n.root, "var", "lib", "redis", "dump-6379.rdb"),
+        "utf8",
+      ),
+    ).toBe("REDIS0010fake-6379");
+    expect(readFileSync(join(n.state, "sql.log"), "utf8")).toContain(
+      "CREATE DATABASE app_one;",
+    );
+    const c = calls(n);
+    expect(
+      c.indexOf("systemctl [stop] [redis-server@mhc-6379.service]"),
+    ).toBeGreaterThan(-1);
+    expect(
+      c.indexOf("systemctl [start] [redis-server@mhc-6379.service]"),
+    ).toBeGreaterThan(
+      c.indexOf("systemctl [stop] [redis-server@mhc-6379.service]"),
+    );
+    // the safety snapshot: a second snapshot of type pre-restore; latest unchanged
+    const snaps = readdirSync(
+      join(n.root, "/var/backups/cluster/snapshots"),
+    ).filter((x) => x !== id);
+    expect(snaps).toHaveLength(1);
+    expect(
+      JSON.parse(
+        readFileSync(
+          join(
+            n.root,
+            "/var/backups/cluster/snapshots",
+            snaps[0]!,
+            "metadata.json",
+          ),
+          "utf8",
+        ),
+      ).type,
+    ).toBe("pre-restore");
+    expect(readlinkSync(join(n.root, "/var/backups/cluster/latest"))).toBe(
+      `snapshots/${id}`,
+    );
+    expect(r.stdout).toContain(
+      `restore.sh --id ${snaps[0]} undoes this restore`,
+    );
+  });
+
+  it("a replica Redis instance is not restored; --only-configs touches configs only", () => {
+    const { n } = withSnapshot();
+    writeFileSync(join(n.state, "redis_role"), "slave");
+    const r = sh(n, "restore.sh", [
+      "--latest",
+      "--auto-confirm",
+      "--items",
+      "redis",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/instance 6379 is a replica now/);
+    expect(calls(n)).not.toMatch(/systemctl \[stop\]/);
+    const o = sh(n, "restore.sh", [
+      "--latest",
+      "--auto-confirm",
+      "--only-configs",
+    ]);
+    expect(o.status, o.stderr).toBe(0);
+    expect(o.stdout).toMatch(/items: configs$/m);
+    expect(calls(n)).not.toMatch(/systemctl \[stop\]/);
+  });
+
+  it("checksums first: a changed, missing or unlisted-size file refuses the restore, naming it", () => {
+    const { n, snap } = withSnapshot();
+    const hosts = join(n.root, "etc", "mhc", "hosts");
+    writeFileSync(hosts, "changed\n");
+    const rdb = join(snap, "redis", "6379.rdb");
+    writeFileSync(rdb, "REDIS0010fake-6378");
+    let r = sh(n, "restore.sh", ["--latest", "--auto-confirm"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/checksum mismatch for redis\/6379\.rdb/);
+    expect(readFileSync(hosts, "utf8")).toBe("changed\n");
+    rmSync(rdb);
+    r = sh(n, "restore.sh", ["--latest", "--auto-confirm"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/redis\/6379\.rdb is missing/);
+    writeFileSync(join(snap, "metadata.json"), '{"broken": true}\n');
+    r = sh(n, "restore.sh", ["--latest", "--auto-confirm"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/metadata\.json is damaged/);
+    expect(readFileSync(hosts, "utf8")).toBe("changed\n");
+    // without --auto-confirm, "no" cancels
+    const { n: n2 } = withSnapshot("two_controllers.yaml");
+    const c = spawnSync(
+      "bash",
+      [join(n2.bundle, "bin", "restore.sh"), "--latest"],
+      {
+        encoding: "utf8",
+        input: "no\n",
+        env: {
+          PATH: `${join(dir, "stubs")}:${process.env.PATH}`,
+          MHC_ROOT: n2.root,
+          OPS_STATE: n2.state,
+        },
+      },
+    );
+    expect(c.status).toBe(1);
+    expect(c.stderr).toMatch(/restore cancelled/);
+  });
+});
+
+describe("cluster_info.sh and web_health_check.sh", () => {
+  for (const ex of EXAMPLE_FILES) {
+    it(`${ex}: the controller table, JSON valid, web checks per node`, () => {
+      const n = setup(ex);
+      healthy(n);
+      const t = sh(n, "cluster_info.sh", []);
+      expect(t.status, t.stderr).toBe(0);
+      for (const c of n.model.controllers)
+        expect(t.stdout).toMatch(
+          new RegExp(
+            `^\\| ${c.hostname} +\\| ${c.ip.replace(/\./g, "\\.")} +\\| (Active|Reachable|Unreachable) `,
+            "m",
+          ),
+        );
+      expect(t.stdout).toContain(
+        "| Hostname   | IP              | Status      | Load   | GFS | MDB | RDS | SLM | WEB |",
+      );
+      const j = JSON.parse(
+        sh(n, "cluster_info.sh", ["--format", "json"]).stdout,
+      );
+      expect(
+        j.controllers.map((c: { hostname: string }) => c.hostname).sort(),
+      ).toEqual(n.model.controllers.map((c) => c.hostname).sort());
+
+      const w = sh(n, "web_health_check.sh", [
+        "--all-nodes",
+        "--format",
+        "json",
+      ]);
+      const wj = JSON.parse(w.stdout);
+      const web = n.model.web;
+      expect(wj.total).toBe(
+        web ? web.members.length * (web.services.length + 1) : 0,
+      );
+      expect(w.status).toBe(0);
+      if (web) {
+        rmSync(join(n.state, "web_up"));
+        const down = sh(n, "web_health_check.sh", ["--all-nodes"]);
+        expect(down.status).toBe(2);
+        expect(down.stdout).toMatch(/UNHEALTHY/);
+      }
+    });
+  }
+});
+
+describe("shellcheck", () => {
+  it("every operations script of every controller of every example is clean", () => {
+    const t = spawnSync("sh", ["-c", "command -v shellcheck"]);
+    expect(t.status, "shellcheck is not installed").toBe(0);
+    for (const ex of EXAMPLE_FILES) {
+      const model = compileFile(join(EXAMPLES, ex)).model;
+      for (const c of model.controllers) {
+        const n = setup(ex, c.hostname);
+        const files = [
+          ...SCRIPTS.map((s) => join(n.bundle, "bin", s)),
+          join(n.bundle, "lib", "operations.sh"),
+        ];
+        const r = spawnSync(
+          "shellcheck",
+          ["-x", "-P", "SCRIPTDIR", "-s", "bash", ...files],
+          { encoding: "utf8", timeout: 120000 },
+        );
+        expect(r.status, `${ex} ${c.hostname}:\n${r.stdout}${r.stderr}`).toBe(
+          0,
+        );
+      }
+    }
+  }, 300000);
+});
