@@ -3,19 +3,17 @@
 # start_compute.sh: brings up a Slurm compute node from this bundle. Installs files/ with the
 # modes and owners of manifest.json, fills secret placeholders from secrets.env, adds the
 # cluster's host entries to /etc/hosts, decodes the munge key, then starts munge and slurmd.
-# Every path is under $MHC_ROOT (default /); every command is found through PATH.
+# Every path is under $MHC_ROOT (default /); every command is found through PATH. The shared
+# helpers (manifest reader, secrets.env reader, placeholder encodings, /etc/hosts block) are in
+# lib/common.sh, the same file the controllers' scripts use.
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
 PROG=${0##*/}
 BUNDLE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-ROOT=${MHC_ROOT:-/}
-ROOT=${ROOT%/}
-SECRETS_FILE=$ROOT/etc/mhc/secrets.env
-DRY_RUN=0
-HOSTS_BEGIN='# BEGIN mhc cluster hosts (managed by mhc: do not edit inside this block)'
-HOSTS_END='# END mhc cluster hosts'
-PLACEHOLDER_RE='@@MHC_SECRET:([A-Za-z_][A-Za-z0-9_]*)(:([a-z]+))?@@'
+# shellcheck source=/dev/null
+source "$BUNDLE/lib/common.sh"
+SECRETS_FILE=$MHC_SECRETS_FILE
 
 usage() {
   cat <<EOF
@@ -32,29 +30,11 @@ Environment: MHC_ROOT (default /) prefixes every path this script reads or write
 EOF
 }
 
-say() { printf '%s: %s\n' "$PROG" "$*"; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-trap 'printf "%s: error: line %s: %s failed\n" "$PROG" "$LINENO" "$BASH_COMMAND" >&2' ERR
-
-# run CMD ARGS…: runs the command, or only prints it under --dry-run.
-run() {
-  if ((DRY_RUN)); then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
-
 while (($#)); do
   case $1 in
     --dry-run) DRY_RUN=1 ;;
     --secrets)
-      (($# >= 2)) || die "--secrets needs a FILE"
+      (($# >= 2)) || die "--secrets needs a FILE" 2
       SECRETS_FILE=$2
       shift
       ;;
@@ -72,126 +52,35 @@ while (($#)); do
   shift
 done
 
-for cmd in awk base64 getent id install mkdir mktemp mv rm systemctl wc; do
-  command -v "$cmd" >/dev/null 2>&1 || die "missing command: $cmd"
-done
-if [[ -z $ROOT ]] && ((!DRY_RUN)) && [[ $(id -u) != 0 ]]; then
-  die "run as root (or set MHC_ROOT to install under another directory)"
-fi
-
-# --- manifest.json: one line per installable file: dest TAB path TAB mode TAB owner TAB group.
-# It is written by mhc (JSON.stringify, two-space indent), so its layout is fixed and known.
-MANIFEST=$BUNDLE/manifest.json
-[[ -r $MANIFEST ]] || die "no readable manifest.json in $BUNDLE"
-DESTS=() SRCS=() MODES=() OWNERS=() GROUPS_=()
-while IFS=$'\t' read -r dest path mode owner group; do
-  [[ $dest =~ ^/[A-Za-z0-9._/@+-]+$ && $dest != *..* ]] || die "manifest.json: bad dest path: $dest"
-  [[ $path =~ ^files/[A-Za-z0-9._/@+-]+$ && $path != *..* ]] || die "manifest.json: bad path: $path"
-  [[ $mode =~ ^0[0-7]{3}$ ]] || die "manifest.json: bad mode $mode for $path"
-  [[ $owner =~ ^[a-z_][a-z0-9_.-]*$ && $group =~ ^[a-z_][a-z0-9_.-]*$ ]] || die "manifest.json: bad owner $owner:$group for $path"
-  [[ -f $BUNDLE/$path ]] || die "manifest.json lists $path, which the bundle lacks"
-  DESTS+=("$dest") SRCS+=("$BUNDLE/$path") MODES+=("$mode") OWNERS+=("$owner") GROUPS_+=("$group")
-done < <(
-  awk '
-    function str(s) { sub(/^[^:]*: *"/, "", s); sub(/",?[ \r]*$/, "", s); return s }
-    /^  "files": \[/ { on = 1; next }
-    on && /^  \]/ { on = 0 }
-    !on { next }
-    /^    \{/ { path = dest = mode = owner = group = "" }
-    /^      "path": / { path = str($0) }
-    /^      "dest": / { dest = str($0) }
-    /^      "mode": / { mode = str($0) }
-    /^      "owner": / { owner = str($0) }
-    /^      "group": / { group = str($0) }
-    /^    \}/ && dest != "" { print dest "\t" path "\t" mode "\t" owner "\t" group }
-  ' "$MANIFEST"
-)
-((${#DESTS[@]})) || die "manifest.json lists no file to install"
-
-# --- secrets: NAME=value lines; the value is the rest of the line after the first "=".
-declare -A SECRET=()
-if [[ -r $SECRETS_FILE ]]; then
-  while IFS= read -r line || [[ -n $line ]]; do
-    line=${line%$'\r'}
-    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
-    name=${line%%=*}
-    [[ $line == *=* && $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
-    SECRET[$name]=${line#*=}
-  done <"$SECRETS_FILE"
-fi
-
-# Each encoding mirrors src/compiler/secrets.ts (encode). No pattern substitution here: bash
-# 5.2's patsub_replacement would treat "&" in a value as the matched text.
-escape_chars() { # escape_chars VALUE CHARS: a backslash before each of CHARS
-  local v=$1 out='' c i
-  for ((i = 0; i < ${#v}; i++)); do
-    c=${v:i:1}
-    [[ $2 == *"$c"* ]] && out+="\\"
-    out+=$c
-  done
-  printf '%s' "$out"
-}
-# encode VALUE ENCODING: raw; dq (inside "…": backslash, double quote); slurm (a whole Slurm
-# config value: quoted unless it holds a double quote, which it then may only hold bare).
-encode() {
-  case $2 in
-    raw) printf '%s' "$1" ;;
-    dq) escape_chars "$1" '\"' ;;
-    slurm)
-      if [[ $1 != *'"'* ]]; then
-        printf '"%s"' "$(escape_chars "$1" '\#')"
-      elif [[ $1 =~ [[:space:]] || $1 =~ ^\"[^\"]*\"$ ]]; then
-        return 1
-      else
-        escape_chars "$1" '\#'
-      fi
-      ;;
-    *) return 2 ;;
-  esac
-}
-# fill TEXT: TEXT with every placeholder replaced; values are never scanned again.
-fill() {
-  local rest=$1 out='' m value
-  while [[ $rest =~ $PLACEHOLDER_RE ]]; do
-    m=${BASH_REMATCH[0]}
-    value=$(encode "${SECRET[${BASH_REMATCH[1]}]}" "${BASH_REMATCH[3]:-raw}") ||
-      die "secret ${BASH_REMATCH[1]} cannot be written as ${BASH_REMATCH[3]:-raw} (needed by $CURRENT)"
-    out+=${rest%%"$m"*}$value
-    rest=${rest#*"$m"}
-  done
-  printf '%s' "$out$rest"
-}
+need_cmds awk base64 cmp getent id install mkdir mktemp mv rm sha256sum stat systemctl wc
+((DRY_RUN)) || require_root
 
 # --- check everything before changing anything: owners, secrets, the munge key.
-missing=()
-for i in "${!DESTS[@]}"; do
-  id -u "${OWNERS[i]}" >/dev/null 2>&1 || die "user ${OWNERS[i]} (owner of ${DESTS[i]}) does not exist: install the slurmd and munge packages first"
-  getent group "${GROUPS_[i]}" >/dev/null 2>&1 || die "group ${GROUPS_[i]} (of ${DESTS[i]}) does not exist"
-  text=$(<"${SRCS[i]}")
-  while [[ $text =~ $PLACEHOLDER_RE ]]; do
-    name=${BASH_REMATCH[1]}
-    [[ -n ${SECRET[$name]:-} || " ${missing[*]} " == *" $name "* ]] || missing+=("$name")
-    text=${text#*"${BASH_REMATCH[0]}"}
-  done
+manifest_read "$BUNDLE"
+SRCS=()
+for i in "${!MF_DEST[@]}"; do
+  id -u "${MF_OWNER[i]}" >/dev/null 2>&1 || die "user ${MF_OWNER[i]} (owner of ${MF_DEST[i]}) does not exist: install the slurmd and munge packages first"
+  getent group "${MF_GROUP[i]}" >/dev/null 2>&1 || die "group ${MF_GROUP[i]} (of ${MF_DEST[i]}) does not exist"
+  SRCS+=("$BUNDLE/${MF_PATH[i]}")
 done
+secrets_read "$SECRETS_FILE"
+mapfile -t needed < <(secret_names "${SRCS[@]}")
+mapfile -t missing < <(secrets_missing "${needed[@]}")
 ((${#missing[@]} == 0)) || die "no value for ${missing[*]} in $SECRETS_FILE (NAME=value lines; \`mhc secrets init\` writes them); nothing was installed"
 
 umask 077
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/mhc-compute.XXXXXX")
 trap 'rm -rf -- "$STAGE"' EXIT
-for i in "${!DESTS[@]}"; do
-  CURRENT=${DESTS[i]}
-  text=$(<"${SRCS[i]}")
-  if [[ $text =~ $PLACEHOLDER_RE ]]; then
-    filled=$(fill "$text")
-    printf '%s\n' "$filled" >"$STAGE/$i"
+for i in "${!MF_DEST[@]}"; do
+  if [[ $(<"${SRCS[i]}") =~ $MHC_PLACEHOLDER_RE ]]; then
+    fill_file "${SRCS[i]}" "$STAGE/$i" "${MF_DEST[i]}"
     SRCS[i]=$STAGE/$i
   fi
 done
 
-MUNGE_KEY=$ROOT/etc/munge/munge.key
-for i in "${!DESTS[@]}"; do
-  if [[ ${DESTS[i]} == "/etc/munge/munge.key.b64" ]]; then
+MUNGE_KEY=$(root_path /etc/munge/munge.key)
+for i in "${!MF_DEST[@]}"; do
+  if [[ ${MF_DEST[i]} == "/etc/munge/munge.key.b64" ]]; then
     base64 -d "${SRCS[i]}" >"$STAGE/munge.key" 2>/dev/null || die "the munge key is not valid base64"
     (($(wc -c <"$STAGE/munge.key") >= 32)) || die "the munge key is shorter than 32 bytes"
   fi
@@ -199,35 +88,34 @@ done
 [[ -f $STAGE/munge.key ]] || die "the bundle holds no munge key (/etc/munge/munge.key.b64)"
 
 # /etc/hosts: this cluster's entries as one marked block (slurm.conf names nodes, not addresses).
-HOSTS=$ROOT/etc/hosts
+HOSTS=$(root_path /etc/hosts)
 if [[ -f $BUNDLE/files/etc/mhc/hosts ]]; then
-  {
-    [[ -f $HOSTS ]] && awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$HOSTS"
-    printf '%s\n' "$HOSTS_BEGIN"
-    awk '!/^[[:space:]]*(#|$)/' "$BUNDLE/files/etc/mhc/hosts"
-    printf '%s\n' "$HOSTS_END"
-  } >"$STAGE/hosts"
+  hosts_merge "$HOSTS" "$BUNDLE/files/etc/mhc/hosts" >"$STAGE/hosts"
 fi
 
-# --- install.
-for i in "${!DESTS[@]}"; do
-  run install -D -m "${MODES[i]}" -o "${OWNERS[i]}" -g "${GROUPS_[i]}" "${SRCS[i]}" "$ROOT${DESTS[i]}"
+# --- install (a file already right is left alone).
+changed=0
+for i in "${!MF_DEST[@]}"; do
+  ! install_file "${SRCS[i]}" "$(root_path "${MF_DEST[i]}")" "${MF_MODE[i]}" "${MF_OWNER[i]}" "${MF_GROUP[i]}" || changed=1
 done
-run install -D -m 0400 -o munge -g munge "$STAGE/munge.key" "$MUNGE_KEY"
-if [[ -f $STAGE/hosts ]]; then
+! install_file "$STAGE/munge.key" "$MUNGE_KEY" 0400 munge munge || changed=1
+if [[ -f $STAGE/hosts ]] && ! cmp -s -- "$STAGE/hosts" "$HOSTS"; then
   run install -m 0644 "$STAGE/hosts" "$HOSTS.mhc-new"
   run mv -f "$HOSTS.mhc-new" "$HOSTS"
 fi
-run mkdir -p "$ROOT/var/lib/slurm/slurmd" "$ROOT/var/log/slurm"
+run mkdir -p "$(root_path /var/lib/slurm/slurmd)" "$(root_path /var/log/slurm)"
 
-# --- start: munge first (slurmd authenticates every message with it), then slurmd.
-run systemctl daemon-reload
-run systemctl enable munge slurmd
-run systemctl restart munge
-run systemctl restart slurmd
+# --- start: munge first (slurmd authenticates every message with it), then slurmd. A node whose
+# files did not change and whose daemons run is left alone.
+if ((changed)) || ! unit_active munge || ! unit_active slurmd; then
+  run systemctl daemon-reload
+  run systemctl enable munge slurmd
+  run systemctl restart munge
+  run systemctl restart slurmd
+fi
 if ((DRY_RUN)); then
-  say "dry run: nothing was changed"
+  info "dry run: nothing was changed"
 else
-  systemctl is-active --quiet slurmd || die "slurmd is not running: see journalctl -u slurmd"
-  say "munge and slurmd are running"
+  unit_active slurmd || die "slurmd is not running: see journalctl -u slurmd"
+  ok "munge and slurmd are running"
 fi
