@@ -4,7 +4,7 @@
 set -Eeuo pipefail
 pkgs=(nginx keepalived redis-server mariadb-server galera-4 mariadb-backup
       slurmctld slurmd slurmdbd slurm-client munge shellcheck bats iproute2
-      openssl systemd curl procps gcc libc6-dev)
+      openssl systemd curl procps gcc libc6-dev socat util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -38,7 +38,8 @@ const SCRIPTS = [
 
 const STUB_HEAD = `#!/bin/bash
 S=$OPS_STATE
-{ printf '%s' "\${0##*/}"; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; } >>"$S/calls.log"
+# one record, one write(2): peers' stubs run in parallel and must not interleave their lines
+rec=\${0##*/}; for a in "$@"; do rec+=" [$a]"; done; printf '%s\\n' "$rec" >>"$S/calls.log"
 `;
 /** Stub commands: a daemon answers when its file exists in $OPS_STATE. */
 const STUBS: Record<string, string> = {

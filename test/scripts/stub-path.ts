@@ -14,7 +14,8 @@ import type { BundleFile } from '../../src/compiler/bundle.js';
 const PROLOGUE = `#!/bin/bash
 # stub: records its argv (words separated by \\x1f, the call ended by \\x1e) and acts on $STUB_STATE
 S=$STUB_STATE
-{ printf '%s' "\${0##*/}"; (($# == 0)) || printf '\\x1f%s' "$@"; printf '\\x1e\\n'; } >>"$STUB_LOG"
+# one record, one write(2): stubs running in parallel must not interleave their records
+rec=\${0##*/}; for a in "$@"; do rec+=$'\\x1f'$a; done; printf '%s\\x1e\\n' "$rec" >>"$STUB_LOG"
 `;
 
 /** Stub bodies (bash), run after PROLOGUE. Each may read and change files under $S. */
