@@ -61,9 +61,11 @@ timeout 30 keepalived -n -l -d -P -G -f /etc/keepalived/keepalived.conf -p /run/
 pid=$!
 done_() {
   if [[ $WAIT_STATE == 1 ]]; then grep -qE '^STATE=(MASTER|BACKUP)$' /run/mhc/keepalived.state 2>/dev/null
-  else grep -q 'Password = ' "$log" && grep -q '< Interfaces >' "$log"; fi
+  else grep -q 'Password = ' "$log" && grep -q 'Virtual IP (' "$log" && grep -q '< Interfaces >' "$log"; fi
 }
+# the parent and the VRRP child dump separately: once every part has begun, let them finish
 for _ in $(seq 200); do done_ && break; sleep 0.1; done
+sleep 0.3
 cp /run/mhc/keepalived.state /run/state.running 2>/dev/null
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"
