@@ -7,7 +7,7 @@ import { compile, type Compiled } from './compiler/compile.js';
 import { formatJson, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
 import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
-import { writeFileAtomic, writeTree, WriteError } from './compiler/write.js';
+import { writeFileAtomic, stageTree, WriteError } from './compiler/write.js';
 import { packBundle } from './compiler/pack.js';
 import { jsonSchema } from './compiler/schema.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
@@ -102,16 +102,24 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     throw new Exit(EXIT.INVALID);
   }
   const files = result.files;
-  // Tarballs are made in memory first, so a packing failure leaves the disk untouched.
-  const tarballs: { path: string; data: Buffer }[] = [];
-  if (o.tar) {
-    const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
-    const mtime = Number.isFinite(epoch) && epoch >= 0 ? Math.floor(epoch) : 0;
-    const packed = sel.targets.map((t) => packBundle(t.name, files, mtime));
-    sel.targets.forEach((t, i) => tarballs.push({ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: packed[i]! }));
-  }
+  // The tarballs are compressed on the thread pool while the tree is written beside its final
+  // place; only when both succeeded does the tree move into place, so a packing failure leaves
+  // the disk as it was.
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
+  const mtime = Number.isFinite(epoch) && epoch >= 0 ? Math.floor(epoch) : 0;
+  const packing = o.tar ? Promise.all(sel.targets.map((t) => packBundle(t.name, files, mtime))) : Promise.resolve([]);
+  packing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   try {
-    const w = writeTree(o.output, model.cluster.name, files);
+    const staged = stageTree(o.output, model.cluster.name, files);
+    let packed: Buffer[];
+    try {
+      packed = await packing;
+    } catch (e) {
+      staged.discard();
+      throw new WriteError(`cannot pack the tarballs: ${String(e)}`);
+    }
+    const tarballs = sel.targets.flatMap((t, i) => (o.tar ? [{ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: packed[i]! }] : []));
+    const w = staged.commit();
     for (const t of tarballs) writeFileAtomic(t.path, t.data, 0o644, true);
     for (const gone of w.removedBundles) rmSync(join(o.output, `${model.cluster.name}-${gone}.tar.gz`), { force: true });
     if (!o.quiet) {

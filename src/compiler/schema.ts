@@ -2,7 +2,8 @@
 // alias table in design.md). Shapes only; rules across fields live in rules.ts and folding
 // of aliases in normalize.ts. Every object is strict: an unknown key is an error (keys that
 // start with `x-` are removed before validation, see validate.ts).
-import { z } from 'zod';
+import * as z from 'zod/v4';
+z.config({ jitless: true });
 import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain } from './formats.js';
 
 const E = (code: string, message: string) => ({ message, params: { code } });

@@ -15,9 +15,24 @@ export interface Written {
   readonly removedBundles: readonly string[];
 }
 
-export function writeTree(outDir: string, cluster: string, files: readonly BundleFile[]): Written {
+/**
+ * A tree written into its temporary sibling, not yet in place: commit() renames it into place
+ * (replacing an older tree whole), discard() removes it. Between the two the caller may finish
+ * other work (the CLI waits for its tarballs) without risking a half-written tree.
+ */
+export interface StagedTree {
+  commit(): Written;
+  discard(): void;
+}
+
+export function stageTree(outDir: string, cluster: string, files: readonly BundleFile[]): StagedTree {
   const final = join(outDir, cluster);
+  const fail = (e: unknown): WriteError => {
+    const err = e as NodeJS.ErrnoException;
+    return new WriteError(`cannot write ${final}: ${err.code ?? ''} ${err.message}`.trim());
+  };
   let tmp: string | undefined;
+  let bytes = 0;
   // umask 0 while writing: every file and directory gets exactly the manifest's mode from its
   // creating call, so no chmod per file is needed (the umask is restored before returning).
   const umask = process.umask(0);
@@ -29,32 +44,41 @@ export function writeTree(outDir: string, cluster: string, files: readonly Bundl
     const dirs = new Set<string>();
     for (const f of files) for (let d = dirname(f.path); d !== '.' && !dirs.has(d); d = dirname(d)) dirs.add(d);
     for (const d of [...dirs].sort()) mkdirSync(join(tmp, d), 0o755);
-    let bytes = 0;
     for (const f of files) {
       const buf = Buffer.from(f.content, 'utf8');
       bytes += buf.length;
       writeFileSync(join(tmp, f.path), buf, { mode: f.mode, flag: 'wx' });
     }
-    const previous = existsSync(final) ? readdirSync(final, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
-    const now = new Set(files.map((f) => f.path.split('/')[0]!));
-    if (existsSync(final)) {
-      const old = `${tmp}.old`;
-      renameSync(final, old);
-      renameSync(tmp, final);
-      tmp = undefined;
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, final);
-      tmp = undefined;
-    }
-    return { dir: final, files: files.length, bytes, removedBundles: previous.filter((p) => !now.has(p)) };
   } catch (e) {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    const err = e as NodeJS.ErrnoException;
-    throw new WriteError(`cannot write ${final}: ${err.code ?? ''} ${err.message}`.trim());
+    throw fail(e);
   } finally {
     process.umask(umask);
   }
+  const staged = tmp;
+  const discard = () => rmSync(staged, { recursive: true, force: true });
+  return {
+    discard,
+    commit(): Written {
+      try {
+        const replacing = existsSync(final);
+        const previous = replacing ? readdirSync(final, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+        const now = new Set(files.map((f) => f.path.split('/')[0]!));
+        if (replacing) {
+          const old = `${staged}.old`;
+          renameSync(final, old);
+          renameSync(staged, final);
+          rmSync(old, { recursive: true, force: true });
+        } else {
+          renameSync(staged, final);
+        }
+        return { dir: final, files: files.length, bytes, removedBundles: previous.filter((p) => !now.has(p)) };
+      } catch (e) {
+        if (existsSync(staged)) discard();
+        throw fail(e);
+      }
+    },
+  };
 }
 
 /** Writes one file atomically (temporary sibling + rename) with an exact mode. */

@@ -3,7 +3,7 @@
 //   - a cluster YAML file (compiled and built in memory),
 //   - a built tree on disk (out/<cluster>, or out/ holding exactly one cluster),
 //   - git:REF:PATH, a YAML file at a git revision (`git show REF:PATH`, run in the current directory).
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReviewError, sideFromYaml } from './build-side.js';
@@ -55,6 +55,8 @@ export function readYamlBytes(spec: SourceSpec): Uint8Array {
 export function gitShow(ref: string, path: string, cwd = process.cwd()): Uint8Array {
   if (ref.startsWith('-')) throw new ReviewError(`git:${ref}:${path}: a revision cannot start with "-"`);
   try {
+    // child_process (and net, which it loads) only when a git: side is read: `mhc build` never needs it
+    const { execFileSync } = createRequire(join(cwd, 'mhc'))('node:child_process') as typeof import('node:child_process');
     return execFileSync('git', ['show', `${ref}:${path}`], {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
