@@ -431,7 +431,8 @@ done`,
     } finally {
       mon.stop();
     }
-    fig('vrrp most holders at once after settling', mon.max);
+    fig('vrrp most holders at once after settling (seen in 2 polls running)', mon.max);
+    fig('vrrp transient double sightings (one poll, during a handover)', mon.transient);
     expect(mon.max).toBe(1);
     expect(v.preempt).toBe(true);
   }, 300_000);
@@ -716,15 +717,27 @@ function vipMonitor(hosts: readonly string[]) {
   const m = {
     settled: false,
     max: 0,
+    /** polls that saw two holders once (a handover in flight), not again 50 ms later */
+    transient: 0,
     seen,
     holders: () => current,
     seenAfter: (h: string, t: number) => (seen.get(h) ?? []).some((x) => x >= t),
     stop: () => clearInterval(timer),
   };
+  // The hosts are read one after another, and a VRRP handover is not atomic either: the new
+  // master adds the VIP, then the old one drops it when the new master's advert arrives (a few
+  // ms). A poll may catch that window. Two holders count as split brain only when the next poll
+  // (50 ms later) still sees them; a single sighting is counted as a transient handover overlap.
+  let previous: string[] = [];
   const poll = () => {
     current = hosts.filter((h) => lab.addrs(h).includes(vip));
     for (const h of current) seen.set(h, [...(seen.get(h) ?? []).slice(-50), now()]);
-    if (m.settled) m.max = Math.max(m.max, current.length);
+    if (m.settled) {
+      const both = current.filter((h) => previous.includes(h));
+      m.max = Math.max(m.max, Math.min(current.length, 1), both.length > 1 ? both.length : 0);
+      if (current.length > 1 && both.length < 2) m.transient++;
+    }
+    previous = current;
   };
   poll();
   const timer = setInterval(poll, 50);
