@@ -120,7 +120,7 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     }
     const tarballs = sel.targets.flatMap((t, i) => (o.tar ? [{ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: packed[i]! }] : []));
     const w = staged.commit();
-    for (const t of tarballs) writeFileAtomic(t.path, t.data, 0o644, true);
+    for (const t of tarballs) writeFileAtomic(t.path, t.data, 0o644, true, true);
     for (const gone of w.removedBundles) rmSync(join(o.output, `${model.cluster.name}-${gone}.tar.gz`), { force: true });
     if (!o.quiet) {
       const nCtl = sel.targets.filter((t) => t.kind === 'controller').length;

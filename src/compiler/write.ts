@@ -1,7 +1,7 @@
 // write: the Bundle → out/<cluster>/, atomically. Everything is written into a temporary
 // sibling directory first and renamed into place, so a failed build leaves the old tree
 // untouched and a successful one replaces it whole (never merged).
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BundleFile } from './bundle.js';
 
@@ -44,10 +44,12 @@ export function stageTree(outDir: string, cluster: string, files: readonly Bundl
     const dirs = new Set<string>();
     for (const f of files) for (let d = dirname(f.path); d !== '.' && !dirs.has(d); d = dirname(d)) dirs.add(d);
     for (const d of [...dirs].sort()) mkdirSync(join(tmp, d), 0o755);
+    const reuse = existsSync(final);
     for (const f of files) {
       const buf = Buffer.from(f.content, 'utf8');
       bytes += buf.length;
-      writeFileSync(join(tmp, f.path), buf, { mode: f.mode, flag: 'wx' });
+      const dest = join(tmp, f.path);
+      if (!(reuse && linkUnchanged(join(final, f.path), dest, buf, f.mode))) writeFileSync(dest, buf, { mode: f.mode, flag: 'wx' });
     }
   } catch (e) {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -81,9 +83,42 @@ export function stageTree(outDir: string, cluster: string, files: readonly Bundl
   };
 }
 
-/** Writes one file atomically (temporary sibling + rename) with an exact mode. */
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode: number, overwrite: boolean): void {
+/**
+ * A rebuild keeps the inode of every file it would write unchanged: when the old tree's file is
+ * a regular file of ours with exactly these bytes and this mode, the staged tree gets a hard link
+ * to it instead of a new file. The old tree itself is not touched (it is renamed away and removed
+ * at commit, which then only drops a name). Creating inodes is the slowest part of a build on
+ * ext4, worst right after many deletions (every rebuild), so an unchanged rebuild creates
+ * directories only. Anything unexpected (missing, a link, another owner or mode, other bytes, a
+ * file system refusing hard links) simply means a fresh file.
+ */
+function linkUnchanged(old: string, dest: string, content: Buffer, mode: number): boolean {
+  try {
+    const st = lstatSync(old);
+    if (!st.isFile() || (st.mode & 0o7777) !== mode || st.uid !== process.getuid?.() || st.size !== content.length) return false;
+    if (!readFileSync(old).equals(content)) return false;
+    linkSync(old, dest);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes one file atomically (temporary sibling + rename) with an exact mode. With keepSame, a
+ * file already holding exactly these bytes with this mode is left as it is (a rebuild's tarball).
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string, mode: number, overwrite: boolean, keepSame = false): void {
   if (!overwrite && existsSync(path)) throw new WriteError(`${path} exists; pass --force to replace it`);
+  if (keepSame) {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    try {
+      const st = lstatSync(path);
+      if (st.isFile() && (st.mode & 0o7777) === mode && st.size === buf.length && readFileSync(path).equals(buf)) return;
+    } catch {
+      // absent or unreadable: written below
+    }
+  }
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(dirname(path), { recursive: true });
