@@ -83,7 +83,7 @@ export function locate(file: string, src: SourceText | undefined, d: Diagnostic)
 }
 
 /** Printable form of one source line: control characters shown as U+FFFD so the caret lines up. */
-function printable(line: string): string {
+export function printable(line: string): string {
   let out = '';
   for (const ch of line) {
     const c = ch.codePointAt(0)!;

@@ -1,20 +1,12 @@
 // Output forms of `mhc audit`: text (diagnostics-like, with the YAML line and a caret) and json.
 import type { AuditReport, Finding, Location } from './audit.js';
+import { printable } from '../compiler/diagnostics.js';
 
 const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
 
 export function locationText(l: Location): string {
   if (l.kind === 'yaml') return `${l.file}:${l.line}:${l.col}`;
   return [l.node, l.path].filter(Boolean).join(':') || '(tree)';
-}
-
-function printable(line: string): string {
-  let out = '';
-  for (const ch of line) {
-    const c = ch.codePointAt(0)!;
-    out += c === 9 ? ' ' : c < 32 || c === 127 ? '\uFFFD' : ch;
-  }
-  return out;
 }
 
 export function counts(r: AuditReport): {
