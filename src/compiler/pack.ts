@@ -22,7 +22,6 @@ function tarBundle(bundle: string, files: readonly BundleFile[], mtimeSeconds: n
   return tar(entries, { mtime: mtimeSeconds });
 }
 
-
 /**
  * Compressed on libuv's thread pool (in parallel, one bundle per thread), so the CLI writes the
  * tree while the tarballs are being compressed.

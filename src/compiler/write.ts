@@ -69,7 +69,12 @@ export function stageTree(outDir: string, cluster: string, files: readonly Bundl
         if (replacing) {
           const old = `${staged}.old`;
           renameSync(final, old);
-          renameSync(staged, final);
+          try {
+            renameSync(staged, final);
+          } catch (e) {
+            renameSync(old, final); // the old tree back in place, whole
+            throw e;
+          }
           rmSync(old, { recursive: true, force: true });
         } else {
           renameSync(staged, final);
