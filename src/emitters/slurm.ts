@@ -141,7 +141,22 @@ export function stateOnMount(model: Model): string | undefined {
   return s.stateSaveLocation === g.mountPoint || s.stateSaveLocation.startsWith(`${g.mountPoint}/`) ? g.mountPoint : undefined;
 }
 
+/**
+ * The files every Slurm node gets, identical on all of them. Computed once per Model (it is
+ * deeply readonly): with 10,000 compute nodes the hostlists of slurm.conf and gres.conf are the
+ * costly part of a build, and every Slurm bundle would otherwise compress them again.
+ */
+const commonFiles = new WeakMap<Model, readonly EmittedFile[]>();
 function common(model: Model): EmittedFile[] {
+  let files = commonFiles.get(model);
+  if (!files) {
+    files = commonUncached(model);
+    commonFiles.set(model, files);
+  }
+  return [...files];
+}
+
+function commonUncached(model: Model): EmittedFile[] {
   const files: EmittedFile[] = [
     { path: SLURM_CONF, content: slurmConf(model) },
     { path: CGROUP_CONF, content: render('slurm/cgroup.conf', {}) },

@@ -82,4 +82,28 @@ describe('natural order', () => {
     const l = ['n10', 'n2', 'n01', 'n1', 'a', 'n001'];
     expect([...l].sort(naturalCompare)).toEqual(['a', 'n1', 'n01', 'n001', 'n2', 'n10']);
   });
+
+  it('agrees with the plain definition (runs split by a regex, numbers as BigInt) on 20,000 random pairs', () => {
+    const reference = (a: string, b: string): number => {
+      const pa = a.match(/(\d+)|(\D+)/g) ?? [];
+      const pb = b.match(/(\d+)|(\D+)/g) ?? [];
+      for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+        const [x, y] = [pa[i]!, pb[i]!];
+        if (/^\d/.test(x) && /^\d/.test(y)) {
+          if (BigInt(x) !== BigInt(y)) return BigInt(x) < BigInt(y) ? -1 : 1;
+          if (x.length !== y.length) return x.length - y.length;
+        } else if (x !== y) return x < y ? -1 : 1;
+      }
+      return pa.length - pb.length;
+    };
+    // a small deterministic generator: short names over digits (zeros often), letters and "-"
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const alphabet = '0001239n-a';
+    const name = () => Array.from({ length: rnd(8) }, () => alphabet[rnd(alphabet.length)]).join('') + (rnd(3) ? '12345678901234567890'.slice(rnd(20)) : '');
+    for (let k = 0; k < 20000; k++) {
+      const [a, b] = [name(), name()];
+      expect(Math.sign(naturalCompare(a, b)), `${a} vs ${b}`).toBe(Math.sign(reference(a, b)));
+    }
+  });
 });
