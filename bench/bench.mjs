@@ -16,20 +16,33 @@ const runs = Number(process.env.BENCH_RUNS ?? 11);
 // creating a file costs ~10× more than elsewhere on the same file system.)
 const work = mkdtempSync(join(root, 'out', '.bench-'));
 
+function run(args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--require', probe, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`failed: ${args.join(' ')}\n${r.stderr}`);
+  return { ms, rssMB: Number(String(r.output[3]).trim()) / 1024 };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The case and a bare `node -e 0` alternate run by run, so both see the same machine: on a
+ * shared VM the speed drifts by ±10% within a minute, and a baseline measured once at the start
+ * skews every ratio after it. The ratio is median(case) / median(baseline) of this window.
+ */
 function measure(args) {
   const times = [];
+  const base = [];
   const rss = [];
   for (let i = 0; i < runs + 1; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ['--require', probe, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) throw new Error(`failed: ${args.join(' ')}\n${r.stderr}`);
+    const b = run(['-e', '0']);
+    const m = run(args);
     if (i === 0) continue; // warm-up (disk cache)
-    times.push(ms);
-    rss.push(Number(String(r.output[3]).trim()) / 1024);
+    base.push(b.ms);
+    times.push(m.ms);
+    rss.push(m.rssMB);
   }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], rssMB: Math.max(...rss) };
+  return { ms: median(times), baseMs: median(base), rssMB: Math.max(...rss) };
 }
 
 const synth = join(work, 'synthetic-5+10000.yaml');
@@ -39,14 +52,13 @@ const cases = [
   ['synthetic 5 + 10,000 nodes', synth],
 ];
 
-const base = measure(['-e', '0']);
-console.log(`node ${process.version}, ${runs} runs each, median wall time, peak RSS`);
-console.log(`${'case'.padEnd(30)} ${'median ms'.padStart(10)} ${'× node -e 0'.padStart(12)} ${'peak RSS MB'.padStart(12)}`);
-console.log(`${'node -e 0'.padEnd(30)} ${base.ms.toFixed(1).padStart(10)} ${'1.00'.padStart(12)} ${base.rssMB.toFixed(1).padStart(12)}`);
+const bare = run(['-e', '0']).rssMB;
+console.log(`node ${process.version}, ${runs} runs each alternating with a bare \`node -e 0\`, median wall time, peak RSS (bare node: ${bare.toFixed(1)} MB)`);
+console.log(`${'case'.padEnd(30)} ${'median ms'.padStart(10)} ${'node -e 0 ms'.padStart(13)} ${'× node -e 0'.padStart(12)} ${'peak RSS MB'.padStart(12)}`);
 for (const [name, file] of cases) {
   const out = join(work, 'out');
   const m = measure([mhc, 'build', file, '-o', out, '--tar', '--quiet']);
   rmSync(out, { recursive: true, force: true });
-  console.log(`${name.padEnd(30)} ${m.ms.toFixed(1).padStart(10)} ${(m.ms / base.ms).toFixed(2).padStart(12)} ${m.rssMB.toFixed(1).padStart(12)}`);
+  console.log(`${name.padEnd(30)} ${m.ms.toFixed(1).padStart(10)} ${m.baseMs.toFixed(1).padStart(13)} ${(m.ms / m.baseMs).toFixed(2).padStart(12)} ${m.rssMB.toFixed(1).padStart(12)}`);
 }
 rmSync(work, { recursive: true, force: true });

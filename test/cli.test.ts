@@ -101,7 +101,10 @@ describe('mhc CLI', () => {
     writeFileSync(join(badDir, 'c.yaml'), readFileSync(MAIN, 'utf8').replace('hostname: server2', 'hostname: server2;reboot'));
     expect(mhc(['build', join(badDir, 'c.yaml'), '-o', out]).code).toBe(1);
     expect(readFileSync(join(root, 'SHA256SUMS'), 'utf8')).toBe(before);
-    expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]); // no temporary leftovers
+    // no temporary leftovers: beside the tree only the spare, which holds empty directories only
+    expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual(['.hpc-prod.spare']);
+    const spare = join(out, '.hpc-prod.spare');
+    for (const r of readdirSync(spare, { recursive: true, encoding: 'utf8' })) expect(statSync(join(spare, r)).isDirectory(), r).toBe(true);
     // SHA256SUMS matches the files
     for (const line of before.trim().split('\n')) {
       const [sum, path] = line.split('  ');

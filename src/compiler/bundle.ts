@@ -37,6 +37,23 @@ export function normalizeText(s: string): string {
 
 export const sha256 = (s: string | Uint8Array): string => createHash('sha256').update(s).digest('hex');
 
+const bytesMemo = new WeakMap<BundleFile, Buffer>();
+const sha256Memo = new WeakMap<BundleFile, string>();
+
+/** A file's UTF-8 bytes, encoded once however many consumers need them (hashes, tree, tarball). */
+export function bytesOf(f: BundleFile): Buffer {
+  let b = bytesMemo.get(f);
+  if (!b) bytesMemo.set(f, (b = Buffer.from(f.content, 'utf8')));
+  return b;
+}
+
+/** A file's sha256 (hex), computed once for manifest.json and SHA256SUMS alike. */
+export function sha256Of(f: BundleFile): string {
+  let h = sha256Memo.get(f);
+  if (!h) sha256Memo.set(f, (h = sha256(bytesOf(f))));
+  return h;
+}
+
 export function makeFile(prefix: string, f: EmittedFile): BundleFile {
   if (f.path.startsWith('/') || f.path.split('/').some((s) => s === '..' || s === '.' || s === '')) {
     throw new CompilerBug(`emitter produced a bad path: ${f.path}`);

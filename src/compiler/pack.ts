@@ -2,7 +2,7 @@
 // before its children, uid/gid 0 (root), one fixed mtime, modes from the manifest, and a gzip
 // header with mtime 0 (zlib's default) and no file name.
 import { gzip, type ZlibOptions } from 'node:zlib';
-import type { BundleFile } from './bundle.js';
+import { bytesOf, type BundleFile } from './bundle.js';
 import { tar, type TarEntry } from './tar.js';
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -17,7 +17,7 @@ function tarBundle(bundle: string, files: readonly BundleFile[], mtimeSeconds: n
   }
   const entries: TarEntry[] = [
     ...[...dirs].map((d) => ({ path: d, mode: 0o755 })),
-    ...mine.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(f.content, 'utf8') })),
+    ...mine.map((f) => ({ path: f.path, mode: f.mode, data: bytesOf(f) })),
   ].sort(byPath);
   return tar(entries, { mtime: mtimeSeconds });
 }

@@ -1,6 +1,6 @@
 // manifest.json: what the bundle holds and how to install it — per file: target path, mode,
 // owner, sha256 and the secrets it needs. The generated scripts and `mhc audit` read it.
-import { sha256, modeString } from '../compiler/bundle.js';
+import { sha256Of, modeString } from '../compiler/bundle.js';
 import { compress } from '../compiler/hostlist.js';
 import type { Emitter } from './emitter.js';
 
@@ -14,7 +14,7 @@ export const manifest: Emitter = {
       mode: modeString(f.mode),
       owner: f.owner,
       group: f.group,
-      sha256: sha256(f.content),
+      sha256: sha256Of(f),
       secrets: f.secrets,
     }));
     const node =
