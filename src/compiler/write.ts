@@ -197,7 +197,10 @@ function linkUnchanged(old: string, dest: string, content: Buffer, mode: number)
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** Whether the file holds exactly these bytes (read into one reused buffer; one byte more is asked for, so a longer file never passes). */
+/**
+ * Whether the file holds exactly these bytes: read into one reused buffer, asking for one byte
+ * more, so a file that grew since its lstat never passes.
+ */
 function holds(path: string, content: Uint8Array): boolean {
   if (scratch.length <= content.length) scratch = Buffer.allocUnsafe(content.length + 1);
   // never through a link, never blocking on a FIFO swapped in since the lstat
