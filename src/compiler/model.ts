@@ -155,6 +155,8 @@ export interface ModelData {
     controllers: Member[];
     stateSaveLocation: string;
     slurmUser: string;
+    /** SlurmctldTimeout (s): how long a backup waits for the primary before taking over */
+    slurmctldTimeout: number;
     accounting?: {
       /** where slurmctld finds slurmdbd (the VIP) */
       host: string;

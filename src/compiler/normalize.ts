@@ -23,6 +23,13 @@ import { SECRET_REF } from './formats.js';
 import type { WebServiceInput } from './schema.js';
 
 /** The web services of seed 003 (name, port, kind, URL path). */
+/**
+ * SlurmctldTimeout when `slurm.slurmctld_timeout` is not set: a backup slurmctld takes over after
+ * this many seconds without the primary. Slurm's own default is 120; half that keeps a takeover
+ * near a minute while riding out a primary's restart.
+ */
+export const DEFAULT_SLURMCTLD_TIMEOUT = 60;
+
 export const DEFAULT_WEB_SERVICES: readonly Omit<WebService, 'execStart' | 'workingDirectory' | 'healthPath'>[] = [
   { name: 'dashboard', port: 5173, kind: 'frontend', path: '/' },
   { name: 'monitoring', port: 5174, kind: 'frontend', path: '/monitoring/' },
@@ -319,6 +326,7 @@ export function normalize(f: Folded): Normalized {
       controllers: slurmCtl,
       stateSaveLocation: s?.state_save_location ?? (data.gluster ? `${data.gluster.mountPoint}/slurm/state` : '/var/spool/slurmctld'),
       slurmUser: s?.slurm_user ?? 'slurm',
+      slurmctldTimeout: s?.slurmctld_timeout ?? DEFAULT_SLURMCTLD_TIMEOUT,
       ...(withAcct
         ? {
             accounting: {

@@ -153,6 +153,8 @@ const slurm = z.strictObject({
   accounting_storage_host: ipv4.optional(),
   state_save_location: absPath.optional(),
   slurm_user: name.optional(),
+  /** SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over */
+  slurmctld_timeout: z.number().int().min(5).max(65533).optional(),
 });
 
 const webService = z.union([

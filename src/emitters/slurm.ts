@@ -20,8 +20,6 @@ export const SLURMCTLD_PORT = 6817;
 /** MaxNodeCount when the YAML lists no compute node (slurmctld does not start with none). */
 export const MAX_DYNAMIC_NODES = 1024;
 export const SLURMD_PORT = 6818;
-/** A backup slurmctld takes over after this many seconds without the primary (Slurm's default: 120). */
-export const SLURMCTLD_TIMEOUT = 60;
 /** Debian's paths: its units expect these pid files; the package creates these directories. */
 export const PATHS = {
   slurmctldPid: '/run/slurmctld.pid',
@@ -121,7 +119,7 @@ export function slurmConf(model: Model): string {
     paths: PATHS,
     slurmctldPort: SLURMCTLD_PORT,
     slurmdPort: SLURMD_PORT,
-    slurmctldTimeout: SLURMCTLD_TIMEOUT,
+    slurmctldTimeout: s.slurmctldTimeout,
     // memory is a consumable only when every node declares it (RealMemory defaults to 1 MiB)
     selectTypeParameters: nodes.length && nodes.every((c) => c.hardware.realMemory !== undefined) ? 'CR_Core_Memory' : 'CR_Core',
     accounting: s.accounting ? { host: s.accounting.host, port: s.accounting.port } : false,

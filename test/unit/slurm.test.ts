@@ -9,6 +9,7 @@ import { slurmHostlist, SLURM_CONF } from '../../src/emitters/slurm.js';
 import { encode, fill, placeholder, refusal, slurmConfValue } from '../../src/compiler/secrets.js';
 import { SECRET_SLOTS } from '../../src/compiler/normalize.js';
 import { expand } from '../../src/compiler/hostlist.js';
+import { compile } from '../../src/compiler/compile.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
@@ -153,6 +154,22 @@ describe('slurm.conf', () => {
   it('memory is a consumable only when every node declares it', () => {
     const conf = at(buildText(bigCluster(2, (i) => (i ? 'cpus: 4, memory: 8GB' : 'cpus: 4'))), 'compute', SLURM_CONF)!.content;
     expect(conf).toMatch(/^SelectTypeParameters=CR_Core$/m);
+  });
+
+  it('SlurmctldTimeout: 60 by default, slurm.slurmctld_timeout when set, 5 to 65533 accepted', () => {
+    const base = bigCluster(2, () => 'cpus: 4');
+    expect(lines(at(buildText(base), 'compute', SLURM_CONF)!.content, 'SlurmctldTimeout')).toEqual(['SlurmctldTimeout=60']);
+    const set = (v: string) => `${base}slurm: { slurmctld_timeout: ${v} }\n`;
+    const files = buildText(set('20'));
+    expect(lines(at(files, 'compute', SLURM_CONF)!.content, 'SlurmctldTimeout')).toEqual(['SlurmctldTimeout=20']);
+    expect(at(files, 'h1', SLURM_CONF)!.content).toBe(at(files, 'compute', SLURM_CONF)!.content);
+    for (const bad of ['4', '65534', '30.5', '"60"']) {
+      const c = compile('t.yaml', Buffer.from(set(bad), 'utf8'));
+      expect(c.model, bad).toBeUndefined();
+      const d = c.diagnostics.find((x) => x.severity === 'error')!;
+      expect(d.message, bad).toMatch(/slurmctld_timeout/);
+      expect(d.span, bad).toBeDefined();
+    }
   });
 });
 
