@@ -9,14 +9,7 @@ import { join } from 'node:path';
 import type { BundleFile } from '../src/compiler/bundle.js';
 import { stageTree, writeFileAtomic } from '../src/compiler/write.js';
 
-const file = (path: string, content: string, mode = 0o644): BundleFile => ({
-  path,
-  content,
-  mode,
-  owner: 'root',
-  group: 'root',
-  secrets: [],
-});
+const file = (path: string, content: string, mode = 0o644): BundleFile => ({ path, content, mode, owner: 'root', group: 'root', secrets: [] });
 const TREE = [file('a/files/etc/one.conf', 'one\n'), file('a/files/etc/two.conf', 'two\n', 0o600), file('a/manifest.json', '{}\n'), file('b/bin/run.sh', '#!/bin/bash\n', 0o755)];
 
 let out = '';
@@ -34,6 +27,8 @@ const listing = (dir: string): string[] =>
       return `${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'} ${r}`;
     })
     .sort();
+/** listing() of a tree built from TREE */
+const TREE_LISTING = ['d a', 'd a/files', 'd a/files/etc', 'd b', 'd b/bin', 'f a/files/etc/one.conf', 'f a/files/etc/two.conf', 'f a/manifest.json', 'f b/bin/run.sh'];
 /** beside the tree there is at most the spare, and it holds empty directories only */
 const onlyTreeAndSpare = () => {
   expect(readdirSync(out).filter((n) => n !== '.c.spare')).toEqual(['c']);
@@ -81,7 +76,7 @@ describe('stageTree / commit', () => {
     onlyTreeAndSpare();
     // back to the first shape: the files the third build dropped do not come back
     build(TREE);
-    expect(listing(join(out, 'c'))).toEqual(['d a', 'd a/files', 'd a/files/etc', 'd b', 'd b/bin', 'f a/files/etc/one.conf', 'f a/files/etc/two.conf', 'f a/manifest.json', 'f b/bin/run.sh']);
+    expect(listing(join(out, 'c'))).toEqual(TREE_LISTING);
     onlyTreeAndSpare();
   });
 
@@ -100,7 +95,7 @@ describe('stageTree / commit', () => {
     chmodSync(join(spare, 'a/files'), 0o700);
     try {
       build(TREE);
-      expect(listing(join(out, 'c'))).toEqual(['d a', 'd a/files', 'd a/files/etc', 'd b', 'd b/bin', 'f a/files/etc/one.conf', 'f a/files/etc/two.conf', 'f a/manifest.json', 'f b/bin/run.sh']);
+      expect(listing(join(out, 'c'))).toEqual(TREE_LISTING);
       for (const f of TREE) expect(readFileSync(join(out, 'c', f.path), 'utf8'), f.path).toBe(f.content);
       expect(statSync(join(out, 'c', 'a/files')).mode & 0o7777).toBe(0o755);
       expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('keep\n');
@@ -114,7 +109,7 @@ describe('stageTree / commit', () => {
     build(TREE);
     writeFileSync(join(out, '.c.spare'), 'not a directory\n');
     build(TREE);
-    expect(listing(join(out, 'c'))).toHaveLength(9);
+    expect(listing(join(out, 'c'))).toEqual(TREE_LISTING);
     onlyTreeAndSpare();
   });
 
