@@ -1,5 +1,7 @@
 // Every diagnostic code mhc can emit. Codes are stable: tests, docs and users' CI filters
-// depend on them. Add new codes; never renumber or reuse one.
+// depend on them. Add new codes; never renumber or reuse one for another meaning. Retired:
+// W308 (a replica_count above the gluster nodes was clamped with a warning; it is E308 again,
+// its first meaning: a count the user wrote is never changed behind their back).
 export const CODES = {
   // E1xx — reading the file
   E100: { severity: 'error', title: 'empty input' },
@@ -33,6 +35,7 @@ export const CODES = {
   E305: { severity: 'error', title: 'more than one vip_owner' },
   E306: { severity: 'error', title: 'vip_owner does not have the highest priority' },
   E307: { severity: 'error', title: 'duplicate keepalived priority' },
+  E308: { severity: 'error', title: 'gluster replica_count exceeds the gluster nodes' },
   E309: { severity: 'error', title: 'redis cluster mode needs at least 3 redis nodes' },
   E310: { severity: 'error', title: 'partition names an unknown compute node' },
   E311: { severity: 'error', title: 'unresolved secret' },
@@ -51,7 +54,6 @@ export const CODES = {
   W303: { severity: 'warning', title: 'gluster replica 2 is prone to split-brain' },
   W304: { severity: 'warning', title: 'literal secret in the YAML' },
   W305: { severity: 'warning', title: 'accounting_storage/mysql is not supported by slurmctld' },
-  W308: { severity: 'warning', title: 'gluster replica_count exceeds the gluster nodes' },
   W307: { severity: 'warning', title: 'two Redis Sentinels cannot elect a leader after one failure' },
   W309: { severity: 'warning', title: 'Redis Cluster without replicas' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; title: string }>;

@@ -106,12 +106,7 @@ export function derivePriorities(ctrls: readonly FoldedController[]): Map<Folded
   return out;
 }
 
-function secretRef(
-  slot: SecretSlot,
-  given: string | undefined,
-  literals: Map<string, string>,
-  used: Map<string, SecretSpec>,
-): SecretRef {
+function secretRef(slot: SecretSlot, given: string | undefined, literals: Map<string, string>, used: Map<string, SecretSpec>): SecretRef {
   const spec = SECRET_SLOTS[slot];
   let name: string = spec.name;
   let fromYaml = false;
@@ -143,7 +138,7 @@ function webServices(list: readonly WebServiceInput[] | undefined): WebService[]
     const o = typeof it === 'string' ? { name: it } : it;
     if ('enabled' in o && o.enabled === false) continue;
     const d = byName.get(o.name);
-    const port = 'port' in o && o.port ? o.port : d?.port ?? 0;
+    const port = 'port' in o && o.port ? o.port : (d?.port ?? 0);
     const kind = ('kind' in o && o.kind) || d?.kind || 'backend';
     const path = ('path' in o && o.path) || d?.path || `/${o.name}/`;
     out.push({
@@ -188,9 +183,7 @@ export function normalize(f: Folded): Normalized {
     };
   });
   // ranked: VIP owner first, then keepalived priority (highest first), then hostname
-  const ranked = [...controllers].sort(
-    (a, b) => Number(b.vipOwner) - Number(a.vipOwner) || (b.priority ?? 0) - (a.priority ?? 0) || naturalCompare(a.hostname, b.hostname),
-  );
+  const ranked = [...controllers].sort((a, b) => Number(b.vipOwner) - Number(a.vipOwner) || (b.priority ?? 0) - (a.priority ?? 0) || naturalCompare(a.hostname, b.hostname));
   const members = (s: ServiceKey): Member[] => ranked.filter((c) => c.services.includes(s)).map((c) => ({ hostname: c.hostname, ip: c.ip }));
 
   const computeNodes: ComputeNode[] = f.compute.map((c) => {
@@ -290,8 +283,9 @@ export function normalize(f: Folded): Normalized {
     data.gluster = {
       volumeName: gi?.volume_name ?? 'gluster_volume',
       members: glusterMembers,
-      // a replica count above the node count cannot be created; rules.ts warns (W308)
-      replicaCount: Math.min(gi?.replica_count ?? 3, glusterMembers.length),
+      // the default is 3, or fewer when fewer nodes run glusterfs; a count the user wrote is kept
+      // as written (rules.ts refuses one above the node count: E308)
+      replicaCount: gi?.replica_count ?? Math.min(3, glusterMembers.length),
       arbiter: gi?.arbiter ?? false,
       brickPath: gi?.brick_path ?? '/data/gluster/brick',
       mountPoint: gi?.mount_point ?? '/mnt/gluster',
