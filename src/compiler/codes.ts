@@ -27,6 +27,7 @@ export const CODES = {
   E210: { severity: 'error', title: 'invalid hostname' },
   E211: { severity: 'error', title: 'path must be absolute and clean' },
   E212: { severity: 'error', title: 'invalid network interface name' },
+  E213: { severity: 'error', title: 'system directory used as a data directory' },
   // E3xx — rules across fields
   E301: { severity: 'error', title: 'duplicate hostname' },
   E302: { severity: 'error', title: 'duplicate IP address' },
@@ -48,6 +49,7 @@ export const CODES = {
   E318: { severity: 'error', title: 'secret value refused by its consumer' },
   E319: { severity: 'error', title: 'vip_owner does not run keepalived' },
   E320: { severity: 'error', title: 'more than one default partition' },
+  E321: { severity: 'error', title: 'data directories overlap' },
   // W3xx — warnings
   W301: { severity: 'warning', title: 'two Galera nodes cannot keep quorum after one failure' },
   W302: { severity: 'warning', title: 'even number of Galera nodes' },

@@ -8,7 +8,7 @@ import type { Locator, Path } from './locate.js';
 import { COMPUTE_BUNDLE, type Model } from './model.js';
 import { netmaskToPrefix, sameSubnet } from './net.js';
 import { controllerServices, DEFAULT_WEB_SERVICES } from './normalize.js';
-import { SECRET_REF } from './formats.js';
+import { SECRET_REF, within } from './formats.js';
 
 const RESERVED = new Set([COMPUTE_BUNDLE, 'localhost']);
 
@@ -166,6 +166,45 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
       ),
     );
   }
+
+  // --- data directories ----------------------------------------------------------------
+  // Each is created, given to its user with mode 0700, pruned or replaced on restore, so none may
+  // hold another; the one nesting allowed is the Slurm state inside the gluster mount (that is how
+  // it is shared). A default value is named as such; the diagnostic points at a value the user wrote.
+  type DataDir = { readonly key: 'mount' | 'brick' | 'state' | 'backup'; readonly what: string; readonly value: string; readonly path?: Path; readonly field: string };
+  const dirs: DataDir[] = [];
+  const dataDir = (key: DataDir['key'], what: string, value: string, field: Path, written: boolean) => dirs.push({ key, what, value, field: pathText(field), ...(written ? { path: field } : {}) });
+  if (g) {
+    const gp = f.gluster?.path ?? ['storage', 'gluster'];
+    dataDir('mount', 'the gluster mount', g.mountPoint, [...gp, 'mount_point'], f.gluster?.value.mount_point !== undefined);
+    dataDir('brick', 'the gluster brick', g.brickPath, [...gp, 'brick_path'], f.gluster?.value.brick_path !== undefined);
+  }
+  if (model.slurm) dataDir('state', 'the Slurm StateSaveLocation', model.slurm.stateSaveLocation, ['slurm', 'state_save_location'], f.input.slurm?.state_save_location !== undefined);
+  dataDir('backup', 'the backup directory', model.backup.dir, f.backupDir?.path ?? ['backup', 'backup_dir'], f.backupDir !== undefined);
+  const overlapWhy = (a: DataDir, b: DataDir): string => {
+    const keys = new Set([a.key, b.key]);
+    if (keys.has('brick')) return 'a brick belongs to GlusterFS alone: a file written into it beside GlusterFS corrupts the volume';
+    if (keys.has('state') && keys.has('mount')) return 'the Slurm state must be a directory of its own inside the mount: it is given to SlurmUser with mode 0700 and replaced on restore';
+    if (keys.has('state')) return 'a backup archives the whole StateSaveLocation and a restore replaces it: neither may hold the other';
+    return 'the backup directory is per node (snapshots named by their time, old ones deleted, mode 0700) while the gluster mount is shared by every node';
+  };
+  dirs.forEach((a, i) =>
+    dirs.slice(i + 1).forEach((b) => {
+      // a inside b, b inside a, or equal; the state strictly inside the mount is how it is shared
+      const aInB = within(a.value, b.value);
+      const bInA = within(b.value, a.value);
+      if (!aInB && !bInA) return;
+      if (a.key === 'mount' && b.key === 'state' && bInA && !aInB) return;
+      // point at the inner one when the user wrote it, else at the one the user wrote
+      // (of two equal ones, the later: mount and brick come first, the state and backups follow them)
+      const [inner, outer] = bInA ? [b, a] : [a, b];
+      const at = inner.path ? inner : outer.path ? outer : inner;
+      const other = at === inner ? outer : inner;
+      const rel = a.value === b.value ? 'is also' : at === inner ? 'lies inside' : 'contains';
+      const otherText = `${other.what} ${other.value} (${other.path ? other.field : `the default of ${other.field}`})`;
+      err('E321', `${at.field} ${at.value} ${rel} ${otherText}: ${overlapWhy(a, b)}`, at.path ?? f.controllersPath, 'give each data directory a place of its own', at.path ? 'value' : 'key');
+    }),
+  );
 
   // --- galera ------------------------------------------------------------------------
   const gal = model.galera;

@@ -4,15 +4,22 @@
 // start with `x-` are removed before validation, see validate.ts).
 import * as z from 'zod/v4';
 z.config({ jitless: true });
-import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain } from './formats.js';
+import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain, dataPathProblem } from './formats.js';
 
 const E = (code: string, message: string) => ({ message, params: { code } });
 
 const hostname = z.string().refine(isHostname, E('E210', 'not a valid hostname (RFC 1123 label: letters, digits and "-", 1–63 characters, not starting or ending with "-")'));
 const ipv4 = z.string().refine(isIPv4, E('E209', 'not a valid IPv4 address (four numbers 0–255, e.g. 192.168.1.10)'));
-const ifname = z.string().refine(isInterfaceName, E('E212', 'not a valid network interface name (1–15 characters: letters, digits, ".", "_" and "-", starting with a letter or digit; Linux holds no longer name)'));
+const ifname = z
+  .string()
+  .refine(isInterfaceName, E('E212', 'not a valid network interface name (1–15 characters: letters, digits, ".", "_" and "-", starting with a letter or digit; Linux holds no longer name)'));
 const name = z.string().refine(isSafeName, E('E207', 'only letters, digits, ".", "_" and "-" are allowed here (1–63 characters, starting with a letter or digit)'));
 const absPath = z.string().refine(isCleanAbsPath, E('E211', 'must be an absolute path made of letters, digits, "/", ".", "_" and "-", without ".." or "//"'));
+/** A directory mhc creates, owns and replaces (data, state, bricks, mounts, backups): never a system directory. */
+const dataPath = absPath.superRefine((p, ctx) => {
+  const why = isCleanAbsPath(p) ? dataPathProblem(p) : undefined; // an unclean path is E211 already
+  if (why) ctx.addIssue({ code: 'custom', message: why, params: { code: 'E213' } });
+});
 const domain = z.string().refine(isDomain, E('E210', 'not a valid DNS name (dot-separated RFC 1123 labels)'));
 const port = z.number().int().min(1).max(65535);
 const posInt = z.number().int().min(1);
@@ -43,10 +50,7 @@ const controller = z.strictObject({
   interface: ifname.optional(),
 });
 
-const memory = z.union([
-  z.number().int().min(1),
-  z.string().regex(/^\s*\d+(\.\d+)?\s*([KMGT]i?B?|[kmgt]i?b?)?\s*$/, { message: 'a size such as 64000 (MB), 64GB or 512G' }),
-]);
+const memory = z.union([z.number().int().min(1), z.string().regex(/^\s*\d+(\.\d+)?\s*([KMGT]i?B?|[kmgt]i?b?)?\s*$/, { message: 'a size such as 64000 (MB), 64GB or 512G' })]);
 
 const gres = z.union([z.number().int().min(0), z.strictObject({ count: z.number().int().min(0), type: name.optional() })]);
 
@@ -88,8 +92,8 @@ const gluster = z.strictObject({
   volume_name: name.optional(),
   replica_count: z.number().int().min(1).max(16).optional(),
   arbiter: z.boolean().optional(),
-  brick_path: absPath.optional(),
-  mount_point: absPath.optional(),
+  brick_path: dataPath.optional(),
+  mount_point: dataPath.optional(),
 });
 
 const database = z.strictObject({
@@ -107,9 +111,15 @@ const database = z.strictObject({
     .optional(),
   galera: z
     .strictObject({
-      gcache_size: z.string().regex(/^\d+[KMG]?$/, { message: 'a size such as 512M or 2G' }).optional(),
+      gcache_size: z
+        .string()
+        .regex(/^\d+[KMG]?$/, { message: 'a size such as 512M or 2G' })
+        .optional(),
       slave_threads: z.number().int().min(1).max(512).optional(),
-      innodb_buffer_pool_size: z.string().regex(/^\d+[KMG]?$/, { message: 'a size such as 512M or 2G' }).optional(),
+      innodb_buffer_pool_size: z
+        .string()
+        .regex(/^\d+[KMG]?$/, { message: 'a size such as 512M or 2G' })
+        .optional(),
       arbitrator: z.strictObject({ hostname, ip: ipv4 }).optional(),
     })
     .optional(),
@@ -135,8 +145,7 @@ const redis = z.strictObject({
     .optional(),
 });
 
-const maxTime = z
-  .union([z.number().int().min(1), z.string().regex(/^(INFINITE|UNLIMITED|(\d+-)?\d{1,2}(:\d{2}){0,2}|\d+)$/, { message: 'INFINITE, minutes, or [days-]hours:minutes:seconds' })]);
+const maxTime = z.union([z.number().int().min(1), z.string().regex(/^(INFINITE|UNLIMITED|(\d+-)?\d{1,2}(:\d{2}){0,2}|\d+)$/, { message: 'INFINITE, minutes, or [days-]hours:minutes:seconds' })]);
 
 const partition = z.strictObject({
   name,
@@ -151,7 +160,7 @@ const slurm = z.strictObject({
   partitions: z.array(partition).optional(),
   accounting_storage_type: z.enum(['accounting_storage/slurmdbd', 'accounting_storage/mysql', 'accounting_storage/none', 'slurmdbd', 'mysql', 'none']).optional(),
   accounting_storage_host: ipv4.optional(),
-  state_save_location: absPath.optional(),
+  state_save_location: dataPath.optional(),
   slurm_user: name.optional(),
   /** SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over */
   slurmctld_timeout: z.number().int().min(5).max(65533).optional(),
@@ -163,8 +172,14 @@ const webService = z.union([
     name,
     port,
     kind: z.enum(['frontend', 'backend', 'websocket']).optional(),
-    path: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { message: 'a URL path such as /api/jobs' }).optional(),
-    health_path: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { message: 'a URL path such as /health' }).optional(),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._\/-]*$/, { message: 'a URL path such as /api/jobs' })
+      .optional(),
+    health_path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._\/-]*$/, { message: 'a URL path such as /health' })
+      .optional(),
     exec_start: absPath.optional(),
     working_directory: absPath.optional(),
     enabled: z.boolean().optional(),
@@ -205,7 +220,7 @@ export const inputSchema = z.strictObject({
   web_services: z.strictObject({ services: z.array(webService).optional() }).optional(),
   backup: z
     .strictObject({
-      backup_dir: absPath.optional(),
+      backup_dir: dataPath.optional(),
       retention_days: z.number().int().min(1).max(3650).optional(),
       schedule: schedule.optional(),
       items: backupItems.optional(),
@@ -217,7 +232,7 @@ export const inputSchema = z.strictObject({
         .strictObject({
           items: backupItems.optional(),
           retention: z.union([z.number().int().min(1).max(3650), z.strictObject({ days: z.number().int().min(1).max(3650) })]).optional(),
-          backup_dir: absPath.optional(),
+          backup_dir: dataPath.optional(),
           schedule: schedule.optional(),
         })
         .optional(),

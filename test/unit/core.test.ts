@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SourceText } from '../../src/compiler/source.js';
 import { didYouMean, editDistance } from '../../src/compiler/did-you-mean.js';
 import { cidr, netmaskToPrefix, parseIPv4, prefixToNetmask, sameSubnet } from '../../src/compiler/net.js';
-import { isCleanAbsPath, isHostname } from '../../src/compiler/formats.js';
+import { dataPathProblem, isCleanAbsPath, isHostname, SYSTEM_DIRS } from '../../src/compiler/formats.js';
+import { compileText } from '../helpers.js';
 import { makeFile, normalizeText, CompilerBug } from '../../src/compiler/bundle.js';
 import { placeholder } from '../../src/compiler/secrets.js';
 
@@ -47,6 +48,35 @@ describe('formats', () => {
     for (const bad of ['server3;reboot', '-a', 'a-', 'a_b', 'a.b', '', 'x'.repeat(64)]) expect(isHostname(bad), bad).toBe(false);
     expect(isCleanAbsPath('/mnt/gluster')).toBe(true);
     for (const bad of ['mnt', '/a/../b', '/a//b', '/a/', '/a b', '/$(x)', '/a/./b']) expect(isCleanAbsPath(bad), bad).toBe(false);
+  });
+  it('data directories: never a system directory, an ancestor of one, or under a tree that keeps no data', () => {
+    for (const d of SYSTEM_DIRS) expect(dataPathProblem(d), d).toBeDefined();
+    const refused = ['/', '/usr', '/usr/local', '/var', '/var/lib', '/var/spool', '/var/log', '/var/backups', '/var/lib/mysql', '/opt', '/mnt', '/media', '/srv', '/home', '/lib64'];
+    for (const d of refused) expect(dataPathProblem(d), d).toBeDefined();
+    for (const d of ['/etc/slurm/state', '/tmp/b', '/var/tmp/x', '/run/slurm', '/proc/x', '/sys/fs/x', '/dev/shm/x', '/boot/b']) expect(dataPathProblem(d), d).toMatch(/lie under/);
+    // ancestors of a system directory: /usr/local/x is fine, but not its ancestor /usr
+    expect(dataPathProblem('/var/lib/mhc-web')).toBeDefined();
+    expect(dataPathProblem('/var')).toBeDefined();
+    // the defaults and the examples' directories are data directories of their own
+    for (const ok of [
+      '/var/spool/slurmctld',
+      '/var/backups/cluster',
+      '/data/gluster/brick',
+      '/mnt/gluster',
+      '/mnt/gluster/slurm/state',
+      '/shared',
+      '/srv/gluster/shared',
+      '/var/lib/slurm/slurmctld',
+      '/home/shared',
+      '/usr/local/backups',
+      '/data',
+    ]) {
+      expect(dataPathProblem(ok), ok).toBeUndefined();
+    }
+  });
+  it('the default data directories pass the data-directory rules', () => {
+    const m = compileText('cluster: { name: d }\nnetwork: { vip: 10.0.0.100 }\ncontrollers:\n  - { hostname: a, ip: 10.0.0.1 }\n  - { hostname: b, ip: 10.0.0.2, services: { slurm: true } }\n').model;
+    for (const d of [m.backup.dir, m.gluster!.brickPath, m.gluster!.mountPoint, m.slurm!.stateSaveLocation]) expect(dataPathProblem(d), d).toBeUndefined();
   });
 });
 
