@@ -29,8 +29,9 @@ export function compile(name: string, bytes: Uint8Array): Compiled {
     const v = validate(loaded.value, loc);
     if (!v.input) return { loaded, diagnostics: sortDiagnostics(dedupe(v.diagnostics)), inputSha256 };
     const f = fold(v.input, loc);
-    const { model, literals } = normalize(f.folded);
-    const ds = sortDiagnostics(dedupe([...f.diagnostics, ...checkRules(f.folded, model, loc)]));
+    const n = normalize(f.folded);
+    const { model, literals } = n;
+    const ds = sortDiagnostics(dedupe([...f.diagnostics, ...checkRules(f.folded, n, loc)]));
     return hasErrors(ds) ? { loaded, diagnostics: ds, inputSha256 } : { loaded, diagnostics: ds, model, literals, inputSha256 };
   } catch (e) {
     // A bug in mhc must still not show the user a stack trace; it is reported as one line.

@@ -1,7 +1,8 @@
 // normalize: folded input → the Model. Fills defaults, derives values (VIP owner, priorities,
 // SlurmctldHost order, member lists, Redis mode, per-node services) and sorts everything.
 // Total on schema-valid input: cross-field problems are reported by rules.ts, never thrown here.
-import type { Folded, FoldedController } from './fold.js';
+import type { At, Folded, FoldedController } from './fold.js';
+import type { Path } from './locate.js';
 import { expand, naturalCompare } from './hostlist.js';
 import {
   deepFreeze,
@@ -106,15 +107,20 @@ export function derivePriorities(ctrls: readonly FoldedController[]): Map<Folded
   return out;
 }
 
-function secretRef(slot: SecretSlot, given: string | undefined, literals: Map<string, string>, used: Map<string, SecretSpec>): SecretRef {
+const at = <T>(value: T | undefined, path: Path): At<T> | undefined => (value === undefined ? undefined : { value, path });
+
+function secretRef(slot: SecretSlot, given: At<string> | undefined, literals: Map<string, string>, literalAt: Map<string, Path>, used: Map<string, SecretSpec>): SecretRef {
   const spec = SECRET_SLOTS[slot];
   let name: string = spec.name;
   let fromYaml = false;
   if (given !== undefined) {
     fromYaml = true;
-    const m = SECRET_REF.exec(given);
+    const m = SECRET_REF.exec(given.value);
     if (m) name = m[1]!;
-    else literals.set(name, given); // a literal value in the YAML: rules.ts warns (W304)
+    else {
+      literals.set(name, given.value); // a literal value in the YAML: rules.ts warns (W304)
+      literalAt.set(name, given.path);
+    }
   }
   const prev = used.get(name);
   used.set(name, {
@@ -158,12 +164,18 @@ export interface Normalized {
   readonly model: Model;
   /** literal secret values written in the YAML (environment: and inline), by secret name */
   readonly literals: Literals;
+  /** where each literal value is written in the YAML (environment: or inline), for diagnostics */
+  readonly literalAt: ReadonlyMap<string, Path>;
 }
 
 export function normalize(f: Folded): Normalized {
   const input = f.input;
   const literals = new Map<string, string>();
-  for (const [k, v] of Object.entries(input.environment ?? {})) literals.set(k, String(v));
+  const literalAt = new Map<string, Path>();
+  for (const [k, v] of Object.entries(input.environment ?? {})) {
+    literals.set(k, String(v));
+    literalAt.set(k, ['environment', k]);
+  }
   const used = new Map<string, SecretSpec>();
 
   const prios = derivePriorities(f.controllers);
@@ -232,7 +244,7 @@ export function normalize(f: Folded): Normalized {
       virtualRouterId: vip.virtual_router_id ?? deriveRouterId(clusterName),
       advertInt: vip.advert_int ?? 1,
       preempt: vip.preempt ?? true,
-      authPass: members('keepalived').length ? secretRef('keepalived', vip.auth_pass, literals, used) : { name: SECRET_SLOTS.keepalived.name },
+      authPass: members('keepalived').length ? secretRef('keepalived', at(vip.auth_pass, ['network', 'vip', 'auth_pass']), literals, literalAt, used) : { name: SECRET_SLOTS.keepalived.name },
     };
   }
   const vipAddr = data.network.vip?.address;
@@ -248,8 +260,8 @@ export function normalize(f: Folded): Normalized {
       port: db?.port ?? 3306,
       sstMethod: db?.mariadb?.sst_method ?? 'mariabackup',
       sstUser: 'mhc_sst',
-      sstPassword: secretRef('galeraSst', undefined, literals, used),
-      rootPassword: secretRef('dbRoot', f.dbRootPassword?.value, literals, used),
+      sstPassword: secretRef('galeraSst', undefined, literals, literalAt, used),
+      rootPassword: secretRef('dbRoot', f.dbRootPassword, literals, literalAt, used),
       ...(db?.user ? { adminUser: db.user } : {}),
       databases: [...new Set(db?.mariadb?.databases ?? [])],
       gcacheSize: g?.gcache_size ?? '1G',
@@ -267,7 +279,7 @@ export function normalize(f: Folded): Normalized {
       mode,
       members: redisMembers,
       port: r?.port ?? 6379,
-      password: secretRef('redis', f.redisPassword?.value, literals, used),
+      password: secretRef('redis', f.redisPassword, literals, literalAt, used),
       replicas: mode === 'cluster' ? (r?.cluster?.replicas ?? 1) : 0,
       sentinel: {
         port: r?.sentinel?.port ?? 26379,
@@ -330,12 +342,12 @@ export function normalize(f: Folded): Normalized {
               storagePort: data.galera?.port ?? 3306,
               storageLoc: 'slurm_acct_db',
               storageUser: 'slurm',
-              storagePass: secretRef('slurmdbd', undefined, literals, used),
+              storagePass: secretRef('slurmdbd', undefined, literals, literalAt, used),
             },
           }
         : {}),
       partitions,
-      mungeKey: secretRef('munge', undefined, literals, used),
+      mungeKey: secretRef('munge', undefined, literals, literalAt, used),
     };
   }
 
@@ -353,13 +365,13 @@ export function normalize(f: Folded): Normalized {
           : ssl?.certificate && ssl.certificate_key
             ? { mode: 'provided', certificate: ssl.certificate, certificateKey: ssl.certificate_key }
             : { mode: 'self-signed', certificate: '/etc/mhc/tls/mhc.crt', certificateKey: '/etc/mhc/tls/mhc.key' },
-      jwtSecret: secretRef('jwt', w?.jwt_secret, literals, used),
-      sessionSecret: secretRef('session', w?.session_secret, literals, used),
+      jwtSecret: secretRef('jwt', at(w?.jwt_secret, ['web', 'jwt_secret']), literals, literalAt, used),
+      sessionSecret: secretRef('session', at(w?.session_secret, ['web', 'session_secret']), literals, literalAt, used),
     };
   }
 
   const defaultItems = ['configs', ...(data.galera ? ['mariadb'] : []), ...(data.redis ? ['redis'] : []), ...(data.slurm ? ['slurm_state'] : []), ...(data.gluster ? ['glusterfs_meta'] : [])];
   data.backup.items = f.backupItems ? [...new Set(f.backupItems.value.map((i) => (i === 'databases' ? 'mariadb' : i)))].sort() : defaultItems.sort();
   data.secrets = [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { model: deepFreeze(data), literals };
+  return { model: deepFreeze(data), literals, literalAt };
 }

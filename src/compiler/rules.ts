@@ -7,12 +7,14 @@ import { expand, HostlistError } from './hostlist.js';
 import type { Locator, Path } from './locate.js';
 import { COMPUTE_BUNDLE, type Model } from './model.js';
 import { netmaskToPrefix, sameSubnet } from './net.js';
-import { controllerServices, DEFAULT_WEB_SERVICES } from './normalize.js';
+import { controllerServices, DEFAULT_WEB_SERVICES, type Normalized } from './normalize.js';
+import { refusal } from './secrets.js';
 import { SECRET_REF, within } from './formats.js';
 
 const RESERVED = new Set([COMPUTE_BUNDLE, 'localhost']);
 
-export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] {
+export function checkRules(f: Folded, n: Normalized, loc: Locator): Diagnostic[] {
+  const { model } = n;
   const ds: Diagnostic[] = [];
   const err = (code: Parameters<typeof diag>[0], msg: string, path: Path, hint?: string, at: 'key' | 'value' = 'value') => ds.push(diag(code, msg, loc(path, { at }), hint));
 
@@ -380,6 +382,19 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
         ),
       );
     }
+  }
+  // a value written in the YAML is checked here, with its line, by the same rule --embed-secrets
+  // applies to every value (secrets.ts refusal): validate, secrets init and build agree
+  for (const spec of model.secrets) {
+    const v = n.literals.get(spec.name);
+    const why = v === undefined ? undefined : refusal(spec, v);
+    if (why)
+      err(
+        'E318',
+        `secret ${spec.name} cannot be used: ${why}`,
+        n.literalAt.get(spec.name) ?? ['environment'],
+        'a secret that cannot be written in the YAML can come from secrets.env (mhc secrets init)',
+      );
   }
   return ds;
 }

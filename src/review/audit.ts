@@ -203,8 +203,9 @@ export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string)
     };
   }
   const f = fold(v.input, loc);
-  const { model, literals } = normalize(f.folded);
-  const diagnostics = [...f.diagnostics, ...checkRules(f.folded, model, loc)];
+  const n = normalize(f.folded);
+  const { model, literals } = n;
+  const diagnostics = [...f.diagnostics, ...checkRules(f.folded, n, loc)];
   let side: Side | undefined;
   let buildProblem: string | undefined;
   if (!diagnostics.some((d) => d.severity === 'error')) {
