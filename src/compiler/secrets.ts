@@ -117,7 +117,8 @@ export function resolve(names: readonly string[], literals: ReadonlyMap<string, 
   const values = new Map<string, string>();
   const missing: string[] = [];
   for (const n of names) {
-    const v = literals.get(n) ?? env[n];
+    // own properties only: `constructor`, `toString`, … of a plain object are not values
+    const v = literals.get(n) ?? (Object.hasOwn(env, n) ? env[n] : undefined);
     if (v === undefined || v === '') missing.push(n);
     else values.set(n, v);
   }

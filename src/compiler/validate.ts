@@ -8,11 +8,37 @@ import type { Locator, Path } from './locate.js';
 import { inputSchema, type Input } from './schema.js';
 import type { Code } from './codes.js';
 
-export function stripXKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripXKeys);
+/**
+ * Keys that act through an object's prototype chain (`__proto__` sets the prototype when
+ * assigned; `constructor` and `prototype` name what every object inherits). No key of the input
+ * schema has these names, and a variable of `environment:` may not have them either.
+ */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The loaded data as zod reads it: `x-*` keys (users' own notes) removed, prototype keys refused
+ * (E201) and removed, every mapping rebuilt without a prototype, so no key of the input can reach
+ * Object.prototype or supply a value through it.
+ */
+export function prepare(v: unknown, path: Path, loc: Locator, ds: Diagnostic[]): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => prepare(x, [...path, i], loc, ds));
   if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (!k.startsWith('x-')) out[k] = stripXKeys(x);
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const [k, x] of Object.entries(v)) {
+      if (k.startsWith('x-')) continue;
+      if (PROTOTYPE_KEYS.has(k)) {
+        ds.push(
+          diag(
+            'E201',
+            `unknown key "${k}" in ${pathText(path) || 'the top level'}`,
+            loc([...path, k], { at: 'key' }),
+            `"${k}" is reserved: JavaScript objects give it a meaning of their own (no setting of mhc has this name)`,
+          ),
+        );
+        continue;
+      }
+      out[k] = prepare(x, [...path, k], loc, ds);
+    }
     return out;
   }
   return v;
@@ -46,7 +72,7 @@ function keysAt(schema: AnySchema, path: Path): string[] {
       case 'object': {
         const shape = def.shape as Record<string, AnySchema>;
         if (rest.length === 0) candidates.push(...Object.keys(shape));
-        else if (typeof rest[0] === 'string' && shape[rest[0]]) walk(shape[rest[0]]!, rest.slice(1));
+        else if (typeof rest[0] === 'string' && Object.hasOwn(shape, rest[0])) walk(shape[rest[0]]!, rest.slice(1));
         return;
       }
       default:
@@ -70,7 +96,7 @@ function resolveAt(root: unknown, path: Path): { value: unknown; path: Path } {
   let v: unknown = root;
   for (let i = 0; i < path.length; i++) {
     if (v === null || typeof v !== 'object') return i > 0 && v !== undefined ? { value: v, path: path.slice(0, i) } : { value: undefined, path };
-    v = (v as Record<string | number, unknown>)[path[i] as string];
+    v = Object.hasOwn(v, path[i]!) ? (v as Record<string | number, unknown>)[path[i] as string] : undefined;
   }
   return { value: v, path };
 }
@@ -103,7 +129,12 @@ function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Dia
       return issue.keys.map((k) => {
         const known = keysAt(inputSchema, path);
         const guess = didYouMean(k, known);
-        return diag('E201', `unknown key "${k}" in ${where}`, loc([...path, k], { at: 'key' }), guess ? `did you mean "${guess}"?` : known.length ? `expected one of: ${known.join(', ')} (or an x-… key for your own notes)` : undefined);
+        return diag(
+          'E201',
+          `unknown key "${k}" in ${where}`,
+          loc([...path, k], { at: 'key' }),
+          guess ? `did you mean "${guess}"?` : known.length ? `expected one of: ${known.join(', ')} (or an x-… key for your own notes)` : undefined,
+        );
       });
     }
     case 'invalid_type': {
@@ -130,7 +161,9 @@ function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Dia
       const v = valueAt(data, path);
       const opts = issue.values.map((x) => JSON.stringify(x));
       const guess = typeof v === 'string' ? didYouMean(v, issue.values.map(String)) : undefined;
-      return [diag('E205', `${where} is ${typeName(v)}; expected ${opts.length === 1 ? opts[0] : `one of ${opts.join(', ')}`}`, loc(path), guess ? `did you mean ${JSON.stringify(guess)}?` : undefined)];
+      return [
+        diag('E205', `${where} is ${typeName(v)}; expected ${opts.length === 1 ? opts[0] : `one of ${opts.join(', ')}`}`, loc(path), guess ? `did you mean ${JSON.stringify(guess)}?` : undefined),
+      ];
     }
     case 'invalid_format': {
       const v = valueAt(data, path);
@@ -141,7 +174,7 @@ function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Dia
       // report the branch that got furthest: the one with the deepest issue path
       const branches = issue.errors.filter((b) => b.length);
       if (branches.length) {
-        const sameType = branches.find((b) => b.every((i) => i.code !== 'invalid_type' || (i.path.length > 0)));
+        const sameType = branches.find((b) => b.every((i) => i.code !== 'invalid_type' || i.path.length > 0));
         const chosen = sameType ?? branches[0]!;
         return chosen.flatMap((i) => toDiagnostic({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, data, loc));
       }
@@ -158,10 +191,11 @@ function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Dia
 }
 
 export function validate(value: unknown, loc: Locator): { input?: Input; diagnostics: Diagnostic[] } {
-  const data = stripXKeys(value);
+  const refused: Diagnostic[] = [];
+  const data = prepare(value, [], loc, refused);
   const r = inputSchema.safeParse(data);
-  if (r.success) return { input: r.data, diagnostics: [] };
-  const ds = r.error.issues.flatMap((i) => toDiagnostic(i, data, loc));
+  if (r.success && !refused.length) return { input: r.data, diagnostics: [] };
+  const ds = [...refused, ...(r.success ? [] : r.error.issues.flatMap((i) => toDiagnostic(i, data, loc)))];
   // A misspelt required key shows up twice (unknown "hostnme", missing "hostname"): keep the
   // unknown-key error, which carries the did-you-mean hint.
   const suggested = new Set(ds.filter((d) => d.code === 'E201' && d.hint).map((d) => `${d.span?.start}|${/"([^"]+)"/.exec(d.hint!)?.[1]}`));

@@ -7,6 +7,10 @@ import { compile } from '../../src/compiler/compile.js';
 import { formatText } from '../../src/compiler/diagnostics.js';
 import { build, allTargets } from '../../src/compiler/build.js';
 import { EXAMPLES } from '../helpers.js';
+import { parseSource } from '../../src/compiler/load.js';
+import { makeLocator } from '../../src/compiler/locate.js';
+import { prepare, PROTOTYPE_KEYS } from '../../src/compiler/validate.js';
+import type { Diagnostic } from '../../src/compiler/diagnostics.js';
 
 function rng(seed: number) {
   return () => {
@@ -45,4 +49,23 @@ describe('robustness', () => {
       }
     });
   }
+});
+
+describe('prototype keys', () => {
+  it('the data zod reads has no prototype at any depth, and no prototype key', () => {
+    const loaded = parseSource('t.yaml', Buffer.from('cluster: { name: d }\n__proto__: { x: 1 }\ncontrollers:\n  - { hostname: a, services: { constructor: true } }\n'));
+    const ds: Diagnostic[] = [];
+    const data = prepare(loaded.value, [], makeLocator(loaded.doc), ds) as Record<string, unknown>;
+    expect(ds.map((d) => d.code)).toEqual(['E201', 'E201']);
+    const walk = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      if (!Array.isArray(v)) {
+        expect(Object.getPrototypeOf(v)).toBeNull();
+        for (const k of PROTOTYPE_KEYS) expect(Object.hasOwn(v, k)).toBe(false);
+      }
+      Object.values(v).forEach(walk);
+    };
+    walk(data);
+    expect((data as { x?: unknown }).x).toBeUndefined();
+  });
 });

@@ -27,6 +27,11 @@ describe('secrets', () => {
     ]);
     expect(r.missing).toEqual(['C']);
   });
+  it('resolves own values only: what every object inherits is no secret value', () => {
+    const r = resolve(['constructor', 'toString', '__proto__', 'hasOwnProperty'], new Map(), { ...{ PATH: '/bin' } });
+    expect(r.values.size).toBe(0);
+    expect(r.missing).toEqual(['constructor', 'toString', '__proto__', 'hasOwnProperty']);
+  });
   it('refuses what a consumer cannot take, naming it', () => {
     expect(refusal(spec('keepalived'), '123456789')).toMatch(/at most 8/);
     expect(refusal(spec('keepalived'), '12345678')).toBeUndefined();
