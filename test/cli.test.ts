@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { AWKWARD, EXAMPLES, ROOT } from './helpers.js';
+import { AWKWARD, EXAMPLES, REFUSED_SEEDS, ROOT, SEEDS } from './helpers.js';
 import { jsonSchema } from '../src/compiler/schema.js';
 
 const MHC = join(ROOT, 'bin', 'mhc.cjs');
@@ -250,11 +250,16 @@ describe('mhc CLI', () => {
     expect(r.out).toBe(readFileSync(join(ROOT, 'schema/my_multihead_cluster.schema.json'), 'utf8'));
   });
 
-  it('every seed sample builds as written', () => {
+  it('every seed sample builds as written, or is refused with exactly the error REFUSED_SEEDS names', () => {
     const out = tmp('seeds');
-    for (const f of readdirSync(join(ROOT, 'test/fixtures/seeds'))) {
-      const r = mhc(['build', join(ROOT, 'test/fixtures/seeds', f), '-o', out, '-q']);
-      expect(r.code, `${f}\n${r.err}`).toBe(0);
+    for (const f of readdirSync(SEEDS)) {
+      const r = mhc(['build', join(SEEDS, f), '-o', out, '-q']);
+      const refused = REFUSED_SEEDS[f];
+      if (refused === undefined) expect(r.code, `${f}\n${r.err}`).toBe(0);
+      else {
+        expect(r.code, `${f}\n${r.err}`).toBe(1);
+        expect(r.err.match(/error\[E\d+\]/g), f).toEqual([`error[${refused}]`]);
+      }
     }
   });
 

@@ -1,5 +1,5 @@
 // Shared test helpers: compile and build in memory (no disk), as the pure core allows.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile, type Compiled } from '../src/compiler/compile.js';
@@ -10,6 +10,18 @@ import { formatText } from '../src/compiler/diagnostics.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const EXAMPLES = join(ROOT, 'examples');
+/** The source documents' samples, as users wrote them. */
+export const SEEDS = join(ROOT, 'test', 'fixtures', 'seeds');
+/**
+ * Seeds that ask for what the cluster they describe cannot give, with the one error each gets
+ * (seed003 asks replica 3 of its 2 gluster nodes: mhc never lowers a count the user wrote).
+ */
+export const REFUSED_SEEDS: Readonly<Record<string, string>> = { 'seed003-readme.yaml': 'E308' };
+/** The seeds that build as written (every other one is in REFUSED_SEEDS), full paths, sorted. */
+export const SEED_INPUTS: readonly string[] = readdirSync(SEEDS)
+  .filter((f) => f.endsWith('.yaml') && !Object.hasOwn(REFUSED_SEEDS, f))
+  .sort()
+  .map((f) => join(SEEDS, f));
 
 /** Compiles YAML text; throws with the formatted diagnostics when it has errors. */
 export function compileText(text: string, name = 'test.yaml'): Compiled & { model: Model } {

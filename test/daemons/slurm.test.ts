@@ -23,7 +23,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { AWKWARD, buildText, compileText, EXAMPLES, ROOT } from '../helpers.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS } from '../helpers.js';
 import { requireTool, run, scratch } from './tools.js';
 import { expand } from '../../src/compiler/hostlist.js';
 import { encode, placeholder, type SecretEncoding } from '../../src/compiler/secrets.js';
@@ -36,10 +36,7 @@ const SOURCES = [
     .filter((f) => f.endsWith('.yaml'))
     .sort()
     .map((f) => join(EXAMPLES, f)),
-  ...readdirSync(join(ROOT, 'test/fixtures/seeds'))
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => join(ROOT, 'test/fixtures/seeds', f)),
+  ...SEED_INPUTS,
 ];
 const label = (p: string) => p.slice(ROOT.length + 1);
 

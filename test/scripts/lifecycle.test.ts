@@ -12,7 +12,7 @@ import { compileFile } from '../helpers.js';
 import { rankedControllers } from '../../src/emitters/lifecycle.js';
 import { fakeNode, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
 import { requireTool, scratch } from '../daemons/tools.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, SEED_INPUTS } from '../helpers.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
@@ -494,8 +494,7 @@ done`;
 });
 
 describe('shellcheck', () => {
-  const SEEDS = join(ROOT, 'test/fixtures/seeds');
-  const inputs = [...EXAMPLE_FILES.map((f) => join(EXAMPLES, f)), ...readdirSync(SEEDS).filter((f) => f.endsWith('.yaml')).map((f) => join(SEEDS, f))];
+  const inputs = [...EXAMPLE_FILES.map((f) => join(EXAMPLES, f)), ...SEED_INPUTS];
   it.each(inputs)('every lifecycle script of every bundle of %s is shellcheck-clean', (input) => {
     requireTool('shellcheck');
     const files = [...buildFile(input).values()];

@@ -5,19 +5,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLES, ROOT, buildFile, buildText, compileFile } from '../helpers.js';
+import { EXAMPLES, ROOT, SEED_INPUTS, buildFile, buildText, compileFile } from '../helpers.js';
 import { secretsIn } from '../../src/compiler/secrets.js';
 import { fileService, packages, rankedControllers } from '../../src/emitters/lifecycle.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 
-const SEEDS = join(ROOT, 'test/fixtures/seeds');
 const INPUTS = [
   ...readdirSync(EXAMPLES)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => join(EXAMPLES, f)),
-  ...readdirSync(SEEDS)
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => join(SEEDS, f)),
+  ...SEED_INPUTS,
 ].sort();
 const MINE = ['lib/common.sh', 'lib/facts.sh', 'bin/start_multihead.sh', 'bin/stop_multihead.sh'];
 
