@@ -8,6 +8,7 @@ import { fill, refusal, resolve } from './secrets.js';
 import { CLUSTER_EMITTERS, EMITTERS, FINAL_EMITTER } from '../emitters/index.js';
 import type { BuildInfo } from '../emitters/emitter.js';
 import { didYouMean } from './did-you-mean.js';
+import { nodeRefusal } from './node-rules.js';
 
 export function allTargets(model: Model): Target[] {
   const t: Target[] = model.controllers.map((node) => ({ kind: 'controller', name: node.hostname, node }));
@@ -59,6 +60,25 @@ export function build(req: BuildRequest): BuildResult {
     for (const e of EMITTERS) for (const f of e.emit(model, t, files, info)) files.push(makeFile(t.name, f));
     perTarget.set(t, files);
   }
+
+  // lib/common.sh refuses a whole bundle for one manifest entry it does not accept: apply its rule
+  // here (node-rules.ts) to every file, so no such bundle is ever written
+  const refused: Diagnostic[] = [];
+  for (const f of [...perTarget.values()].flat()) {
+    const why = nodeRefusal(f);
+    if (why) {
+      const bundle = f.path.slice(0, f.path.indexOf('/'));
+      refused.push(
+        diag(
+          'E322',
+          `the node would refuse the whole bundle ${bundle}: manifest.json: ${why}`,
+          undefined,
+          'a name or user written in the YAML gives this file its path or owner: change it to letters, digits, "_" and "-"',
+        ),
+      );
+    }
+  }
+  if (refused.length) return { diagnostics: refused };
 
   if (req.embedFrom) {
     const names = [...new Set([...perTarget.values()].flat().flatMap((f) => f.secrets))].sort();

@@ -50,6 +50,7 @@ export const CODES = {
   E319: { severity: 'error', title: 'vip_owner does not run keepalived' },
   E320: { severity: 'error', title: 'more than one default partition' },
   E321: { severity: 'error', title: 'data directories overlap' },
+  E322: { severity: 'error', title: 'a generated file the node would refuse' },
   // W3xx — warnings
   W301: { severity: 'warning', title: 'two Galera nodes cannot keep quorum after one failure' },
   W302: { severity: 'warning', title: 'even number of Galera nodes' },

@@ -1,6 +1,7 @@
 // The safe character sets for values that end up in shell scripts and config files.
 // A value that fails one of these is rejected with its line:col; it is never emitted.
 import { parseIPv4 } from './net.js';
+import { OWNER_RE } from './node-rules.js';
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -12,8 +13,15 @@ export const isDomain = (s: string): boolean => s.length <= 253 && s.split('.').
 
 export const isIPv4 = (s: string): boolean => parseIPv4(s) !== undefined;
 
-/** Names used in paths, unit names and config values (cluster, volume, partition, user …). */
-export const isSafeName = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(s);
+/**
+ * Names used in paths, unit names and config values (cluster, volume, partition, web service …):
+ * no two dots in a row and no dot at the end, so that `<name>.env` or `<name>/` never holds `..`
+ * (the node refuses such a path: node-rules.ts).
+ */
+export const isSafeName = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(s) && !s.includes('..') && !s.endsWith('.');
+
+/** A system user that owns installed files (slurm_user): what the node accepts as an owner, at most 32 characters (useradd). */
+export const isUserName = (s: string): boolean => s.length <= 32 && new RegExp(OWNER_RE).test(s);
 
 /** A Linux network interface name: the kernel holds at most 15 bytes (IFNAMSIZ 16 with NUL). */
 export const isInterfaceName = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(s);

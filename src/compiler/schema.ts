@@ -4,7 +4,7 @@
 // start with `x-` are removed before validation, see validate.ts).
 import * as z from 'zod/v4';
 z.config({ jitless: true });
-import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain, dataPathProblem } from './formats.js';
+import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain, dataPathProblem, isUserName } from './formats.js';
 
 const E = (code: string, message: string) => ({ message, params: { code } });
 
@@ -13,7 +13,8 @@ const ipv4 = z.string().refine(isIPv4, E('E209', 'not a valid IPv4 address (four
 const ifname = z
   .string()
   .refine(isInterfaceName, E('E212', 'not a valid network interface name (1–15 characters: letters, digits, ".", "_" and "-", starting with a letter or digit; Linux holds no longer name)'));
-const name = z.string().refine(isSafeName, E('E207', 'only letters, digits, ".", "_" and "-" are allowed here (1–63 characters, starting with a letter or digit)'));
+const name = z.string().refine(isSafeName, E('E207', 'only letters, digits, ".", "_" and "-" are allowed here (1–63 characters, starting with a letter or digit, without ".." and not ending in ".")'));
+const userName = z.string().refine(isUserName, E('E207', 'a system user name: lowercase letters, digits, "_", "." and "-", starting with a lowercase letter or "_", at most 32 characters'));
 const absPath = z.string().refine(isCleanAbsPath, E('E211', 'must be an absolute path made of letters, digits, "/", ".", "_" and "-", without ".." or "//"'));
 /** A directory mhc creates, owns and replaces (data, state, bricks, mounts, backups): never a system directory. */
 const dataPath = absPath.superRefine((p, ctx) => {
@@ -161,7 +162,7 @@ const slurm = z.strictObject({
   accounting_storage_type: z.enum(['accounting_storage/slurmdbd', 'accounting_storage/mysql', 'accounting_storage/none', 'slurmdbd', 'mysql', 'none']).optional(),
   accounting_storage_host: ipv4.optional(),
   state_save_location: dataPath.optional(),
-  slurm_user: name.optional(),
+  slurm_user: userName.optional(),
   /** SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over */
   slurmctld_timeout: z.number().int().min(5).max(65533).optional(),
 });

@@ -12,6 +12,7 @@ import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, instances, SENTINEL_INSTANCE } fr
 import { FSTAB_ENTRY, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
 import { PATHS } from './slurm.js';
+import { NODE_RULES } from '../compiler/node-rules.js';
 
 export const COMMON_SH = 'lib/common.sh';
 export const FACTS_SH = 'lib/facts.sh';
@@ -142,6 +143,7 @@ export function commonContext(): Record<string, unknown> {
     hostsEnd: HOSTS_END,
     lockDir: LOCK_DIR,
     secretsEnv: SECRETS_ENV,
+    ...NODE_RULES,
   };
 }
 

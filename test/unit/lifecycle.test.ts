@@ -2,12 +2,15 @@
 // (in memory). The scripts' behaviour is tested in test/scripts/lifecycle.test.ts.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EXAMPLES, ROOT, SEED_INPUTS, buildFile, buildText, compileFile } from '../helpers.js';
 import { secretsIn } from '../../src/compiler/secrets.js';
-import { fileService, packages, rankedControllers } from '../../src/emitters/lifecycle.js';
+import { commonFile, fileService, packages, rankedControllers } from '../../src/emitters/lifecycle.js';
+import { nodeRefusal } from '../../src/compiler/node-rules.js';
+import { modeString } from '../../src/compiler/bundle.js';
+import { allTargets, build } from '../../src/compiler/build.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 
 const INPUTS = [
@@ -128,5 +131,64 @@ slurm: { accounting_storage_type: none, state_save_location: /shared/slurm }
     const a = buildFile(join(EXAMPLES, 'five_controllers.yaml'));
     const b = buildFile(join(EXAMPLES, 'five_controllers.yaml'));
     for (const [p, f] of a) if (/lib\/|start_multihead|stop_multihead/.test(p)) expect(b.get(p)!.content).toBe(f.content);
+  });
+});
+
+describe('the manifest rule (node-rules.ts): lib/common.sh and the compiler apply the same one', () => {
+  const ok = { dest: '/etc/mhc/web/api.env', mode: 0o644, owner: 'root', group: 'root' };
+  const DESTS = [
+    '/etc/mhc/web/api.env', '/etc/mhc/web/api..env', '/etc/mhc/web/api.', '/a/../b', '/a/./b', '//etc', '/', '/.', '/..', '/...', '/a..',
+    '/a b', '/a;b', '/$(x)', '/a`b`', '/a|b', '/a&b', '/a\nb', '/a\tb', '/é', '/a"b', "/a'b", '/a\\b', '/a*b', '/a?b', '/~x', '/a:b', '/a=b',
+    '/a%b', '/a@b+c-d_e', '/.hidden', '/a/.', '/x.', '/a/b/', 'relative/path', `/${'ab/'.repeat(150)}c`, '/etc/systemd/system/mhc-web-a.b.service',
+  ];
+  const cases = [
+    ...DESTS.map((dest) => ({ ...ok, dest })),
+    ...[0o600, 0o755, 0o700, 0o4755, 0o2755, 0o1777, 0o7777, 0o10644].map((mode) => ({ ...ok, mode })),
+    ...['slurm', 'Slurm', '1root', '_x', 'a.b', 'a b', 'a$', 'mhc-web', 'ROOT', 'x;y'].flatMap((owner) => [
+      { ...ok, owner },
+      { ...ok, group: owner },
+    ]),
+  ];
+  it('on a hostile corpus of dest paths, modes and owners', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mhc-manifest-rule-'));
+    try {
+      writeFileSync(join(dir, 'common.sh'), commonFile().content);
+      const want: string[] = [];
+      cases.forEach((c, i) => {
+        const d = join(dir, `c${i}`);
+        mkdirSync(d);
+        const files = [{ path: `files${c.dest}`, dest: c.dest, mode: modeString(c.mode), owner: c.owner, group: c.group, sha256: '', secrets: [] }];
+        writeFileSync(join(d, 'manifest.json'), JSON.stringify({ bundle: 'x', files }, null, 2));
+        const accepted = nodeRefusal(c) === undefined;
+        // the listed file exists wherever the file system allows: a refusal must come from the rule
+        try {
+          mkdirSync(dirname(join(d, 'files', c.dest)), { recursive: true });
+          writeFileSync(join(d, 'files', c.dest), 'x\n');
+        } catch {
+          expect(accepted, c.dest).toBe(false);
+        }
+        want.push(`c${i} ${accepted ? 'ok' : 'refused: manifest.json: bad'}`);
+      });
+      const script = `source ${dir}/common.sh; for i in $(seq 0 ${cases.length - 1}); do if e=$( ( manifest_read ${dir}/c$i ) 2>&1 >/dev/null); then echo "c$i ok"; else printf 'c%s refused: %s\\n' "$i" "\${e#*] }"; fi; done`;
+      const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      const got = r.stdout.trim().split('\n');
+      cases.forEach((c, i) => expect(want[i]!.endsWith(' ok') ? got[i] : got[i]?.slice(0, want[i]!.length), JSON.stringify(c)).toBe(want[i]));
+      expect(want.filter((w) => w.includes('refused')).length).toBeGreaterThan(cases.length / 2);
+      expect(want.filter((w) => w.endsWith(' ok')).length).toBeGreaterThan(10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a build never writes a bundle the node would refuse (E322)', () => {
+    const c = compileFile(join(EXAMPLES, 'my_multihead_cluster.yaml'));
+    const model = structuredClone(c.model) as { web: { services: { name: string }[] } } & typeof c.model;
+    model.web.services[0]!.name = 'api.'; // a name validation refuses (E207), given to build directly
+    const r = build({ model, literals: c.literals!, inputSha256: '', mhcVersion: '0', targets: allTargets(model) });
+    expect(r.files).toBeUndefined();
+    expect(r.diagnostics.map((d) => d.code)).toContain('E322');
+    expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(/bad dest path: \/etc\/mhc\/web\/api\.\.env/);
+    // and every file of every example's bundles passes the rule
+    for (const f of buildFile(join(EXAMPLES, 'my_multihead_cluster.yaml')).values()) expect(nodeRefusal(f), f.path).toBeUndefined();
   });
 });
