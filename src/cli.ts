@@ -8,6 +8,7 @@ import { formatJson, formatText, hasErrors, summaryLine, type Span } from './com
 import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
 import { writeFileAtomic, stageTree, WriteError } from './compiler/write.js';
+import { secretsOf } from './compiler/bundle.js';
 import { packBundle } from './compiler/pack.js';
 import { jsonSchema } from './compiler/schema.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
@@ -150,14 +151,30 @@ function cmdValidate(config: string, o: { format: 'text' | 'json' }): void {
   }
 }
 
-function cmdSecretsInit(config: string, o: { output: string; force?: boolean }): void {
+function cmdSecretsInit(config: string, o: { output: string; force?: boolean; for: string[] }): void {
   const c = load(config);
   report(c);
   if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
+  const model = c.model;
+  const sel = selectTargets(model, o.for);
+  if (sel.unknown.length) {
+    for (const u of sel.unknown) err(`mhc: --for ${u.name}: no such node in ${config}${u.guess ? ` (did you mean ${u.guess}?)` : ''}\n`);
+    throw new Exit(EXIT.USAGE);
+  }
+  // the secrets are those the selected bundles' manifests list: the same files, the same function
+  const result = build({ model, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: MHC_VERSION, targets: sel.targets });
+  if (!result.files) {
+    err(formatText(config, c.loaded.source, result.diagnostics));
+    err(`mhc: build failed: ${summaryLine(result.diagnostics)}\n`);
+    throw new Exit(EXIT.INVALID);
+  }
+  const files = result.files;
+  const needed = new Set(sel.targets.flatMap((t) => secretsOf(files.filter((f) => f.path.startsWith(`${t.name}/`)))));
+  const specs = model.secrets.filter((s) => needed.has(s.name));
   const values = new Map<string, string>();
-  for (const s of c.model.secrets) values.set(s.name, c.literals!.get(s.name) ?? generate(s, (n) => randomBytes(n)));
+  for (const s of specs) values.set(s.name, c.literals!.get(s.name) ?? generate(s, (n) => randomBytes(n)));
   try {
-    writeFileAtomic(o.output, formatSecretsEnv(c.model.secrets, values), 0o600, !!o.force);
+    writeFileAtomic(o.output, formatSecretsEnv(specs, values), 0o600, !!o.force);
   } catch (e) {
     if (e instanceof WriteError) {
       err(`mhc: ${e.message}\n`);
@@ -165,7 +182,8 @@ function cmdSecretsInit(config: string, o: { output: string; force?: boolean }):
     }
     throw e;
   }
-  out(`wrote ${o.output} (mode 0600): ${c.model.secrets.map((s) => s.name).join(', ')}\n`);
+  const forWhom = o.for.length ? ` for ${sel.targets.map((t) => t.name).join(', ')}` : '';
+  out(`wrote ${o.output} (mode 0600)${forWhom}: ${specs.length ? specs.map((s) => s.name).join(', ') : 'no secret'}\n`);
 }
 
 export function program(): Command {
@@ -205,7 +223,8 @@ export function program(): Command {
     .argument('<config>', 'the cluster YAML')
     .option('-o, --output <file>', 'where to write', 'secrets.env')
     .option('--force', 'replace an existing file')
-    .action((config: string, o: { output: string; force?: boolean }) => cmdSecretsInit(config, o));
+    .option('--for <node>', "only the secrets this bundle's manifest lists: a controller, or compute (any compute node) (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action((config: string, o: { output: string; force?: boolean; for: string[] }) => cmdSecretsInit(config, o));
   registerReviewCommands(p, {
     out,
     err,

@@ -250,6 +250,40 @@ describe('mhc CLI', () => {
     expect(r.out).toBe(readFileSync(join(ROOT, 'schema/my_multihead_cluster.schema.json'), 'utf8'));
   });
 
+  it('secrets init --for BUNDLE writes exactly the secrets that bundle\'s manifest.json lists', () => {
+    const d = tmp('init-for');
+    expect(mhc(['build', MAIN, '-o', join(d, 'out'), '-q']).code).toBe(0);
+    const listed = (bundle: string): string[] => JSON.parse(readFileSync(join(d, 'out', 'hpc-prod', bundle, 'manifest.json'), 'utf8')).secrets;
+    const names = (f: string): string[] => readFileSync(f, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.slice(0, l.indexOf('='))).sort();
+    expect(listed('compute').length).toBeGreaterThan(0);
+    expect(listed('compute')).not.toContain('DB_ROOT_PASSWORD');
+    for (const [args, bundles] of [[['--for', 'compute'], ['compute']], [['--for', 'server2'], ['server2']], [['--for', 'compute', '--for', 'server1'], ['compute', 'server1']], [[], ['compute', 'server1', 'server2', 'server3']]] as const) {
+      const f = join(d, `${bundles.join('+')}.env`);
+      const r = mhc(['secrets', 'init', MAIN, '-o', f, ...args]);
+      expect(r.code, r.err).toBe(0);
+      expect(names(f), args.join(' ')).toEqual([...new Set(bundles.flatMap(listed))].sort());
+    }
+    // a compute node's hostname selects the compute bundle, as build --node does; an unknown name is a usage error
+    const c1 = join(d, 'c1.env');
+    expect(mhc(['secrets', 'init', MAIN, '-o', c1, '--for', 'node001']).code).toBe(0);
+    expect(names(c1)).toEqual(listed('compute'));
+    const bad = mhc(['secrets', 'init', MAIN, '-o', join(d, 'bad.env'), '--for', 'server9']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--for server9: no such node/);
+    expect(existsSync(join(d, 'bad.env'))).toBe(false);
+  });
+
+  it('secrets init refuses an environment: value a consumer cannot take (a line break would add a line)', () => {
+    const d = tmp('init-env');
+    const cfg = join(d, 'c.yaml');
+    writeFileSync(cfg, readFileSync(MAIN, 'utf8') + '\nenvironment:\n  REDIS_PASSWORD: "x\\nDB_ROOT_PASSWORD=chosen"\n');
+    const r = mhc(['secrets', 'init', cfg, '-o', join(d, 'secrets.env')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/error\[E318\]: secret REDIS_PASSWORD cannot be used: it contains a control character/);
+    expect(existsSync(join(d, 'secrets.env'))).toBe(false);
+    expect(mhc(['validate', cfg]).code).toBe(1);
+  });
+
   it('every seed sample builds as written, or is refused with exactly the error REFUSED_SEEDS names', () => {
     const out = tmp('seeds');
     for (const f of readdirSync(SEEDS)) {

@@ -10,6 +10,8 @@ export interface EmittedFile {
   readonly mode?: number;
   readonly owner?: string;
   readonly group?: string;
+  /** secrets the file names (no placeholder) that the scripts read from secrets.env at run time */
+  readonly runtimeSecrets?: readonly string[];
 }
 
 export interface BundleFile {
@@ -23,6 +25,8 @@ export interface BundleFile {
   readonly dest?: string;
   /** names of the secrets the file's placeholders refer to */
   readonly secrets: readonly string[];
+  /** secrets the file names that the scripts read from secrets.env at run time (EmittedFile.runtimeSecrets) */
+  readonly runtimeSecrets?: readonly string[];
 }
 
 export class CompilerBug extends Error {}
@@ -71,6 +75,7 @@ export function makeFile(prefix: string, f: EmittedFile): BundleFile {
     group: f.group ?? f.owner ?? 'root',
     ...(f.path.startsWith('files/') ? { dest: f.path.slice('files'.length) } : {}),
     secrets,
+    ...(f.runtimeSecrets?.length ? { runtimeSecrets: [...new Set(f.runtimeSecrets)].sort() } : {}),
   };
 }
 
@@ -85,6 +90,14 @@ export function assertUnique(files: readonly BundleFile[]): void {
     if (seen.has(f.path)) throw new CompilerBug(`two emitters wrote ${f.path}`);
     seen.add(f.path);
   }
+}
+
+/**
+ * The secrets a set of files needs, sorted and unique — those their placeholders refer to and those
+ * the scripts read by name: what a bundle's manifest.json lists, and what `secrets init --for` writes.
+ */
+export function secretsOf(files: readonly BundleFile[]): string[] {
+  return [...new Set(files.flatMap((f) => [...f.secrets, ...(f.runtimeSecrets ?? [])]))].sort();
 }
 
 export const modeString = (m: number): string => m.toString(8).padStart(4, '0');

@@ -136,6 +136,12 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
   };
 }
 
+/** The secret names lib/facts.sh declares (MHC_*_SECRET): the scripts read their values from secrets.env. */
+export function factsSecrets(facts: Record<string, unknown>): string[] {
+  const f = facts as { galera: { sstSecret: string; rootSecret: string }; redis: { secret: string }; slurm: { mungeSecret: string; storageSecret: string } };
+  return [f.galera.sstSecret, f.galera.rootSecret, f.redis.secret, f.slurm.mungeSecret, f.slurm.storageSecret].filter((n) => n !== '');
+}
+
 /** The context of templates/lifecycle/common.sh.hbs (identical for every bundle of a cluster). */
 export function commonContext(): Record<string, unknown> {
   return {
@@ -218,9 +224,10 @@ export const lifecycle: Emitter = {
   emit(model, target, sofar: readonly BundleFile[]) {
     if (target.kind === 'compute') return model.slurm ? [commonFile()] : [];
     const node = target.node;
+    const facts = factsContext(model, node);
     return [
       commonFile(),
-      { path: FACTS_SH, content: render('lifecycle/facts.sh', factsContext(model, node)), mode: 0o644 },
+      { path: FACTS_SH, content: render('lifecycle/facts.sh', facts), mode: 0o644, runtimeSecrets: factsSecrets(facts) },
       { path: START_SH, content: render('lifecycle/start_multihead.sh', startContext(model, node, sofar, `${target.name}/`)) },
       { path: STOP_SH, content: render('lifecycle/stop_multihead.sh', { node: node.hostname, stopLog: STOP_LOG }) },
     ];

@@ -1,6 +1,6 @@
 // manifest.json: what the bundle holds and how to install it — per file: target path, mode,
 // owner, sha256 and the secrets it needs. The generated scripts and `mhc audit` read it.
-import { sha256Of, modeString } from '../compiler/bundle.js';
+import { sha256Of, modeString, secretsOf } from '../compiler/bundle.js';
 import { compress } from '../compiler/hostlist.js';
 import type { Emitter } from './emitter.js';
 
@@ -28,7 +28,7 @@ export const manifest: Emitter = {
       bundle: target.name,
       ...node,
       secrets_embedded: info.secretsEmbedded,
-      secrets: [...new Set(sofar.flatMap((f) => f.secrets))].sort(),
+      secrets: secretsOf(sofar),
       files,
     };
     return [{ path: 'manifest.json', content: JSON.stringify(m, null, 2) }];

@@ -192,3 +192,17 @@ describe('the manifest rule (node-rules.ts): lib/common.sh and the compiler appl
     for (const f of buildFile(join(EXAMPLES, 'my_multihead_cluster.yaml')).values()) expect(nodeRefusal(f), f.path).toBeUndefined();
   });
 });
+
+describe('secrets the scripts read by name', () => {
+  it('lib/facts.sh declares exactly the runtime secrets its file carries, and the manifest lists them', () => {
+    const files = buildFile(join(EXAMPLES, 'my_multihead_cluster.yaml'));
+    for (const host of ['server1', 'server2', 'server3']) {
+      const facts = files.get(`${host}/lib/facts.sh`)!;
+      const declared = [...facts.content.matchAll(/^declare -gr MHC_[A-Z_]+_SECRET='?([A-Za-z_][A-Za-z0-9_]*)'?$/gm)].map((m) => m[1]!).sort();
+      expect(declared.length).toBeGreaterThan(0);
+      expect(facts.runtimeSecrets).toEqual([...new Set(declared)].sort());
+      const listed: string[] = JSON.parse(files.get(`${host}/manifest.json`)!.content).secrets;
+      for (const n of declared) expect(listed, host).toContain(n);
+    }
+  });
+});
