@@ -506,7 +506,8 @@ describe('shellcheck', () => {
     for (const b of bundles) {
       writeBundle(files, b, join(dir, b));
       const mine = ['lib/common.sh', 'lib/facts.sh', 'bin/start_multihead.sh', 'bin/stop_multihead.sh', 'bin/start_compute.sh'].filter((p) => existsSync(join(dir, b, p)));
-      const r = spawnSync('shellcheck', ['-x', '-s', 'bash', ...mine], { cwd: join(dir, b), encoding: 'utf8', timeout: 120_000 });
+      // run from another directory, as an operator would (`shellcheck -x /opt/mhc/bin/*.sh`): the scripts' source paths must not depend on the cwd
+      const r = spawnSync('shellcheck', ['-x', '-s', 'bash', ...mine.map((m) => join(dir, b, m))], { cwd: '/', encoding: 'utf8', timeout: 120_000 });
       expect(r.status, `${b}: ${r.stdout}${r.stderr}`).toBe(0);
       n += mine.length;
     }
