@@ -7,7 +7,7 @@ import { render } from "../compiler/render.js";
 import { runs, type Controller, type Model } from "../compiler/model.js";
 import type { BundleFile, EmittedFile } from "../compiler/bundle.js";
 import type { Emitter } from "./emitter.js";
-import { DATA_DIR, instances, SENTINEL_INSTANCE } from "./redis.js";
+import { DATA_DIR, instances, REDIS_USER, SENTINEL_INSTANCE } from "./redis.js";
 
 export const OPS_SH = "lib/operations.sh";
 export const STATUS_SH = "bin/status_multihead.sh";
@@ -82,6 +82,7 @@ export function opsContext(
         : "",
     backupLog: BACKUP_LOG,
     restoreLog: RESTORE_LOG,
+    redisUser: REDIS_USER,
     configPaths: configPaths(node, sofar),
   };
 }

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -23,6 +24,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { AWKWARD, buildText, compileText, EXAMPLES, ROOT } from "../helpers.js";
 import { requireTool, run, scratch } from "./tools.js";
@@ -376,6 +378,25 @@ describe("backup.sh / restore.sh / status_multihead.sh against real MariaDB and 
       expect(r.stderr).toMatch(/mariadb\/dump\.sql\.gz/);
       expect(r.stderr).toMatch(/refusing to restore/);
       expect(countRows(lab)).toBe(600);
+
+      // a hostile dump (a snapshot from shared storage, its checksums made to match): the real
+      // client's --sandbox refuses the shell escape; it never runs as root
+      const pwned = join(lab.s, `pwned-${randomBytes(4).toString("hex")}`);
+      const hostile = Buffer.from(`CREATE DATABASE IF NOT EXISTS app_two;\n\\! touch ${pwned}\n`);
+      const gz = gzipSync(hostile);
+      writeFileSync(dump, gz);
+      const meta = join(backups, "snapshots", id, "metadata.json");
+      writeFileSync(
+        meta,
+        readFileSync(meta, "utf8").replace(
+          /^( {4}\{"path": "mariadb\/dump\.sql\.gz", "bytes": )\d+(, "sha256": ")[0-9a-f]{64}/m,
+          `$1${gz.length}$2${createHash("sha256").update(gz).digest("hex")}`,
+        ),
+      );
+      const h = lab.script("restore.sh", ["--id", id, "--auto-confirm", "--items", "mariadb"]);
+      expect(h.status, `${h.stdout}\n${h.stderr}`).toBe(1);
+      expect(h.stderr).toMatch(/mariadb: replaying the dump failed: .*sandbox/i);
+      expect(existsSync(pwned)).toBe(false);
     } finally {
       lab.down();
     }

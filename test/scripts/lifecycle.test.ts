@@ -10,7 +10,7 @@ import type { BundleFile } from '../../src/compiler/bundle.js';
 import { fill, encode } from '../../src/compiler/secrets.js';
 import { compileFile } from '../helpers.js';
 import { rankedControllers } from '../../src/emitters/lifecycle.js';
-import { fakeNode, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
+import { claimsDone, fakeNode, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
 import { requireTool, scratch } from '../daemons/tools.js';
 import { ROOT, SEED_INPUTS } from '../helpers.js';
 
@@ -505,10 +505,82 @@ describe('shellcheck', () => {
     for (const b of bundles) {
       writeBundle(files, b, join(dir, b));
       const mine = ['lib/common.sh', 'lib/facts.sh', 'bin/start_multihead.sh', 'bin/stop_multihead.sh', 'bin/start_compute.sh'].filter((p) => existsSync(join(dir, b, p)));
-      const r = spawnSync('shellcheck', ['-x', '-s', 'bash', ...mine], { cwd: join(dir, b), encoding: 'utf8', timeout: 120_000 });
+      // run from another directory, as an operator would (`shellcheck -x /opt/mhc/bin/*.sh`): the scripts' source paths must not depend on the cwd
+      const r = spawnSync('shellcheck', ['-x', '-s', 'bash', ...mine.map((m) => join(dir, b, m))], { cwd: '/', encoding: 'utf8', timeout: 120_000 });
       expect(r.status, `${b}: ${r.stdout}${r.stderr}`).toBe(0);
       n += mine.length;
     }
     expect(n).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('issue 12: start/stop', () => {
+  const ex = 'my_multihead_cluster.yaml';
+  it('--dry-run: no line claims an action that was not taken (start, and stop on a running node)', () => {
+    const s = setup(ex);
+    const r = start(s, ['--dry-run']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(claimsDone(r.stdout)).toEqual([]);
+    expect(r.stdout).toMatch(/would mount \/mnt\/gluster/);
+    expect(r.stdout).toMatch(/database: would bootstrap/);
+    expect(start(s, ['--auto-confirm']).status).toBe(0);
+    const st = stop(s, ['--dry-run']);
+    expect(st.status, st.stdout + st.stderr).toBe(0);
+    expect(claimsDone(st.stdout)).toEqual([]);
+    expect(st.stdout).toMatch(/would stop keepalived\.service/);
+  });
+
+  it('--phase database with a secrets file lacking the SST secret: refused up front, naming it and the file; no galera_new_cluster', () => {
+    const s = setup(ex);
+    const f = join(s.node.root, 'etc/mhc/secrets.env');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/^GALERA_SST_PASSWORD=.*\n/m, ''), { mode: 0o600 });
+    const r = start(s, ['--phase', 'database', '--auto-confirm']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`no value for GALERA_SST_PASSWORD in ${f}`);
+    expect(r.stderr).not.toMatch(/unbound variable/);
+    expect(lines(calls(s))).not.toContain('galera_new_cluster');
+    expect(calls(s).filter(mutating)).toEqual([]);
+  });
+
+  it('--config YAML: accepted when it is the YAML the bundle was built from, refused (exit 2, naming mhc build) otherwise', () => {
+    const s = setup(ex);
+    let r = start(s, ['--config', join(EXAMPLES, ex), '--dry-run']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const other = join(s.node.dir, 'my_multihead_cluster.yaml');
+    writeFileSync(other, readFileSync(join(EXAMPLES, ex), 'utf8') + '# changed\n');
+    r = start(s, ['--config', other, '--dry-run']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/is not the YAML this bundle was built from.*run mhc build/);
+    expect(stop(s, ['--config', other, '--dry-run']).status).toBe(2);
+    expect(stop(s, ['--config', join(EXAMPLES, ex), '--dry-run']).status).toBe(0);
+    expect(start(s, ['--config', join(s.node.dir, 'nope.yaml'), '--dry-run']).status).toBe(2);
+  });
+
+  it('replaced files: the last 10 runs are kept under /var/backups/mhc/files, root-only', () => {
+    const s = setup(ex);
+    const fb = join(s.node.root, 'var/backups/mhc/files');
+    const runs = Array.from({ length: 12 }, (_, i) => `2020010${Math.floor(i / 10)}_0000${String(i % 10).padStart(2, '0')}`).sort();
+    for (const r of runs) {
+      mkdirSync(join(fb, r, 'etc/mhc'), { recursive: true, mode: 0o755 });
+      writeFileSync(join(fb, r, 'etc/mhc/secrets-copy'), 'old secret\n', { mode: 0o644 });
+    }
+    const r = start(s, ['--phase', '0', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readdirSync(fb).sort()).toEqual(runs.slice(2));
+    expect(statSync(fb).mode & 0o777).toBe(0o700);
+    for (const d of runs.slice(2)) {
+      expect(statSync(join(fb, d)).mode & 0o777).toBe(0o700);
+      expect(statSync(join(fb, d, 'etc/mhc/secrets-copy')).mode & 0o077).toBe(0);
+    }
+    // a re-run that replaces a file: its copy is root-only, and the oldest run goes
+    writeFileSync(join(s.node.root, 'etc/mhc/hosts'), 'changed\n', { mode: 0o644 });
+    spawnSync('sleep', ['1.1']);
+    expect(start(s, ['--phase', '0', '--auto-confirm']).status).toBe(0);
+    const now = readdirSync(fb).sort();
+    expect(now).toHaveLength(10);
+    const copy = join(fb, now[9]!, 'etc/mhc/hosts');
+    expect(readFileSync(copy, 'utf8')).toBe('changed\n');
+    expect(statSync(copy).mode & 0o077).toBe(0);
+    expect(statSync(join(fb, now[9]!)).mode & 0o777).toBe(0o700);
   });
 });

@@ -16,6 +16,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ import { dirname, join, relative } from "node:path";
 import { AWKWARD, buildFile, compileFile, EXAMPLES } from "../helpers.js";
 import { formatSecretsEnv } from "../../src/compiler/secrets.js";
 import type { BundleFile } from "../../src/compiler/bundle.js";
+import { claimsDone } from "./stub-path.js";
 import type { Model } from "../../src/compiler/model.js";
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
@@ -57,6 +59,12 @@ if [[ \${args[1]:-} == redis-server@mhc* ]]; then
 fi
 exit 0`,
   mariadb: `
+# --help: the options of a client new enough for --sandbox, unless $S/db_no_sandbox (an old one)
+if [[ " $* " == *" --help "* ]]; then
+  [[ -e $S/db_no_sandbox ]] || printf '  --sandbox           Disallow commands that access the file system\\n'
+  printf '  --silent            Be more silent.\\n'
+  exit 0
+fi
 [[ -e $S/db_up ]] || { echo "ERROR 2002 (HY000): Can't connect to local server through socket" >&2; exit 1; }
 q=''; cnf=''
 while (($#)); do case $1 in -e) q=$2; shift ;; --defaults-file=*) cnf=\${1#*=} ;; esac; shift; done
@@ -826,8 +834,9 @@ describe("shellcheck", () => {
         ];
         const r = spawnSync(
           "shellcheck",
-          ["-x", "-P", "SCRIPTDIR", "-s", "bash", ...files],
-          { encoding: "utf8", timeout: 120000 },
+          // no -P: the scripts say where their sources are; run from another cwd
+          ["-x", "-s", "bash", ...files],
+          { cwd: "/", encoding: "utf8", timeout: 120000 },
         );
         expect(r.status, `${ex} ${c.hostname}:\n${r.stdout}${r.stderr}`).toBe(
           0,
@@ -835,4 +844,145 @@ describe("shellcheck", () => {
       }
     }
   }, 300000);
+});
+
+describe("restore.sh: a snapshot is not trusted (issue 12)", () => {
+  function withSnapshot(ex = "my_multihead_cluster.yaml") {
+    const n = setup(ex);
+    healthy(n);
+    const r = sh(n, "backup.sh", []);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const id = readlinkSync(join(n.root, "/var/backups/cluster/latest")).slice(
+      "snapshots/".length,
+    );
+    spawnSync("sleep", ["1.1"]);
+    return { n, id, snap: join(n.root, "/var/backups/cluster/snapshots", id) };
+  }
+  /** Replaces a snapshot file and its size and sha256 in metadata.json (as a hostile snapshot would). */
+  function plant(snap: string, rel: string, data: Buffer): void {
+    writeFileSync(join(snap, rel), data);
+    const meta = join(snap, "metadata.json");
+    const sha = createHash("sha256").update(data).digest("hex");
+    const lines = readFileSync(meta, "utf8")
+      .split("\n")
+      .map((l) =>
+        l.startsWith(`    {"path": "${rel}", `)
+          ? `    {"path": "${rel}", "bytes": ${data.length}, "sha256": "${sha}"}${l.endsWith(",") ? "," : ""}`
+          : l,
+      );
+    writeFileSync(meta, lines.join("\n"));
+  }
+
+  it("Redis RDB: a link the redis user planted in /var/lib/redis does not aim the restore at another file", () => {
+    const { n, id } = withSnapshot();
+    const lib = join(n.root, "var", "lib", "redis");
+    mkdirSync(lib, { recursive: true });
+    const victim = join(n.state, "victim");
+    const victim2 = join(n.state, "victim2");
+    writeFileSync(victim, "precious\n", { mode: 0o600 });
+    writeFileSync(victim2, "precious too\n", { mode: 0o600 });
+    // the old fixed temporary name, and the destination itself, as links to files outside
+    for (const p of [6379, 6380]) rmSync(join(lib, `dump-${p}.rdb`), { force: true });
+    symlinkSync(victim, join(lib, "dump-6379.rdb.mhc-restore"));
+    symlinkSync(victim2, join(lib, "dump-6380.rdb"));
+    const r = sh(n, "restore.sh", ["--id", id, "--auto-confirm", "--items", "redis"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    expect(readFileSync(victim2, "utf8")).toBe("precious too\n");
+    expect(statSync(victim).mode & 0o777).toBe(0o600);
+    expect(statSync(victim2).mode & 0o777).toBe(0o600);
+    for (const p of [6379, 6380]) {
+      const f = join(lib, `dump-${p}.rdb`);
+      expect(lstatSync(f).isFile(), f).toBe(true);
+      expect(readFileSync(f, "utf8")).toBe(`REDIS0010fake-${p}`);
+      expect(lstatSync(f).mode & 0o777).toBe(0o660);
+    }
+    // no temporary left behind
+    expect(readdirSync(lib).filter((x) => x.startsWith(".mhc-new."))).toEqual([]);
+  });
+
+  it("configs.tar.gz: links, devices, fifos, setuid, foreign owners, absolute names, .. and paths outside the config paths are each refused, naming the member; nothing is installed", () => {
+    const { n, id, snap } = withSnapshot();
+    const src = join(n.state, "hostile");
+    const mk = (p: string, body = "x\n", mode = 0o644) => {
+      mkdirSync(dirname(join(src, p)), { recursive: true });
+      writeFileSync(join(src, p), body, { mode });
+    };
+    mk("etc/mhc/hosts", "10.9.9.9 evil\n");
+    mk("etc/cron.d/evil", "* * * * * root touch /tmp/pwned\n");
+    mk("root/.ssh/authorized_keys", "ssh-ed25519 AAAA evil\n");
+    mk("etc/mhc/suid", "x", 0o4755);
+    mk("etc/mhc/foreign", "x");
+    symlinkSync("/etc/shadow", join(src, "etc/mhc/link"));
+    const t = (args: string[]) => {
+      const r = spawnSync("tar", args, { cwd: src, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    spawnSync("ln", [join(src, "etc/mhc/hosts"), join(src, "etc/mhc/hard")]);
+    t(["-cf", "../h.tar", "etc/mhc/hosts", "etc/mhc/hard", "etc/cron.d/evil", "root/.ssh/authorized_keys", "etc/mhc/suid", "etc/mhc/link"]);
+    t(["-rf", "../h.tar", "--owner=12345", "--group=12345", "etc/mhc/foreign"]);
+    spawnSync("mkfifo", [join(src, "etc/mhc/fifo")]);
+    spawnSync("mknod", [join(src, "etc/mhc/dev"), "c", "1", "3"]);
+    t(["-rf", "../h.tar", "etc/mhc/fifo", "etc/mhc/dev"]);
+    t(["-rf", "../h.tar", "--transform=s,^etc/mhc/hosts$,etc/mhc/../../root/dotdot,", "etc/mhc/hosts"]);
+    t(["-rPf", "../h.tar", join(src, "etc/mhc/hosts")]);
+    const gz = spawnSync("gzip", ["-c", join(n.state, "h.tar")]);
+    plant(snap, "configs.tar.gz", gz.stdout as Buffer);
+    const hosts = join(n.root, "etc/mhc/hosts");
+    const before = readFileSync(hosts, "utf8");
+    const r = sh(n, "restore.sh", ["--id", id, "--auto-confirm", "--items", "configs"]);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    const e = r.stderr;
+    expect(e).toMatch(/etc\/cron\.d\/evil is outside the paths/);
+    expect(e).toMatch(/root\/\.ssh\/authorized_keys is outside the paths/);
+    expect(e).toMatch(/etc\/mhc\/suid has a setuid/);
+    expect(e).toMatch(/etc\/mhc\/link is a link/);
+    expect(e).toMatch(/etc\/mhc\/hard is a link/);
+    expect(e).toMatch(/etc\/mhc\/foreign belongs to uid\/gid 12345\/12345/);
+    expect(e).toMatch(/etc\/mhc\/fifo is not a file or a directory/);
+    expect(e).toMatch(/etc\/mhc\/dev is not a file or a directory/);
+    expect(e).toMatch(/etc\/mhc\/\.\.\/\.\.\/root\/dotdot has a \. or \.\. component/);
+    expect(e).toMatch(new RegExp(`${src.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/etc/mhc/hosts has an absolute name`));
+    expect(e).toMatch(/configs\.tar\.gz: 10 member\(s\) refused/);
+    // nothing installed: not even the one harmless member
+    expect(readFileSync(hosts, "utf8")).toBe(before);
+    for (const p of ["etc/cron.d", "root", "etc/mhc/suid", "etc/mhc/link", "etc/mhc/fifo"])
+      expect(existsSync(join(n.root, p)), p).toBe(false);
+  });
+
+  it("MariaDB: the dump is replayed with --sandbox; a client without it is refused", () => {
+    const { n, id } = withSnapshot();
+    let r = sh(n, "restore.sh", ["--id", id, "--auto-confirm", "--items", "mariadb"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(calls(n)).toMatch(/^mariadb \[--defaults-file=[^\]]*\] \[--sandbox\]$/m);
+    writeFileSync(join(n.state, "db_no_sandbox"), "");
+    rmSync(join(n.state, "sql.log"), { force: true });
+    spawnSync("sleep", ["1.1"]);
+    r = sh(n, "restore.sh", ["--id", id, "--auto-confirm", "--items", "mariadb"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/mariadb has no --sandbox option .*refusing to replay/);
+    expect(existsSync(join(n.state, "sql.log"))).toBe(false);
+  });
+});
+
+describe("--dry-run says what it would do, never that it did it (issue 12)", () => {
+  it("backup.sh and restore.sh --dry-run: no line claims an action that was not taken", () => {
+    const n = setup("my_multihead_cluster.yaml");
+    healthy(n);
+    const backups = join(n.root, n.model.backup.dir, "snapshots");
+    mkdirSync(join(backups, "20000101_000000"), { recursive: true });
+    const b = sh(n, "backup.sh", ["--dry-run"]);
+    expect(b.status, b.stderr).toBe(0);
+    expect(claimsDone(b.stdout), b.stdout).toEqual([]);
+    expect(b.stdout).toMatch(/1 snapshot\(s\) would be deleted/);
+    expect(sh(n, "backup.sh", []).status).toBe(0);
+    spawnSync("sleep", ["1.1"]);
+    const r = sh(n, "restore.sh", ["--latest", "--dry-run"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(claimsDone(r.stdout), r.stdout + "\n" + claimsDone(r.stdout).join("\n")).toEqual([]);
+    expect(r.stdout).toMatch(/would/);
+  });
+  it("the check itself finds a past-tense claim", () => {
+    expect(claimsDone("[SUCCESS] storage: /mnt/gluster is mounted\n[INFO] would mount x\n[SUCCESS] database: joined the cluster (size )")).toHaveLength(2);
+  });
 });

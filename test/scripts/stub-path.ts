@@ -340,3 +340,24 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
   const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', env, input: opts.input ?? '', timeout: opts.timeoutMs ?? 60_000 });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
+
+/** Lines that report an action as done ('[SUCCESS] … stopped', '[INFO] installed …'), in past tense or as a state reached. */
+const DONE =
+  /\b(installed|mounted|unmounted|joined|bootstrapped|built|started|stopped|killed|deleted|removed|restored|replayed|replaced|changed|completed|created|scheduled|taken|saved|up|running|finished)\b/i;
+/** What a dry run may report although it did nothing: what it observed, never what it did. */
+const OBSERVED = [
+  /^\[INFO\] (Starting|Finished) at: /,
+  /^\[SUCCESS\] snapshot \S+: \d+ files, every checksum verified$/,
+  /^\[INFO\] packages: all \d+ installed$/,
+  /^\[INFO\] Dry run: nothing was changed$/,
+  /^\[INFO\] Dry run: printing the commands that would change the node; changing nothing$/,
+  /^\[INFO\] a safety snapshot of the current state is taken first$/,
+  /^\[INFO\] snapshot: \S+ \(\w+, taken \S+ on \S+\)$/,
+];
+/** Every [SUCCESS]/[INFO] line of a dry run that claims an action: it must say 'would' (or be an observation). */
+export function claimsDone(out: string): string[] {
+  return out
+    .split('\n')
+    .filter((l) => /^\[(SUCCESS|INFO)\] /.test(l))
+    .filter((l) => DONE.test(l) && !/\bwould\b/i.test(l) && !OBSERVED.some((re) => re.test(l)));
+}
