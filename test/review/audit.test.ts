@@ -5,7 +5,9 @@ import { AUDIT_CODES, type AuditCode } from '../../src/review/audit-codes.js';
 import { formatAuditJson, formatAuditText } from '../../src/review/audit-format.js';
 import { RULES } from '../../src/review/audit-rules/index.js';
 import type { RawFile } from '../../src/review/side.js';
-import { AWKWARD } from '../helpers.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AWKWARD, EXAMPLES } from '../helpers.js';
 import { BASE, edit, treeFiles, V } from './fixtures.js';
 
 const cfg = (text: string): AuditReport => auditConfig('t.yaml', Buffer.from(text), V);
@@ -336,6 +338,85 @@ describe('mhc audit on a built tree', () => {
   it('A505 a symbolic link in the tree / none without', () => {
     expect(of(tree(clean(), ['c1/files/etc/passwd -> /etc/passwd']), 'A505').map(where)).toEqual(['c1:files/etc/passwd -> /etc/passwd']);
     expect(has(tree(clean()), 'A505')).toBe(false);
+  });
+
+  /** The tree with c1's manifest entry for `path` changed by `fn` (the manifest rewritten as mhc writes it). */
+  const withEntry = (path: string, fn: (e: Record<string, unknown>) => void): RawFile[] =>
+    mapFile(clean(), 'c1/manifest.json', (f) => {
+      const m = JSON.parse(f.content);
+      fn(m.files.find((x: { path: string }) => x.path === path));
+      return { ...f, content: JSON.stringify(m, null, 2) + '\n' };
+    });
+  const HOSTS = 'files/etc/mhc/hosts';
+
+  it('A506 a manifest path outside the bundle or naming no file of it / not as built', () => {
+    for (const p of ['files/../../../etc/shadow', '/etc/shadow', 'files/./etc/mhc/hosts', 'files//etc/mhc/hosts', 'etc/mhc/hosts', 'files/etc/mhc/hosts\u001b[2J']) {
+      const r = tree(withEntry(HOSTS, (e) => (e.path = p)));
+      expect(
+        of(r, 'A506').map((f) => [where(f), f.severity]),
+        p,
+      ).toEqual([['c1:manifest.json', 'error']]);
+      expect(of(r, 'A506')[0]!.message).toContain(JSON.stringify(p));
+    }
+    expect(of(tree(withEntry(HOSTS, (e) => (e.path = 'files/etc/mhc/nothing'))), 'A506')[0]?.message).toMatch(/names no file of the bundle/);
+    expect(has(tree(clean()), 'A506')).toBe(false);
+  });
+
+  it("A507 a manifest dest the node refuses, outside what mhc installs, or not the file's place / not as built", () => {
+    const bad = [
+      '/root/.ssh/authorized_keys',
+      '/etc/sudoers.d/mhc',
+      '/etc/cron.d/mhc',
+      '/etc/passwd',
+      '/etc/ld.so.preload',
+      '/etc/profile.d/mhc.sh',
+      '/etc/systemd/system-generators/x',
+      '/etc/systemd/system/multi-user.target.wants/x.service',
+      '/etc/mhc/../shadow',
+      'etc/mhc/hosts',
+      '/etc/mhc//hosts',
+      '/etc/mhc/hosts x',
+      '/etc/mhc/hosts2',
+    ];
+    for (const d of bad) {
+      const r = tree(withEntry(HOSTS, (e) => (e.dest = d)));
+      expect(of(r, 'A507').map(where), d).toEqual(['c1:manifest.json']);
+    }
+    expect(of(tree(withEntry(HOSTS, (e) => (e.dest = '/root/.ssh/authorized_keys'))), 'A507')[0]!.message).toMatch(/outside every directory mhc installs into/);
+    expect(of(tree(withEntry(HOSTS, (e) => delete e.dest)), 'A507')[0]!.message).toMatch(/has no dest/);
+    expect(has(tree(clean()), 'A507')).toBe(false);
+  });
+
+  it('A508 a manifest mode that is not 0NNN, setuid/setgid/sticky or world-writable / not as built', () => {
+    for (const [m, re] of [
+      ['4755', /setuid, setgid or sticky/],
+      ['02755', /setuid, setgid or sticky/],
+      ['rwxr-xr-x', /not an octal mode/],
+      ['0888', /not an octal mode/],
+      ['0646', /world-writable/],
+    ] as const) {
+      const r = tree(withEntry(HOSTS, (e) => (e.mode = m)));
+      expect(of(r, 'A508').map(where), m).toEqual(['c1:manifest.json']);
+      expect(of(r, 'A508')[0]!.message).toMatch(re);
+    }
+    expect(has(tree(clean()), 'A508')).toBe(false);
+  });
+
+  it('A509 a manifest owner or group that is no account mhc installs files for / not as built', () => {
+    expect(of(tree(withEntry(HOSTS, (e) => (e.owner = 'nobody'))), 'A509')[0]?.message).toMatch(/nobody is not an account mhc installs files for/);
+    expect(of(tree(withEntry(HOSTS, (e) => (e.group = 'adm'))), 'A509').map(where)).toEqual(['c1:manifest.json']);
+    expect(has(tree(clean()), 'A509')).toBe(false);
+  });
+
+  it('A506-A509: no finding on any example as built', () => {
+    for (const ex of readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'))) {
+      const text = readFileSync(join(EXAMPLES, ex), 'utf8');
+      const r = tree(treeFiles(text));
+      expect(
+        r.findings.filter((f) => ['A506', 'A507', 'A508', 'A509'].includes(f.code)),
+        ex,
+      ).toEqual([]);
+    }
   });
 
   it('tree findings from the model (quorum, VIP, Slurm) come from cluster.json', () => {
