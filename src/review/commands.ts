@@ -8,7 +8,7 @@ import { formatAuditJson, formatAuditText } from './audit-format.js';
 import { compareSides } from './compare.js';
 import { formatDiff, type DiffFormat } from './diff-format.js';
 import { explain, formatExplainJson, formatExplainText } from './explain.js';
-import { loadSide, parseSpec, readTree, readYamlBytes, ReviewError } from './tree-source.js';
+import { loadSide, parseSpec, readTarballs, readTree, readYamlBytes, ReviewError } from './tree-source.js';
 
 export interface ReviewIO {
   readonly out: (s: string) => void;
@@ -85,7 +85,7 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
         const spec = parseSpec(target);
         if (spec.kind === 'tree') {
           const t = readTree(spec.dir);
-          r = auditTree(target, t.files, t.irregular, MHC_VERSION);
+          r = auditTree(target, t.files, t.irregular, MHC_VERSION, readTarballs(t.root));
         } else r = auditConfig(target, readYamlBytes(spec), MHC_VERSION);
       } catch (e) {
         return fail(io, e, 3);

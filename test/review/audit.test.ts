@@ -4,7 +4,10 @@ import { auditConfig, auditFailed, auditTree, type AuditReport, type Finding } f
 import { AUDIT_CODES, type AuditCode } from '../../src/review/audit-codes.js';
 import { formatAuditJson, formatAuditText } from '../../src/review/audit-format.js';
 import { RULES } from '../../src/review/audit-rules/index.js';
-import type { RawFile } from '../../src/review/side.js';
+import type { RawFile, Tarball } from '../../src/review/side.js';
+import { allTargets, build } from '../../src/compiler/build.js';
+import { compile } from '../../src/compiler/compile.js';
+import { packBundle } from '../../src/compiler/pack.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWKWARD, EXAMPLES } from '../helpers.js';
@@ -417,6 +420,44 @@ describe('mhc audit on a built tree', () => {
         ex,
       ).toEqual([]);
     }
+  });
+
+  /** The tarballs `mhc build --tar` writes for BASE (the same bytes), at the given mode. */
+  async function tarballs(embed: Record<string, string> | undefined, mode: number): Promise<Tarball[]> {
+    const c = compile('t.yaml', Buffer.from(BASE));
+    const r = build({ model: c.model!, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: V, targets: allTargets(c.model!), ...(embed ? { embedFrom: embed } : {}) });
+    return Promise.all(['c1', 'compute'].map(async (b) => ({ name: `rev-${b}.tar.gz`, mode, bytes: await packBundle(b, r.files!, 0) })));
+  }
+  const ttree = (files: RawFile[], tbs: Tarball[]) => auditTree('out/rev', files, [], V, tbs);
+
+  it('A403 a tarball beside the tree holding embedded secrets, not 0600 / not at 0600, not without secrets', async () => {
+    const emb = { ...AWKWARD };
+    const open = of(ttree(treeFiles(BASE, emb), await tarballs(emb, 0o644)), 'A403');
+    expect(open.map((f) => [where(f), f.severity])).toEqual([
+      [':../rev-c1.tar.gz', 'error'],
+      [':../rev-compute.tar.gz', 'error'],
+    ]);
+    expect(open[0]!.message).toMatch(/^holds the values of .*REDIS_PASSWORD.*SLURMDBD_DB_PASSWORD \(built with --embed-secrets\) but is mode 0644$/);
+    expect(open[1]!.message).toMatch(/^holds the values of MUNGE_KEY /);
+    const text = formatAuditText(ttree(treeFiles(BASE, emb), await tarballs(emb, 0o644)));
+    for (const v of Object.values(AWKWARD)) expect(text.includes(v)).toBe(false);
+    for (const m of [0o600, 0o400]) expect(has(ttree(treeFiles(BASE, emb), await tarballs(emb, m)), 'A403')).toBe(false);
+    // placeholders only: a 0644 tarball is fine
+    expect(has(ttree(clean(), await tarballs(undefined, 0o644)), 'A403')).toBe(false);
+  });
+
+  it('A403 a tarball whose files lost their placeholders (edited after a plain build) / one that cannot be read', async () => {
+    // a plain tree's tarball, with the value written into slurmdbd.conf: the manifest says "not embedded"
+    const c = compile('t.yaml', Buffer.from(BASE));
+    const r = build({ model: c.model!, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: V, targets: allTargets(c.model!) });
+    const hacked = r.files!.map((f) => (f.path === 'c1/files/etc/slurm/slurmdbd.conf' ? { ...f, content: f.content.replace(/@@MHC_SECRET:[A-Z_]+(:[a-z]+)?@@/, '"s3cret"') } : f));
+    const tb: Tarball = { name: 'rev-c1.tar.gz', mode: 0o644, bytes: await packBundle('c1', hacked, 0) };
+    expect(of(ttree(clean(), [tb]), 'A403').map((f) => f.message)).toEqual([
+      'holds the values of SLURMDBD_DB_PASSWORD (its manifest lists them and says none are embedded, but the files have no placeholder for them) but is mode 0644',
+    ]);
+    const junk: Tarball = { name: 'rev-c2.tar.gz', mode: 0o644, bytes: Buffer.from('not gzip') };
+    expect(of(ttree(clean(), [junk]), 'A403')[0]?.message).toMatch(/^cannot be read \(not a readable gzip file.*\), so it may hold secret values, and is mode 0644$/);
+    expect(has(ttree(clean(), [{ ...junk, mode: 0o600 }]), 'A403')).toBe(false);
   });
 
   it('tree findings from the model (quorum, VIP, Slurm) come from cluster.json', () => {
