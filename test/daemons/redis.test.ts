@@ -219,7 +219,9 @@ if [[ $mode == sentinel ]]; then
   done
   echo "SENTINEL_LOGINS $(cli 1 -p "$PORT" CLIENT LIST | grep -c 'user=mhc-sentinel')"
   # the Sentinels log in to each other (sentinel-pass): each one's pings to every other are answered
-  peers_ok() { scli "$1" SENTINEL sentinels "$MNAME" | awk 'NR%2==1 {k=$0; next} k=="flags" && $0!="sentinel" {bad=1} k=="last-ok-ping-reply" && $0+0>1500 {bad=1} END {exit bad}'; }
+  # (2 s after they met, so that a refused login shows: last-ok-ping-reply counts from first contact)
+  sleep 2
+  peers_ok() { scli "$1" SENTINEL sentinels "$MNAME" | awk 'NR%2==1 {k=$0; next} k=="flags" && $0!="sentinel" {bad=1} k=="last-ok-ping-reply" && $0+0>1200 {bad=1} END {exit bad}'; }
   for ((i=1; i<=n; i++)); do until_ 150 peers_ok "$i"; echo "SENTINEL_PEERS n$i ok"; done
   # the master's redis dies; the sentinels (all alive) promote a replica
   stop 1 mhc "$PORT"
