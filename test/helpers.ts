@@ -55,6 +55,7 @@ export const buildFile = (path: string, opts: { embed?: Record<string, string> }
 export const AWKWARD = {
   DB_ROOT_PASSWORD: `r&o\\o/t'p"a$s#s w0rd`,
   REDIS_PASSWORD: `re"d\\is & $HOME 'x' #1`,
+  REDIS_SENTINEL_PASSWORD: `se"n\\ti nel & $x 'y' #2`,
   GALERA_SST_PASSWORD: `s$t'"\\ &/ #`,
   SLURMDBD_DB_PASSWORD: `sl&urm\\db'pa ss $x #y`, // slurmdbd.conf cannot hold a double quote together with a space (E318)
   KEEPALIVED_AUTH_PASS: `&' $#!\\/`, // keepalived.conf cannot hold a double quote (E318)

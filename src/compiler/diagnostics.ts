@@ -82,14 +82,32 @@ export function locate(file: string, src: SourceText | undefined, d: Diagnostic)
   return out;
 }
 
-/** Printable form of one source line: control characters shown as U+FFFD so the caret lines up. */
-export function printable(line: string): string {
-  let out = '';
-  for (const ch of line) {
-    const c = ch.codePointAt(0)!;
-    out += c === 9 ? ' ' : c < 32 || c === 127 ? '\uFFFD' : ch;
-  }
-  return out;
+/** What JSON.stringify leaves raw of UNSAFE_CHARS: DEL, C1 controls and the bidi characters. */
+const BEYOND_C0 = '\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+/**
+ * Characters a terminal (or a reader) must never receive raw from a file, a tree or a YAML: C0
+ * controls (ESC, CR, BEL, newline, …), DEL, C1 controls (U+0080–U+009F: 8-bit CSI, OSC, …) and the
+ * bidirectional formatting characters (LRM/RLM, U+202A–U+202E embeddings and overrides, U+2066–
+ * U+2069 isolates, ALM), which make text read differently than it is ("Trojan Source").
+ */
+export const UNSAFE_CHARS = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`, 'g');
+
+/**
+ * Printable form of one line of text from a file, a tree or a YAML: every UNSAFE_CHARS character
+ * shown as U+FFFD (one column, so a caret below still lines up); a tab becomes a space unless
+ * `keepTabs` (a diff shows a file's tabs as they are). The one function every text output uses.
+ */
+export function printable(line: string, keepTabs = false): string {
+  return line.replace(UNSAFE_CHARS, (c) => (c === '\t' ? (keepTabs ? c : ' ') : '\uFFFD'));
+}
+
+/**
+ * JSON.stringify's output with DEL, C1 controls and bidi characters written as \uXXXX escapes
+ * (JSON.stringify escapes only U+0000–U+001F, so those would reach a terminal raw). Lossless:
+ * they occur only inside strings, and each escape parses back to the same character.
+ */
+export function jsonSafe(json: string): string {
+  return json.replace(new RegExp(`[${BEYOND_C0}]`, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

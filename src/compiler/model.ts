@@ -139,7 +139,13 @@ export interface ModelData {
     password: SecretRef;
     /** replicas per master in cluster mode */
     replicas: number;
-    sentinel: { port: number; quorum: number; masterName: string };
+    sentinel: {
+      port: number;
+      quorum: number;
+      masterName: string;
+      /** sentinel mode: the secret Sentinel's credential (requirepass, sentinel-pass) is derived from */
+      password?: SecretRef;
+    };
   };
   gluster?: {
     volumeName: string;

@@ -48,6 +48,12 @@ export const SECRET_SLOTS = {
   galeraSst: { name: 'GALERA_SST_PASSWORD', purpose: 'Galera SST (mariabackup) user password', kind: 'password', length: 32, maxLength: 1000 },
   slurmdbd: { name: 'SLURMDBD_DB_PASSWORD', purpose: "slurmdbd's MariaDB user password", kind: 'password', length: 32, slurmConf: true },
   redis: { name: 'REDIS_PASSWORD', purpose: 'Redis requirepass/masterauth', kind: 'password', length: 32 },
+  redisSentinel: {
+    name: 'REDIS_SENTINEL_PASSWORD',
+    purpose: "Redis Sentinel's password (the credential Sentinel's requirepass and sentinel-pass hold is derived from it: lowercase hex SHA-256 of \"mhc-redis-sentinel:\" + value)",
+    kind: 'password',
+    length: 32,
+  },
   keepalived: { name: 'KEEPALIVED_AUTH_PASS', purpose: 'keepalived VRRP auth_pass (at most 8 characters)', kind: 'password', length: 8, maxLength: 8, keepalivedAuth: true },
   munge: { name: 'MUNGE_KEY', purpose: 'munge key shared by all Slurm nodes (base64 of 1024 random bytes)', kind: 'binary', length: 1024 },
   jwt: { name: 'JWT_SECRET', purpose: 'web services JWT signing key', kind: 'key', length: 64 },
@@ -285,6 +291,8 @@ export function normalize(f: Folded): Normalized {
         port: r?.sentinel?.port ?? 26379,
         quorum: r?.sentinel?.quorum ?? Math.floor(redisMembers.length / 2) + 1,
         masterName: r?.sentinel?.master_name ?? 'mhc-redis',
+        // Sentinel's own secret, not the Redis password (see src/emitters/redis.ts)
+        ...(mode === 'sentinel' ? { password: secretRef('redisSentinel', undefined, literals, literalAt, used) } : {}),
       },
     };
   }

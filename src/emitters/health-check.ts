@@ -22,7 +22,7 @@ import {
   type Model,
   type ServiceKey,
 } from "../compiler/model.js";
-import { instances } from "./redis.js";
+import { instances, sentinelStaticPath } from "./redis.js";
 import { stateOnMount } from "./slurm.js";
 import type { Emitter } from "./emitter.js";
 
@@ -91,6 +91,7 @@ export function checks(model: Model, node: Controller): Check[] {
       add("redis", `sentinel:${r.sentinel.port}`, "check_redis", [
         node.ip,
         r.sentinel.port,
+        sentinelStaticPath,
       ]);
   }
   const s = model.slurm;

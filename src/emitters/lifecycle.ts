@@ -182,6 +182,7 @@ export function fileService(path: string): string | undefined {
     [/^\/etc\/mysql\//, 'mariadb'],
     [/^\/etc\/mhc\/garbd\//, 'mariadb'],
     [/^\/etc\/(redis|mhc\/redis)\//, 'redis'],
+    [/^\/etc\/systemd\/system\/redis-(server|sentinel)@/, 'redis'],
     [/^\/etc\/(slurm|munge)\//, 'slurm'],
     [/^\/etc\/systemd\/system\/(slurm|munge)/, 'slurm'],
     [/^\/etc\/keepalived\//, 'keepalived'],

@@ -7,7 +7,7 @@ import { render } from "../compiler/render.js";
 import { runs, type Controller, type Model } from "../compiler/model.js";
 import type { BundleFile, EmittedFile } from "../compiler/bundle.js";
 import type { Emitter } from "./emitter.js";
-import { DATA_DIR, instances, REDIS_USER, SENTINEL_INSTANCE } from "./redis.js";
+import { DATA_DIR, instances, REDIS_USER, SENTINEL_INSTANCE, sentinelStaticPath } from "./redis.js";
 
 export const OPS_SH = "lib/operations.sh";
 export const STATUS_SH = "bin/status_multihead.sh";
@@ -80,6 +80,8 @@ export function opsContext(
       r?.mode === "sentinel"
         ? `redis-sentinel@${SENTINEL_INSTANCE}.service`
         : "",
+    sentinelConf: r?.mode === "sentinel" ? sentinelStaticPath : "",
+    sentinelSecret: r?.sentinel.password?.name ?? "",
     backupLog: BACKUP_LOG,
     restoreLog: RESTORE_LOG,
     redisUser: REDIS_USER,

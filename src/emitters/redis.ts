@@ -6,6 +6,20 @@
 // Every instance and Sentinel has two files: static settings under /etc/redis/mhc/ (never
 // written by the daemon) and a run-time file the daemon rewrites, which includes them. Run-time
 // files are shipped as seeds (`<path>.seed`): installed without the suffix, only when absent.
+// Run-time files collect every setting, passwords included, on each CONFIG REWRITE, and Redis
+// 7.0 re-creates them with mode 0644 & ~umask: the seeds are 0600 and every unit gets a drop-in
+// with UMask=0077 (Debian's units set 007, which would leave a rewritten file group-readable).
+//
+// Sentinel requires a password (requirepass; `sentinel sentinel-pass` for the other Sentinels):
+// an anonymous client could otherwise SENTINEL SET/REMOVE/MONITOR, e.g. point the master at its
+// own address so that clients send it REDIS_PASSWORD. It is its own secret,
+// REDIS_SENTINEL_PASSWORD, not the Redis password: Sentinel's run-time file (rewritten by
+// Sentinel, so it cannot be kept in a file Sentinel never writes) then never holds the data
+// password, and either can be rotated alone. The web apps need both (they find the master through
+// Sentinel), so a compromised web app still holds both. What Sentinel checks is the credential
+// derived from it (lowercase hex SHA-256, the `sentinel` placeholder encoding): Sentinel 7.0's
+// config rewrite writes `sentinel sentinel-pass` unquoted, so a value with a space or a quote
+// would break sentinel.conf after the first rewrite; 64 hex digits survive it.
 import { render } from '../compiler/render.js';
 import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
@@ -27,6 +41,11 @@ export const DATA_DIR = '/var/lib/redis';
 export const CLUSTER_NODE_TIMEOUT = 5000;
 export const SENTINEL_DOWN_AFTER = 5000;
 export const SENTINEL_FAILOVER_TIMEOUT = 60000;
+/** The umask of every Redis and Sentinel unit (drop-in): rewritten run-time files stay 0600. */
+export const UNIT_UMASK = '0077';
+export const UMASK_DROPIN = 'mhc-umask.conf';
+/** The drop-in of a unit, e.g. /etc/systemd/system/redis-server@mhc.service.d/mhc-umask.conf */
+export const unitDropin = (unit: string): string => `/etc/systemd/system/${unit}.d/${UMASK_DROPIN}`;
 
 export interface Instance {
   /** instance name of Debian's redis-server@.service (config /etc/redis/redis-NAME.conf) */
@@ -124,6 +143,8 @@ const files = (p: string): string => `files${p}`;
 export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
   const password = placeholder(r.password.name, 'dq');
   const sentinelPassword = placeholder(r.password.name, 'sentinel');
+  // what clients (web apps, health checks, the other Sentinels) give Sentinel: derived from its own secret
+  const sentinelAuth = r.sentinel.password ? placeholder(r.sentinel.password.name, 'sentinel') : '';
   const own = { owner: REDIS_USER, group: REDIS_USER };
   const list = instances(r, node);
   const out: EmittedFile[] = [];
@@ -158,8 +179,8 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         sentinelPassword,
         replicaof: i.replicaof ?? '',
       }),
-      // Redis must be able to replace it (CONFIG REWRITE); 0600 when it carries the Sentinel user
-      mode: 0o640,
+      // Redis replaces it on CONFIG REWRITE (as its owner) and copies requirepass/masterauth into it
+      mode: 0o600,
       ...own,
     });
   }
@@ -176,6 +197,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         ip: node.ip,
         sentinelUser: SENTINEL_USER,
         sentinelPassword,
+        sentinelAuth,
         downAfter: SENTINEL_DOWN_AFTER,
         failoverTimeout: SENTINEL_FAILOVER_TIMEOUT,
         dir: DATA_DIR,
@@ -195,9 +217,16 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         masterPort: r.port,
         quorum: r.sentinel.quorum,
       }),
-      // Sentinel refuses to start unless it can write its run-time file
-      mode: 0o640,
+      // Sentinel writes it (it refuses to start otherwise) and copies requirepass/auth-pass into it
+      mode: 0o600,
       ...own,
+    });
+  }
+  const units = [...list.map((i) => `redis-server@${i.name}.service`), ...(r.mode === 'sentinel' ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : [])];
+  for (const unit of units) {
+    out.push({
+      path: files(unitDropin(unit)),
+      content: render('redis/umask-dropin.conf', { unit, umask: UNIT_UMASK }),
     });
   }
   out.push({
@@ -205,7 +234,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
     content: render('redis/instances', {
       hostname: node.hostname,
       mode: r.mode,
-      units: [...list.map((i) => `redis-server@${i.name}.service`), ...(r.mode === 'sentinel' ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : [])],
+      units,
       ports: list.map((i) => i.port),
       rdbFiles: list.map((i) => `${DATA_DIR}/${i.dbfilename}`),
       sentinel:

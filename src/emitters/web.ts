@@ -87,6 +87,8 @@ export function envVars(model: Model, node: Controller, s: Service): { key: stri
     if (r.mode === 'sentinel') {
       add('REDIS_SENTINELS', r.members.map((m) => `${m.ip}:${r.sentinel.port}`).join(','));
       add('REDIS_MASTER_NAME', r.sentinel.masterName);
+      // Sentinel requires its own password (src/emitters/redis.ts): the derived credential it checks
+      if (r.sentinel.password) v.push({ key: 'REDIS_SENTINEL_PASSWORD', value: `"${placeholder(r.sentinel.password.name, 'sentinel')}"` });
     }
     v.push({ key: 'REDIS_PASSWORD', value: secretValue(r.password) });
   }

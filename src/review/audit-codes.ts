@@ -68,6 +68,10 @@ export const AUDIT_CODES = {
   },
   A504: { severity: 'warning', title: 'tree built by another mhc version' },
   A505: { severity: 'error', title: 'symbolic link or special file in a tree' },
+  A506: { severity: 'error', title: 'manifest entry path outside the bundle or malformed' },
+  A507: { severity: 'error', title: 'manifest dest not a place mhc installs into' },
+  A508: { severity: 'error', title: 'manifest mode malformed, setuid/setgid/sticky or world-writable' },
+  A509: { severity: 'error', title: 'manifest owner or group not an account mhc installs files for' },
   // A6xx — network
   A601: { severity: 'info', title: 'ports this node must open' },
   A602: {

@@ -1,12 +1,13 @@
 // Output forms of `mhc audit`: text (diagnostics-like, with the YAML line and a caret) and json.
 import type { AuditReport, Finding, Location } from './audit.js';
-import { printable } from '../compiler/diagnostics.js';
+import { jsonSafe, printable } from '../compiler/diagnostics.js';
 
 const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
 
+/** Every text from a tree or a YAML (file and node names, paths, messages) goes through printable. */
 export function locationText(l: Location): string {
-  if (l.kind === 'yaml') return `${l.file}:${l.line}:${l.col}`;
-  return [l.node, l.path].filter(Boolean).join(':') || '(tree)';
+  if (l.kind === 'yaml') return printable(`${l.file}:${l.line}:${l.col}`);
+  return printable([l.node, l.path].filter(Boolean).join(':') || '(tree)');
 }
 
 export function counts(r: AuditReport): {
@@ -22,7 +23,7 @@ export function counts(r: AuditReport): {
 }
 
 function findingText(r: AuditReport, f: Finding): string {
-  let s = `${locationText(f.location)}: ${f.severity}[${f.code}]: ${f.message}\n`;
+  let s = `${locationText(f.location)}: ${f.severity}[${f.code}]: ${printable(f.message)}\n`;
   const l = f.location;
   if (l.kind === 'yaml' && r.source) {
     let text = printable(r.source.lineText(l.line));
@@ -39,22 +40,22 @@ function findingText(r: AuditReport, f: Finding): string {
     const pad = ' '.repeat(String(l.line).length);
     s += ` ${l.line} | ${text}\n ${pad} | ${' '.repeat(start)}${'^'.repeat(len)}\n`;
   }
-  s += `  why: ${f.why}\n  fix: ${f.fix}\n`;
+  s += `  why: ${printable(f.why)}\n  fix: ${printable(f.fix)}\n`;
   return s;
 }
 
 export function formatAuditText(r: AuditReport, o: { strict?: boolean } = {}): string {
-  let s = `mhc audit ${r.target} (${r.kind === 'config' ? 'cluster YAML' : 'built tree'}, mhc ${r.mhcVersion})\n`;
+  let s = `mhc audit ${printable(r.target)} (${r.kind === 'config' ? 'cluster YAML' : 'built tree'}, mhc ${r.mhcVersion})\n`;
   const shown = r.findings.filter((f) => f.code !== 'A601');
   if (shown.length) s += '\n';
   for (const f of shown) s += `${findingText(r, f)}\n`;
   if (r.network.length) {
     s += `${shown.length ? '' : '\n'}network (A601): the ports each node must open\n`;
     for (const n of r.network) {
-      s += `  ${n.node}${n.address ? ` (${n.address})` : ''}\n`;
+      s += `  ${printable(n.node)}${n.address ? ` (${printable(n.address)})` : ''}\n`;
       if (!n.rules.length) s += '    nothing (no service listens for peers)\n';
       const w = Math.max(0, ...n.rules.map((x) => (x.proto === 'vrrp' ? 'proto 112' : x.ports).length));
-      for (const x of n.rules) s += `    ${x.proto.padEnd(4)} ${(x.proto === 'vrrp' ? 'proto 112' : x.ports).padEnd(w)}  ${x.service}; from ${x.from}\n`;
+      for (const x of n.rules) s += printable(`    ${x.proto.padEnd(4)} ${(x.proto === 'vrrp' ? 'proto 112' : x.ports).padEnd(w)}  ${x.service}; from ${x.from}`) + '\n';
     }
   }
   const c = counts(r);
@@ -90,5 +91,5 @@ export function formatAuditJson(r: AuditReport, o: { strict?: boolean } = {}): s
     })),
     network: r.network,
   };
-  return `${JSON.stringify(j, null, 2)}\n`;
+  return `${jsonSafe(JSON.stringify(j, null, 2))}\n`;
 }

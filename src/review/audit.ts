@@ -13,7 +13,7 @@ import type { SourceText } from '../compiler/source.js';
 import { validate } from '../compiler/validate.js';
 import { AUDIT_CODES, type AuditCode, type AuditSeverity } from './audit-codes.js';
 import { rawFromBundle } from './build-side.js';
-import { sideFromFiles, type RawFile, type Side } from './side.js';
+import { sideFromFiles, type RawFile, type Side, type Tarball } from './side.js';
 import { RULES, COVERED_COMPILER_CODES } from './audit-rules/index.js';
 import { networkPlan, type NodePorts } from './audit-rules/network.js';
 
@@ -61,6 +61,8 @@ export interface AuditContext {
   readonly side?: Side;
   /** tree only: symbolic links and special files found */
   readonly irregular: readonly string[];
+  /** tree only: the tarballs beside it (out/<cluster>-<bundle>.tar.gz) */
+  readonly tarballs: readonly Tarball[];
   readonly mhcVersion: string;
   /** where to point: the YAML path in a config; else the node and path in the tree */
   at(yaml: Path | undefined, tree?: TreeLoc): Location;
@@ -167,6 +169,7 @@ export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string)
     target: name,
     mhcVersion,
     irregular: [] as string[],
+    tarballs: [] as Tarball[],
     finding: makeFinding,
   };
   const passThrough = (ds: readonly Diagnostic[], covered: ReadonlySet<string>): Finding[] =>
@@ -272,8 +275,8 @@ function safeNetwork(model: Model | undefined): NodePorts[] {
   }
 }
 
-/** Audits a built tree (its files as read from disk, with their modes). */
-export function auditTree(target: string, files: readonly RawFile[], irregular: readonly string[], mhcVersion: string): AuditReport {
+/** Audits a built tree (its files as read from disk, with their modes, and the tarballs beside it). */
+export function auditTree(target: string, files: readonly RawFile[], irregular: readonly string[], mhcVersion: string, tarballs: readonly Tarball[] = []): AuditReport {
   const side = sideFromFiles(target, 'tree', files);
   const cj = side.clusterJson;
   const model = cj && typeof cj === 'object' && !Array.isArray(cj) ? (cj as Model) : undefined;
@@ -284,6 +287,7 @@ export function auditTree(target: string, files: readonly RawFile[], irregular: 
     diagnostics: [],
     side,
     irregular,
+    tarballs,
     mhcVersion,
     finding: makeFinding,
     at: (_yaml, tree) => ({

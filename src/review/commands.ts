@@ -1,13 +1,14 @@
 // The review commands of the CLI: `mhc diff`, `mhc audit`, `mhc explain`. Part of the CLI layer
 // (it reads process.env and stdout's TTY state); the work is done by the pure modules.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { printable } from '../compiler/diagnostics.js';
 import { MHC_VERSION } from '../generated/version.js';
 import { auditConfig, auditFailed, auditTree, type AuditReport } from './audit.js';
 import { formatAuditJson, formatAuditText } from './audit-format.js';
 import { compareSides } from './compare.js';
 import { formatDiff, type DiffFormat } from './diff-format.js';
 import { explain, formatExplainJson, formatExplainText } from './explain.js';
-import { loadSide, parseSpec, readTree, readYamlBytes, ReviewError } from './tree-source.js';
+import { loadSide, parseSpec, readTarballs, readTree, readYamlBytes, ReviewError } from './tree-source.js';
 
 export interface ReviewIO {
   readonly out: (s: string) => void;
@@ -27,8 +28,9 @@ function useColor(flag: boolean | undefined): boolean {
 }
 
 function fail(io: ReviewIO, e: unknown, code: number): never {
-  if (e instanceof ReviewError) io.err(`mhc: ${e.message}\n`);
-  else io.err(`mhc: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+  // messages name files of a tree (or a git error line): never raw control characters
+  if (e instanceof ReviewError) io.err(`mhc: ${printable(e.message)}\n`);
+  else io.err(`mhc: internal error: ${printable(e instanceof Error ? e.message : String(e))}\n`);
   return io.exit(code);
 }
 
@@ -83,7 +85,7 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
         const spec = parseSpec(target);
         if (spec.kind === 'tree') {
           const t = readTree(spec.dir);
-          r = auditTree(target, t.files, t.irregular, MHC_VERSION);
+          r = auditTree(target, t.files, t.irregular, MHC_VERSION, readTarballs(t.root));
         } else r = auditConfig(target, readYamlBytes(spec), MHC_VERSION);
       } catch (e) {
         return fail(io, e, 3);

@@ -3,6 +3,7 @@
 // Pure: the CLI decides on colour (TTY, --no-color, NO_COLOR).
 import type { ChangeGroup, MetaChange, NodeRef, TreeDiff } from './diff.js';
 import { hunkHeader, type Hunk } from './unified.js';
+import { jsonSafe, printable } from '../compiler/diagnostics.js';
 
 export type DiffFormat = 'text' | 'markdown' | 'json';
 
@@ -25,9 +26,11 @@ const ANSI = {
 };
 
 const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
-const nodeList = (rs: readonly NodeRef[]) => rs.map((r) => r.label).join(', ');
+/** Every text from a tree or a YAML (names, paths, modes, owners, file lines) goes through this. */
+const p = (s: string) => printable(s);
+const nodeList = (rs: readonly NodeRef[]) => p(rs.map((r) => r.label).join(', '));
 const statusWord = (g: Pick<ChangeGroup, 'status' | 'hunks'>) => (g.status === 'changed' && !g.hunks.length ? 'mode/owner' : g.status);
-const metaText = (m: readonly MetaChange[]) => m.map((x) => `${x.field} ${x.from} → ${x.to}`).join(', ');
+const metaText = (m: readonly MetaChange[]) => p(m.map((x) => `${x.field} ${x.from} → ${x.to}`).join(', '));
 const counts = (g: { added: number; removed: number }) => `+${g.added} −${g.removed}`;
 
 function summaryLines(d: TreeDiff): string[] {
@@ -54,24 +57,27 @@ export function formatDiffText(d: TreeDiff, o: FormatOptions = {}): string {
         dim: '',
         reset: '',
       };
-  let s = `${c.bold}mhc diff${c.reset} a: ${d.a.label}  b: ${d.b.label}\n`;
-  for (const n of d.notes) s += `${c.yellow}note:${c.reset} ${n}\n`;
+  let s = `${c.bold}mhc diff${c.reset} a: ${p(d.a.label)}  b: ${p(d.b.label)}\n`;
+  for (const n of d.notes) s += `${c.yellow}note:${c.reset} ${p(n)}\n`;
   if (d.identical) return `${s}identical: no node's files differ\n`;
   for (const l of summaryLines(d)) s += `${l}\n`;
   const w = Math.max(...d.groups.map((g) => g.path.length));
   for (const g of d.groups) {
     const mark = g.status === 'added' ? `${c.green}A${c.reset}` : g.status === 'removed' ? `${c.red}D${c.reset}` : 'M';
-    s += `  ${mark} ${g.path.padEnd(w)}  ${c.green}+${g.added}${c.reset} ${c.red}−${g.removed}${c.reset}${g.meta.length ? `  (${metaText(g.meta)})` : ''}  ${c.dim}${nodeList(g.bundles)}${c.reset}\n`;
+    s += `  ${mark} ${p(g.path).padEnd(w)}  ${c.green}+${g.added}${c.reset} ${c.red}−${g.removed}${c.reset}${g.meta.length ? `  (${metaText(g.meta)})` : ''}  ${c.dim}${nodeList(g.bundles)}${c.reset}\n`;
   }
   if (o.stat) return s;
   for (const g of d.groups) {
-    s += `\n${c.bold}=== ${g.path} — ${statusWord(g)} on ${nodeList(g.bundles)}${c.reset}\n`;
+    s += `\n${c.bold}=== ${p(g.path)} — ${statusWord(g)} on ${nodeList(g.bundles)}${c.reset}\n`;
     if (g.meta.length) s += `${c.yellow}${metaText(g.meta)}${c.reset}\n`;
     if (!g.hunks.length) continue;
-    s += `${c.bold}--- ${g.status === 'added' ? '/dev/null' : `a/${g.path}`}${c.reset}\n${c.bold}+++ ${g.status === 'removed' ? '/dev/null' : `b/${g.path}`}${c.reset}\n`;
+    s += `${c.bold}--- ${g.status === 'added' ? '/dev/null' : `a/${p(g.path)}`}${c.reset}\n${c.bold}+++ ${g.status === 'removed' ? '/dev/null' : `b/${p(g.path)}`}${c.reset}\n`;
     for (const h of g.hunks) {
       s += `${c.cyan}${hunkHeader(h)}${c.reset}\n`;
-      for (const l of h.lines) s += l.kind === '-' ? `${c.red}-${l.text}${c.reset}\n` : l.kind === '+' ? `${c.green}+${l.text}${c.reset}\n` : ` ${l.text}\n`;
+      for (const l of h.lines) {
+        const t = printable(l.text, true);
+        s += l.kind === '-' ? `${c.red}-${t}${c.reset}\n` : l.kind === '+' ? `${c.green}+${t}${c.reset}\n` : ` ${t}\n`;
+      }
     }
   }
   return s;
@@ -79,8 +85,8 @@ export function formatDiffText(d: TreeDiff, o: FormatOptions = {}): string {
 
 // ------------------------------------------------------------------------------------ markdown
 
-const mdCell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const mdHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const mdCell = (s: string) => p(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const mdHtml = (s: string) => p(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A fence longer than any run of backticks in the body. */
 function fence(body: string): string {
@@ -93,7 +99,7 @@ function hunkText(hs: readonly Hunk[]): string {
   let s = '';
   for (const h of hs) {
     s += `${hunkHeader(h)}\n`;
-    for (const l of h.lines) s += `${l.kind}${l.text}\n`;
+    for (const l of h.lines) s += `${l.kind}${printable(l.text, true)}\n`;
   }
   return s;
 }
@@ -182,7 +188,7 @@ export function formatDiffJson(d: TreeDiff, o: FormatOptions = {}): string {
           }),
     })),
   };
-  return `${JSON.stringify(j, null, 2)}\n`;
+  return `${jsonSafe(JSON.stringify(j, null, 2))}\n`;
 }
 
 export function formatDiff(d: TreeDiff, format: DiffFormat, o: FormatOptions = {}): string {

@@ -4,7 +4,7 @@
 // changed), the changed file is built, and the two builds are diffed. Pure.
 import { isCollection, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { compile } from '../compiler/compile.js';
-import { hasErrors } from '../compiler/diagnostics.js';
+import { hasErrors, jsonSafe, printable } from '../compiler/diagnostics.js';
 import { didYouMean } from '../compiler/did-you-mean.js';
 import { parseSource } from '../compiler/load.js';
 import type { Path } from '../compiler/locate.js';
@@ -304,9 +304,13 @@ export function formatExplainText(r: ExplainResult): string {
     s += '\n';
   }
   if (r.omitted) s += `(${r.omitted} more keys under ${r.key} not explained; name one of them)\n`;
-  return s;
+  // text from the YAML and the generated files: nothing raw reaches the terminal (our text has no control character but \n)
+  return s
+    .split('\n')
+    .map((l) => printable(l))
+    .join('\n');
 }
 
 export function formatExplainJson(r: ExplainResult): string {
-  return `${JSON.stringify(r, null, 2)}\n`;
+  return `${jsonSafe(JSON.stringify(r, null, 2))}\n`;
 }

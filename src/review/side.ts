@@ -3,6 +3,16 @@
 import { compress } from '../compiler/hostlist.js';
 import { PLACEHOLDER } from '../compiler/secrets.js';
 
+/** A tarball beside a tree (out/<cluster>-<bundle>.tar.gz), as read from disk. */
+export interface Tarball {
+  /** its file name, e.g. hpc-prod-server1.tar.gz */
+  readonly name: string;
+  /** the mode on disk */
+  readonly mode: number;
+  /** its bytes, or why they could not be read */
+  readonly bytes: Buffer | { readonly error: string };
+}
+
 /** A file as read from a tree or produced by an in-memory build; paths relative to out/<cluster>/. */
 export interface RawFile {
   readonly path: string;

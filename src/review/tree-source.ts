@@ -5,9 +5,9 @@
 //   - git:REF:PATH, a YAML file at a git revision (`git show REF:PATH`, run in the current directory).
 import { createRequire } from 'node:module';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ReviewError, sideFromYaml } from './build-side.js';
-import { sideFromFiles, type RawFile, type Side } from './side.js';
+import { sideFromFiles, type RawFile, type Side, type Tarball } from './side.js';
 
 export { ReviewError };
 
@@ -129,6 +129,42 @@ export function readTree(dir: string): TreeRead {
   };
   walk('');
   return { root, files, irregular };
+}
+
+/** Largest tarball read (compressed). */
+const MAX_TARBALL = 256 * 1024 * 1024;
+
+/**
+ * The tarballs `mhc build --tar` writes beside a tree: <parent>/<cluster>-*.tar.gz, where the tree
+ * is <parent>/<cluster>. Regular files only (a link is not followed); bytes and mode on disk.
+ */
+export function readTarballs(root: string): Tarball[] {
+  const dir = dirname(root);
+  const prefix = `${basename(root)}-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  const out: Tarball[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tar.gz')) continue;
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    if (!st.isFile()) continue;
+    let bytes: Tarball['bytes'];
+    if (st.size > MAX_TARBALL) bytes = { error: `${st.size} bytes, more than a bundle's tarball` };
+    else {
+      try {
+        bytes = readFileSync(p);
+      } catch (e) {
+        bytes = { error: `cannot read it: ${(e as NodeJS.ErrnoException).code}` };
+      }
+    }
+    out.push({ name, mode: st.mode & 0o7777, bytes });
+  }
+  return out;
 }
 
 /** Loads one side of a diff. */

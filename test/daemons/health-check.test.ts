@@ -25,7 +25,7 @@ import {
 import { dirname, join } from "node:path";
 import { AWKWARD, buildText, compileText, EXAMPLES } from "../helpers.js";
 import { requireTool, scratch } from "./tools.js";
-import { refusal } from "../../src/compiler/secrets.js";
+import { refusal, sentinelCredential } from "../../src/compiler/secrets.js";
 import {
   checks,
   CHECK_SCRIPT,
@@ -295,22 +295,28 @@ describe.each(EXAMPLE_FILES)("%s", (ex) => {
           ? `all ${names.length} checks passed`
           : `no service to check on ${c.hostname}`,
       );
-      // Redis: the instance password arrives intact, in REDISCLI_AUTH, never in argv; Sentinel gets none
+      // Redis: the instance password arrives intact, in REDISCLI_AUTH, never in argv; Sentinel
+      // gets its own credential (derived from REDIS_SENTINEL_PASSWORD) the same way
       if (runs(c, "redis")) {
         const pw = embed[model.redis!.password.name]!;
+        const sp = model.redis!.sentinel.password;
+        const spw = sp ? sentinelCredential(embed[sp.name]!) : "<none>";
         const auths = readLogs(log, "redis-auth.");
         const instances = checks(model, c).filter(
           (k) => k.fn === "check_redis",
         );
+        const isSentinel = (k: { name: string }) =>
+          k.name.startsWith("redis:sentinel:");
         expect(auths.length).toBe(instances.length * 2);
         expect(auths.filter((a) => a === pw).length).toBe(
-          instances.filter((k) => k.args.length === 3).length * 2,
+          instances.filter((k) => !isSentinel(k)).length * 2,
         );
-        expect(auths.filter((a) => a === "<unset>").length).toBe(
-          instances.filter((k) => k.args.length === 2).length * 2,
+        expect(auths.filter((a) => a === spw).length).toBe(
+          instances.filter(isSentinel).length * 2,
         );
         for (const argv of readLogs(log, "redis-argv.")) {
           expect(argv).not.toContain(pw);
+          expect(argv).not.toContain(spw);
           expect(argv.split("\n").slice(0, 2)).toEqual(["-h", c.ip]);
         }
       }

@@ -17,6 +17,7 @@ import { requireTool, scratch } from './tools.js';
 import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
+import { SENTINEL_DOWN_AFTER } from '../../src/emitters/redis.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
@@ -38,14 +39,33 @@ function build(text: string): {
   model: Model;
   files: Map<string, BundleFile>;
   password: string;
+  /** what Sentinel's clients give it: the credential derived from its own secret ('' in cluster mode) */
+  sentinelAuth: string;
 } {
   const model = compileText(text).model;
   const embed = embedFor(model);
+  const sp = model.redis!.sentinel.password;
   return {
     model,
     files: buildText(text, { embed }),
     password: embed[model.redis!.password.name]!,
+    sentinelAuth: sp ? sentinelCredential(embed[sp.name]!) : '',
   };
+}
+
+/** The UMask every Redis/Sentinel unit of the node gets from its drop-in (one per unit, all equal). */
+function unitUmask(files: Map<string, BundleFile>, model: Model, node: string): string {
+  const units = files.get(`${node}/files/etc/mhc/redis/instances`)!.content;
+  const names = /^MHC_REDIS_UNITS=\((.*)\)$/m.exec(units)![1]!.split(' ');
+  const masks = names.map((u) => {
+    const f = [...files.values()].find((x) => x.path.startsWith(`${node}/files/etc/systemd/system/${u}.d/`));
+    expect(f, `${node}: a drop-in for ${u}`).toBeDefined();
+    return /^UMask=(\d+)$/m.exec(f!.content)?.[1];
+  });
+  expect(new Set(masks).size, node).toBe(1);
+  expect(masks[0], node).toBeDefined();
+  expect(model.redis).toBeDefined();
+  return masks[0]!;
 }
 
 /** The node's /etc/redis as the start script installs it: seeds lose their suffix. */
@@ -75,9 +95,10 @@ function inNamespaces(script: string, args: string[], env: Record<string, string
 }
 
 // One node alone: its address on loopback, its files over /etc/redis.
-const NODE = `# rnode.sh ETC IP WORK SENTINEL(0|1) MASTER_LOCAL(0|1) PORT...   env: PW, SPW (sentinel credential), SPORT, MNAME
+const NODE = `# rnode.sh ETC IP WORK SENTINEL(0|1) MASTER_LOCAL(0|1) PORT...   env: PW, SPW (sentinel credential), SAUTH (Sentinel's own), SPORT, MNAME, UMASK (the units' drop-in)
 set -Eeuo pipefail
 etc=$1 ip=$2 work=$3 sentinel=$4 masterlocal=$5; shift 5
+umask "$UMASK"
 ip link set lo up
 ip addr add "$ip/32" dev lo
 mount --bind "$etc" /etc/redis
@@ -104,6 +125,7 @@ for port in "$@"; do
   echo "CONF $port $(cli -p "$port" --raw CONFIG GET cluster-enabled | sed -n 2p) $(cli -p "$port" --raw CONFIG GET cluster-announce-ip | sed -n 2p) $(cli -p "$port" --raw CONFIG GET replica-announce-ip | sed -n 2p) $(cli -p "$port" --raw CONFIG GET bind | sed -n 2p)"
   if [[ $sentinel == 1 ]]; then echo "SENTINEL_USER $port $(redis-cli --no-auth-warning -h "$ip" -p "$port" --user mhc-sentinel --pass "$SPW" PING) $(redis-cli --no-auth-warning -h "$ip" -p "$port" --user mhc-sentinel --pass "$SPW" FLUSHALL 2>&1 | head -c 6)"; fi
   echo "REWRITE $port $(cli -p "$port" CONFIG REWRITE)"
+  echo "MODE $port $(stat -c %a "/etc/redis/redis-$name.conf") $(grep -c '^requirepass' "/etc/redis/redis-$name.conf")"
   cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   for _ in $(seq 50); do [[ -e $work/$name/pid ]] || break; sleep 0.1; done
   start "$name" "$port"
@@ -112,26 +134,41 @@ done
 if [[ $sentinel == 1 ]]; then
   sp=$SPORT
   mkdir -p "$work/sentinel"
-  ssta() { redis-server /etc/redis/sentinel-mhc.conf --sentinel --dir "$work/sentinel" --pidfile "$work/sentinel/pid" --logfile "$work/sentinel/log" --daemonize yes; for _ in $(seq 100); do [[ $(redis-cli -h "$ip" -p $sp PING 2>/dev/null) == PONG ]] && return 0; sleep 0.1; done; echo "TIMEOUT sentinel"; cat "$work/sentinel/log"; exit 1; }
+  scli() { REDISCLI_AUTH="$SAUTH" redis-cli --no-auth-warning -h "$ip" -p $sp "$@"; }
+  anon() { redis-cli -h "$ip" -p $sp "$@" 2>&1 | head -c 6; }
+  ssta() { redis-server /etc/redis/sentinel-mhc.conf --sentinel --dir "$work/sentinel" --pidfile "$work/sentinel/pid" --logfile "$work/sentinel/log" --daemonize yes; for _ in $(seq 100); do [[ $(scli PING 2>/dev/null) == PONG ]] && return 0; sleep 0.1; done; echo "TIMEOUT sentinel"; cat "$work/sentinel/log"; exit 1; }
   ssta
-  echo "SENTINEL_PING $(redis-cli -h "$ip" -p $sp PING)"
-  echo "SENTINEL_MASTER $(redis-cli -h "$ip" -p $sp SENTINEL get-master-addr-by-name "$MNAME" | tr '\\n' ' ')"
+  echo "SENTINEL_PING $(scli PING)"
+  # an anonymous client may not re-point, drop or add a master (nor anything else)
+  echo "SENTINEL_ANON PING $(anon PING)"
+  echo "SENTINEL_ANON SET $(anon SENTINEL SET "$MNAME" down-after-milliseconds 1)"
+  echo "SENTINEL_ANON REMOVE $(anon SENTINEL REMOVE "$MNAME")"
+  echo "SENTINEL_ANON MONITOR $(anon SENTINEL MONITOR mhc-evil 127.0.0.1 1 1)"
+  echo "SENTINEL_ANON GETMASTER $(anon SENTINEL get-master-addr-by-name "$MNAME")"
+  echo "SENTINEL_WRONG $(REDISCLI_AUTH="x$SAUTH" redis-cli --no-auth-warning -h "$ip" -p $sp PING 2>&1 | head -c 9)"
+  echo "SENTINEL_MASTER $(scli SENTINEL get-master-addr-by-name "$MNAME" | tr '\\n' ' ')"
+  echo "SENTINEL_DOWN_AFTER $(scli SENTINEL master "$MNAME" | awk '$0 == "down-after-milliseconds" {getline; print}')"
+  # with the credential: the same commands work
+  echo "SENTINEL_AUTH SET $(scli SENTINEL SET "$MNAME" down-after-milliseconds "$(scli SENTINEL master "$MNAME" | awk '$0 == "down-after-milliseconds" {getline; print}')")"
+  echo "SENTINEL_AUTH MONITOR $(scli SENTINEL MONITOR mhc-probe 127.0.0.1 1 1)"
+  echo "SENTINEL_AUTH REMOVE $(scli SENTINEL REMOVE mhc-probe)"
   if [[ $masterlocal == 1 ]]; then
     for _ in $(seq 50); do cli -p "$1" CLIENT LIST | grep -q 'user=mhc-sentinel' && break; sleep 0.1; done
     echo "SENTINEL_LOGIN $(cli -p "$1" CLIENT LIST | grep -c 'user=mhc-sentinel')"
   fi
-  echo "SENTINEL_FLUSH $(redis-cli -h "$ip" -p $sp SENTINEL FLUSHCONFIG)"
-  redis-cli -h "$ip" -p $sp SHUTDOWN >/dev/null 2>&1 || true
+  echo "SENTINEL_FLUSH $(scli SENTINEL FLUSHCONFIG)"
+  echo "SENTINEL_MODE $(stat -c %a /etc/redis/sentinel-mhc.conf) $(grep -c '^requirepass' /etc/redis/sentinel-mhc.conf)"
+  scli SHUTDOWN >/dev/null 2>&1 || true
   for _ in $(seq 50); do [[ -e $work/sentinel/pid ]] || break; sleep 0.1; done
   ssta
-  echo "SENTINEL_RESTARTED $(redis-cli -h "$ip" -p $sp PING) $(grep -c 'auth-pass' /etc/redis/sentinel-mhc.conf)"
+  echo "SENTINEL_RESTARTED $(scli PING) $(grep -c 'auth-pass' /etc/redis/sentinel-mhc.conf) $(anon PING)"
 fi
 echo DONE
 `;
 
 // Several nodes: one network namespace each (address on eth0, a veth into a bridge), and each
 // daemon sees its own node's files at /etc/redis (a bind mount in the daemon's mount namespace).
-const LIVE = `# rlive.sh MODE WORK NODE_ETC NODE_IP ...   env: PW, PORT, SPORT, MNAME   (MODE: sentinel|cluster)
+const LIVE = `# rlive.sh MODE WORK NODE_ETC NODE_IP ...   env: PW, SAUTH (Sentinel's credential), PORT, SPORT, MNAME   (MODE: sentinel|cluster)
 set -Eeuo pipefail
 mode=$1 work=$2; shift 2
 ip link add br0 type bridge; ip link set br0 up
@@ -148,7 +185,7 @@ done
 # in node i's network and with its /etc/redis
 on() { local i=$1; shift; ip netns exec "n$i" sh -c 'mount --bind "$0" /etc/redis && exec "$@"' "\${etcs[i]}" "$@"; }
 cli() { local i=$1; shift; ip netns exec "n$i" env REDISCLI_AUTH="$PW" redis-cli --no-auth-warning -h "\${ips[i]}" "$@"; }
-scli() { local i=$1; shift; ip netns exec "n$i" redis-cli -h "\${ips[i]}" -p "$SPORT" "$@"; }
+scli() { local i=$1; shift; ip netns exec "n$i" env REDISCLI_AUTH="$SAUTH" redis-cli --no-auth-warning -h "\${ips[i]}" -p "$SPORT" "$@"; }
 until_() { # tries cmd...: retry every 0.2 s
   local t=$1; shift
   for _ in $(seq "$t"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -181,6 +218,11 @@ if [[ $mode == sentinel ]]; then
     echo "SENTINEL n$i master=$(smaster "$i") slaves=$(sfield "$i" num-slaves) sentinels=$(sfield "$i" num-other-sentinels) flags=$(sfield "$i" flags)"
   done
   echo "SENTINEL_LOGINS $(cli 1 -p "$PORT" CLIENT LIST | grep -c 'user=mhc-sentinel')"
+  # the Sentinels log in to each other (sentinel-pass): each one's pings to every other are answered
+  # (2 s after they met, so that a refused login shows: last-ok-ping-reply counts from first contact)
+  sleep 2
+  peers_ok() { scli "$1" SENTINEL sentinels "$MNAME" | awk 'NR%2==1 {k=$0; next} k=="flags" && $0!="sentinel" {bad=1} k=="last-ok-ping-reply" && $0+0>1200 {bad=1} END {exit bad}'; }
+  for ((i=1; i<=n; i++)); do until_ 150 peers_ok "$i"; echo "SENTINEL_PEERS n$i ok"; done
   # the master's redis dies; the sentinels (all alive) promote a replica
   stop 1 mhc "$PORT"
   moved() { [[ $(smaster "$1") != "\${ips[1]}" ]]; }
@@ -269,7 +311,7 @@ describe('redis-server and Sentinel accept every generated file', () => {
     const text = readFileSync(join(EXAMPLES, ex), 'utf8');
     if (!compileText(text).model.redis) continue;
     it(`${ex}: every node starts, answers AUTH, restarts from its rewritten files`, async () => {
-      const { model, files, password } = build(text);
+      const { model, files, password, sentinelAuth } = build(text);
       const r = model.redis!;
       const sentinel = r.mode === 'sentinel';
       const runs = r.members.map(async (m, i) => {
@@ -290,8 +332,10 @@ describe('redis-server and Sentinel accept every generated file', () => {
           {
             PW: password,
             SPW: sentinelCredential(password),
+            SAUTH: sentinelAuth,
             SPORT: String(r.sentinel.port),
             MNAME: r.sentinel.masterName,
+            UMASK: unitUmask(files, model, m.hostname),
           },
           60000,
         );
@@ -309,17 +353,28 @@ describe('redis-server and Sentinel accept every generated file', () => {
           expect(lines(out, 'MASTERAUTH')).toContain(`${p} ok`);
           expect(lines(out, 'CONF')).toContain(sentinel ? `${p} no  ${m.ip} ${m.ip} 127.0.0.1` : `${p} yes ${m.ip} ${m.ip} ${m.ip} 127.0.0.1`);
           expect(lines(out, 'REWRITE')).toContain(`${p} OK`);
+          // the rewritten run-time file now holds requirepass: private to its owner
+          expect(lines(out, 'MODE')).toContain(`${p} 600 1`);
           expect(lines(out, 'RESTARTED')).toContain(`${p} PONG 1`);
           // Sentinel's ACL user logs in with the derived credential and may not do anything else
           if (sentinel) expect(lines(out, 'SENTINEL_USER')).toContain(`${p} PONG NOPERM`);
         }
         if (sentinel) {
+          expect(sentinelAuth).toMatch(/^[0-9a-f]{64}$/);
+          expect(sentinelAuth).not.toBe(sentinelCredential(password));
           expect(lines(out, 'SENTINEL_PING')).toEqual(['PONG']);
+          // anonymous clients are refused everything; the master stays where it was
+          expect(lines(out, 'SENTINEL_ANON')).toEqual(['PING NOAUTH', 'SET NOAUTH', 'REMOVE NOAUTH', 'MONITOR NOAUTH', 'GETMASTER NOAUTH']);
+          expect(lines(out, 'SENTINEL_WRONG')).toEqual(['AUTH fail']);
           expect(lines(out, 'SENTINEL_MASTER')).toEqual([`${r.members[0]!.ip} ${r.port}`]);
+          expect(lines(out, 'SENTINEL_DOWN_AFTER')).toEqual([String(SENTINEL_DOWN_AFTER)]);
+          expect(lines(out, 'SENTINEL_AUTH')).toEqual(['SET OK', 'MONITOR OK', 'REMOVE OK']);
           // on the master's node Sentinel reaches the instance: it logged in as mhc-sentinel
           if (i === 0) expect(Number(lines(out, 'SENTINEL_LOGIN')[0])).toBeGreaterThan(0);
           expect(lines(out, 'SENTINEL_FLUSH')).toEqual(['OK']);
-          expect(lines(out, 'SENTINEL_RESTARTED')[0]).toMatch(/^PONG [1-9]/);
+          expect(lines(out, 'SENTINEL_MODE')).toEqual(['600 1']);
+          // restarted from its rewritten file (requirepass, sentinel-pass, auth-pass unquoted): still refuses anonymous clients
+          expect(lines(out, 'SENTINEL_RESTARTED')[0]).toMatch(/^PONG [1-9]\d* NOAUTH$/);
         }
       }
     }, 120000);
@@ -346,7 +401,7 @@ describe('live: the generated files form a working Redis', () => {
   it.concurrent.each(cases)(
     '$name',
     async ({ name, text }) => {
-      const { model, files, password } = build(text);
+      const { model, files, password, sentinelAuth } = build(text);
       const r = model.redis!;
       const base = join(dir, 'live', name.replace(/[^A-Za-z0-9]+/g, '_'));
       const args: string[] = [];
@@ -363,6 +418,7 @@ describe('live: the generated files form a working Redis', () => {
         [r.mode, work, ...args],
         {
           PW: password,
+          SAUTH: sentinelAuth,
           PORT: String(r.port),
           SPORT: String(r.sentinel.port),
           MNAME: r.sentinel.masterName,
@@ -380,6 +436,7 @@ describe('live: the generated files form a working Redis', () => {
           expect(lines(out, 'SENTINEL')).toContain(`n${i} master=${first!.ip} slaves=${others.length} sentinels=${others.length} flags=master`);
         }
         expect(Number(lines(out, 'SENTINEL_LOGINS')[0])).toBeGreaterThanOrEqual(r.members.length);
+        expect(lines(out, 'SENTINEL_PEERS')).toEqual(r.members.map((_, i) => `n${i + 1} ok`));
         // failover to a replica; Sentinel recorded it in the promoted instance's run-time file
         const fo = lines(out, 'FAILOVER')[0]!;
         expect(others.map((m) => m.ip)).toContain(fo.split(' ')[0]);
@@ -404,4 +461,81 @@ describe('live: the generated files form a working Redis', () => {
     },
     180000,
   );
+});
+
+// Sentinel's password, end to end on one node that runs only Redis (so the health check checks
+// exactly the instance and Sentinel): the real daemons from the generated files, then the
+// generated check_all_services.sh and status_multihead.sh with the real redis-cli.
+const LAB_YAML = `cluster:
+  name: sentinel-lab
+controllers:
+  - { hostname: lab1, ip: 127.0.0.11, services: { redis: true } }
+redis:
+  mode: sentinel
+  password: \${REDIS_PASSWORD}
+  port: 16379
+  sentinel: { port: 36379 }
+`;
+const LAB = `# rlab.sh BUNDLE ROOT WORK   env: UMASK, SAUTH
+set -Eeuo pipefail
+B=$1 R=$2 W=$3
+ip link set lo up
+ip addr add 127.0.0.11/32 dev lo
+mount --bind "$R/etc/redis" /etc/redis
+umask "$UMASK"
+redis-server /etc/redis/redis-mhc.conf --dir "$W" --pidfile "$W/r.pid" --logfile "$W/r.log" --daemonize yes
+redis-server /etc/redis/sentinel-mhc.conf --sentinel --dir "$W" --pidfile "$W/s.pid" --logfile "$W/s.log" --daemonize yes
+for _ in $(seq 100); do [[ $(REDISCLI_AUTH="$SAUTH" redis-cli --no-auth-warning -h 127.0.0.11 -p 36379 PING 2>/dev/null) == PONG ]] && break; sleep 0.1; done
+echo "ANON_MONITOR $(redis-cli -h 127.0.0.11 -p 36379 SENTINEL MONITOR mhc-evil 127.0.0.1 1 1 2>&1 | head -c 6)"
+check() { rc=0; env -i PATH="$PATH" MHC_ROOT="$R" "$R/usr/local/sbin/check_all_services.sh" -v >"$W/$1.out" 2>&1 || rc=$?; echo "CHECK $1 $rc"; sed "s/^/CHECKOUT $1 /" "$W/$1.out"; }
+status() { rc=0; MHC_ROOT="$R" "$B/bin/status_multihead.sh" --service redis --format json --no-color >"$W/$1.json" 2>"$W/$1.err" || rc=$?; echo "STATUS $1 $rc"; }
+check good
+status good
+# a Sentinel credential that no longer matches: the check and the status probe say so
+cp "$R/etc/redis/mhc/sentinel.conf" "$W/sentinel.conf.saved"
+sed -i 's/^requirepass .*/requirepass "not-the-credential"/' "$R/etc/redis/mhc/sentinel.conf"
+check wrong
+status wrong
+echo DONE
+`;
+
+describe('Sentinel requires its password; the generated health check and status probe use it', () => {
+  it('one Redis-only node on loopback (private network namespace)', async () => {
+    const { model, files, sentinelAuth } = build(LAB_YAML);
+    const base = join(dir, 'lab');
+    const bundle = join(base, 'bundle');
+    const root = join(base, 'root');
+    const work = join(base, 'work');
+    mkdirSync(work, { recursive: true });
+    for (const f of files.values()) {
+      if (!f.path.startsWith('lab1/')) continue;
+      const rel = f.path.slice('lab1/'.length);
+      for (const [d, p] of [[bundle, rel], ...(f.dest ? [[root, f.dest.replace(/\.seed$/, '').slice(1)]] : [])] as [string, string][]) {
+        mkdirSync(dirname(join(d, p)), { recursive: true });
+        writeFileSync(join(d, p), f.content, { mode: f.mode });
+      }
+    }
+    writeFileSync(join(dir, 'lab.sh'), LAB);
+    const res = await inNamespaces(join(dir, 'lab.sh'), [bundle, root, work], { UMASK: unitUmask(files, model, 'lab1'), SAUTH: sentinelAuth }, 60000);
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain('DONE');
+    const out = res.out;
+    expect(lines(out, 'ANON_MONITOR')).toEqual(['NOAUTH']);
+    expect(lines(out, 'CHECK')).toEqual(['good 0', 'wrong 1']);
+    expect(lines(out, 'CHECKOUT')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^good ok +redis:16379 +127\.0\.0\.11:16379 answers PONG$/),
+        expect.stringMatching(/^good ok +redis:sentinel:36379 +127\.0\.0\.11:36379 answers PONG$/),
+        'good all 2 checks passed',
+        expect.stringMatching(/^wrong check_all_services\.sh: FAILED redis:sentinel:36379: 127\.0\.0\.11:36379: no PONG: .*(WRONGPASS|invalid username-password)/),
+      ]),
+    );
+    expect(lines(out, 'CHECKOUT').filter((l) => l.startsWith('wrong') && l.includes('FAILED'))).toHaveLength(1);
+    const good = JSON.parse(readFileSync(join(work, 'good.json'), 'utf8'));
+    expect(lines(out, 'STATUS')).toEqual(['good 0', 'wrong 1']);
+    expect(good.details.redis).toMatchObject({ state: 'running', sentinel: 'up, master 127.0.0.11:16379' });
+    const wrong = JSON.parse(readFileSync(join(work, 'wrong.json'), 'utf8'));
+    expect(wrong.details.redis.state).toBe('degraded');
+    expect(wrong.details.redis.sentinel).toMatch(/^down: .*(WRONGPASS|invalid username-password)/);
+  }, 90000);
 });

@@ -4,8 +4,13 @@ import { auditConfig, auditFailed, auditTree, type AuditReport, type Finding } f
 import { AUDIT_CODES, type AuditCode } from '../../src/review/audit-codes.js';
 import { formatAuditJson, formatAuditText } from '../../src/review/audit-format.js';
 import { RULES } from '../../src/review/audit-rules/index.js';
-import type { RawFile } from '../../src/review/side.js';
-import { AWKWARD } from '../helpers.js';
+import type { RawFile, Tarball } from '../../src/review/side.js';
+import { allTargets, build } from '../../src/compiler/build.js';
+import { compile } from '../../src/compiler/compile.js';
+import { packBundle } from '../../src/compiler/pack.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AWKWARD, EXAMPLES } from '../helpers.js';
 import { BASE, edit, treeFiles, V } from './fixtures.js';
 
 const cfg = (text: string): AuditReport => auditConfig('t.yaml', Buffer.from(text), V);
@@ -336,6 +341,123 @@ describe('mhc audit on a built tree', () => {
   it('A505 a symbolic link in the tree / none without', () => {
     expect(of(tree(clean(), ['c1/files/etc/passwd -> /etc/passwd']), 'A505').map(where)).toEqual(['c1:files/etc/passwd -> /etc/passwd']);
     expect(has(tree(clean()), 'A505')).toBe(false);
+  });
+
+  /** The tree with c1's manifest entry for `path` changed by `fn` (the manifest rewritten as mhc writes it). */
+  const withEntry = (path: string, fn: (e: Record<string, unknown>) => void): RawFile[] =>
+    mapFile(clean(), 'c1/manifest.json', (f) => {
+      const m = JSON.parse(f.content);
+      fn(m.files.find((x: { path: string }) => x.path === path));
+      return { ...f, content: JSON.stringify(m, null, 2) + '\n' };
+    });
+  const HOSTS = 'files/etc/mhc/hosts';
+
+  it('A506 a manifest path outside the bundle or naming no file of it / not as built', () => {
+    for (const p of ['files/../../../etc/shadow', '/etc/shadow', 'files/./etc/mhc/hosts', 'files//etc/mhc/hosts', 'etc/mhc/hosts', 'files/etc/mhc/hosts\u001b[2J']) {
+      const r = tree(withEntry(HOSTS, (e) => (e.path = p)));
+      expect(
+        of(r, 'A506').map((f) => [where(f), f.severity]),
+        p,
+      ).toEqual([['c1:manifest.json', 'error']]);
+      expect(of(r, 'A506')[0]!.message).toContain(JSON.stringify(p));
+    }
+    expect(of(tree(withEntry(HOSTS, (e) => (e.path = 'files/etc/mhc/nothing'))), 'A506')[0]?.message).toMatch(/names no file of the bundle/);
+    expect(has(tree(clean()), 'A506')).toBe(false);
+  });
+
+  it("A507 a manifest dest the node refuses, outside what mhc installs, or not the file's place / not as built", () => {
+    const bad = [
+      '/root/.ssh/authorized_keys',
+      '/etc/sudoers.d/mhc',
+      '/etc/cron.d/mhc',
+      '/etc/passwd',
+      '/etc/ld.so.preload',
+      '/etc/profile.d/mhc.sh',
+      '/etc/systemd/system-generators/x',
+      '/etc/systemd/system/multi-user.target.wants/x.service',
+      '/etc/mhc/../shadow',
+      'etc/mhc/hosts',
+      '/etc/mhc//hosts',
+      '/etc/mhc/hosts x',
+      '/etc/mhc/hosts2',
+    ];
+    for (const d of bad) {
+      const r = tree(withEntry(HOSTS, (e) => (e.dest = d)));
+      expect(of(r, 'A507').map(where), d).toEqual(['c1:manifest.json']);
+    }
+    expect(of(tree(withEntry(HOSTS, (e) => (e.dest = '/root/.ssh/authorized_keys'))), 'A507')[0]!.message).toMatch(/outside every directory mhc installs into/);
+    expect(of(tree(withEntry(HOSTS, (e) => delete e.dest)), 'A507')[0]!.message).toMatch(/has no dest/);
+    expect(has(tree(clean()), 'A507')).toBe(false);
+  });
+
+  it('A508 a manifest mode that is not 0NNN, setuid/setgid/sticky or world-writable / not as built', () => {
+    for (const [m, re] of [
+      ['4755', /setuid, setgid or sticky/],
+      ['02755', /setuid, setgid or sticky/],
+      ['rwxr-xr-x', /not an octal mode/],
+      ['0888', /not an octal mode/],
+      ['0646', /world-writable/],
+    ] as const) {
+      const r = tree(withEntry(HOSTS, (e) => (e.mode = m)));
+      expect(of(r, 'A508').map(where), m).toEqual(['c1:manifest.json']);
+      expect(of(r, 'A508')[0]!.message).toMatch(re);
+    }
+    expect(has(tree(clean()), 'A508')).toBe(false);
+  });
+
+  it('A509 a manifest owner or group that is no account mhc installs files for / not as built', () => {
+    expect(of(tree(withEntry(HOSTS, (e) => (e.owner = 'nobody'))), 'A509')[0]?.message).toMatch(/nobody is not an account mhc installs files for/);
+    expect(of(tree(withEntry(HOSTS, (e) => (e.group = 'adm'))), 'A509').map(where)).toEqual(['c1:manifest.json']);
+    expect(has(tree(clean()), 'A509')).toBe(false);
+  });
+
+  it('A506-A509: no finding on any example as built', () => {
+    for (const ex of readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'))) {
+      const text = readFileSync(join(EXAMPLES, ex), 'utf8');
+      const r = tree(treeFiles(text));
+      expect(
+        r.findings.filter((f) => ['A506', 'A507', 'A508', 'A509'].includes(f.code)),
+        ex,
+      ).toEqual([]);
+    }
+  });
+
+  /** The tarballs `mhc build --tar` writes for BASE (the same bytes), at the given mode. */
+  async function tarballs(embed: Record<string, string> | undefined, mode: number): Promise<Tarball[]> {
+    const c = compile('t.yaml', Buffer.from(BASE));
+    const r = build({ model: c.model!, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: V, targets: allTargets(c.model!), ...(embed ? { embedFrom: embed } : {}) });
+    return Promise.all(['c1', 'compute'].map(async (b) => ({ name: `rev-${b}.tar.gz`, mode, bytes: await packBundle(b, r.files!, 0) })));
+  }
+  const ttree = (files: RawFile[], tbs: Tarball[]) => auditTree('out/rev', files, [], V, tbs);
+
+  it('A403 a tarball beside the tree holding embedded secrets, not 0600 / not at 0600, not without secrets', async () => {
+    const emb = { ...AWKWARD };
+    const open = of(ttree(treeFiles(BASE, emb), await tarballs(emb, 0o644)), 'A403');
+    expect(open.map((f) => [where(f), f.severity])).toEqual([
+      [':../rev-c1.tar.gz', 'error'],
+      [':../rev-compute.tar.gz', 'error'],
+    ]);
+    expect(open[0]!.message).toMatch(/^holds the values of .*REDIS_PASSWORD.*SLURMDBD_DB_PASSWORD \(built with --embed-secrets\) but is mode 0644$/);
+    expect(open[1]!.message).toMatch(/^holds the values of MUNGE_KEY /);
+    const text = formatAuditText(ttree(treeFiles(BASE, emb), await tarballs(emb, 0o644)));
+    for (const v of Object.values(AWKWARD)) expect(text.includes(v)).toBe(false);
+    for (const m of [0o600, 0o400]) expect(has(ttree(treeFiles(BASE, emb), await tarballs(emb, m)), 'A403')).toBe(false);
+    // placeholders only: a 0644 tarball is fine
+    expect(has(ttree(clean(), await tarballs(undefined, 0o644)), 'A403')).toBe(false);
+  });
+
+  it('A403 a tarball whose files lost their placeholders (edited after a plain build) / one that cannot be read', async () => {
+    // a plain tree's tarball, with the value written into slurmdbd.conf: the manifest says "not embedded"
+    const c = compile('t.yaml', Buffer.from(BASE));
+    const r = build({ model: c.model!, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: V, targets: allTargets(c.model!) });
+    const hacked = r.files!.map((f) => (f.path === 'c1/files/etc/slurm/slurmdbd.conf' ? { ...f, content: f.content.replace(/@@MHC_SECRET:[A-Z_]+(:[a-z]+)?@@/, '"s3cret"') } : f));
+    const tb: Tarball = { name: 'rev-c1.tar.gz', mode: 0o644, bytes: await packBundle('c1', hacked, 0) };
+    expect(of(ttree(clean(), [tb]), 'A403').map((f) => f.message)).toEqual([
+      'holds the values of SLURMDBD_DB_PASSWORD (its manifest lists them and says none are embedded, but the files have no placeholder for them) but is mode 0644',
+    ]);
+    const junk: Tarball = { name: 'rev-c2.tar.gz', mode: 0o644, bytes: Buffer.from('not gzip') };
+    expect(of(ttree(clean(), [junk]), 'A403')[0]?.message).toMatch(/^cannot be read \(not a readable gzip file.*\), so it may hold secret values, and is mode 0644$/);
+    expect(has(ttree(clean(), [{ ...junk, mode: 0o600 }]), 'A403')).toBe(false);
   });
 
   it('tree findings from the model (quorum, VIP, Slurm) come from cluster.json', () => {

@@ -1,7 +1,7 @@
 // The review commands as users run them (bin/mhc.cjs; `npm test` builds it first): exit codes,
 // git:REF:PATH against a temporary repository, colour rules, and trees on disk with embedded secrets.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -204,6 +204,29 @@ describe('mhc audit (CLI)', () => {
     expect(r.out).toContain('c2:files/etc/slurm/slurmdbd.conf: error[A403]');
     expect(r.out).toContain('c2:files/etc/slurm/slurmdbd.conf: error[A502]');
     expect(r.out).toContain('c3:files/etc/shadow -> /etc/shadow: error[A505]');
+  });
+
+  it('tarballs beside the tree: one holding embedded secrets must be 0600; placeholder-only ones may be 0644', () => {
+    const dir = tmp('tarballs');
+    const y = join(dir, 'c.yaml');
+    writeFileSync(y, BASE);
+    const secrets = join(dir, 'secrets.env');
+    writeFileSync(secrets, formatSecretsEnv(compileText(BASE).model.secrets, new Map(Object.entries(AWKWARD))), { mode: 0o600 });
+    const out = join(dir, 'emb');
+    expect(mhc(['build', y, '-o', out, '-q', '--tar', '--embed-secrets', '--secrets', secrets]).code).toBe(0);
+    const tgz = join(out, 'rev-c2.tar.gz');
+    chmodSync(tgz, 0o644);
+    const r = mhc(['audit', join(out, 'rev')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^\.\.\/rev-c2\.tar\.gz: error\[A403\]: holds the values of .*REDIS_PASSWORD.* \(built with --embed-secrets\) but is mode 0644$/m);
+    for (const v of Object.values(AWKWARD)) expect(r.out.includes(v)).toBe(false);
+    for (const t of readdirSync(out).filter((n) => n.endsWith('.tar.gz'))) chmodSync(join(out, t), 0o600);
+    expect(mhc(['audit', join(out, 'rev')]).out).not.toContain('tar.gz: error[A403]');
+    const plain = join(dir, 'plain');
+    expect(mhc(['build', y, '-o', plain, '-q', '--tar']).code).toBe(0);
+    chmodSync(join(plain, 'rev-c2.tar.gz'), 0o644);
+    const p = mhc(['audit', join(plain, 'rev')]);
+    expect(p.code, p.out).toBe(0);
   });
 
   it('every example audits without crashing (exit 0 or 1, a summary line)', () => {

@@ -119,6 +119,7 @@ describe.each(EXAMPLE_FILES)("%s", (name) => {
             "check_redis",
             c.ip,
             String(r.sentinel.port),
+            "/etc/redis/mhc/sentinel.conf",
           ]);
         else
           expect(

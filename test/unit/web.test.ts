@@ -141,6 +141,9 @@ describe('web emitter', () => {
     const two = buildFile(join(EXAMPLES, 'two_controllers.yaml')).get('head1/files/etc/mhc/web/auth.env')!.content;
     expect(two).toContain('REDIS_MODE="sentinel"');
     expect(two).toContain('REDIS_SENTINELS="10.20.0.11:26379,10.20.0.12:26379"');
+    // Sentinel requires a password: the credential its requirepass holds (cluster mode has none)
+    expect(two).toContain('REDIS_SENTINEL_PASSWORD="@@MHC_SECRET:REDIS_SENTINEL_PASSWORD:sentinel@@"');
+    expect(env.content).not.toContain('REDIS_SENTINEL_PASSWORD');
   });
 
   it('embedding writes awkward secrets escaped for a double-quoted systemd value', () => {

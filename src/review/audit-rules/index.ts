@@ -2,13 +2,14 @@
 import type { AuditRule } from '../audit.js';
 import type { AuditCode } from '../audit-codes.js';
 import { files } from './files.js';
+import { manifest } from './manifest.js';
 import { network } from './network.js';
 import { quorum } from './quorum.js';
 import { secrets } from './secrets.js';
 import { slurm } from './slurm.js';
 import { vip } from './vip.js';
 
-export const RULES: readonly AuditRule[] = [quorum, vip, slurm, secrets, files, network];
+export const RULES: readonly AuditRule[] = [quorum, vip, slurm, secrets, files, manifest, network];
 
 /**
  * Compiler diagnostics that an audit rule reports itself, with why and fix: when that rule fired,

@@ -5,7 +5,43 @@ import type { Path } from '../../compiler/locate.js';
 import { SECRET_REF } from '../../compiler/formats.js';
 import { PLACEHOLDER } from '../../compiler/secrets.js';
 import type { AuditRule, Finding } from '../audit.js';
-import { placeholdersIn } from '../side.js';
+import { parseManifest, placeholdersIn, type Tarball } from '../side.js';
+import { readTarGz } from '../tar-read.js';
+
+/**
+ * The secrets whose values a tarball of a bundle holds: for every file its manifest lists with
+ * secrets, those the file holds as values — all of them when the bundle was built with
+ * --embed-secrets, else those it has no placeholder for. `unknown` when the archive cannot be
+ * read or has no readable manifest.json (it may then hold anything).
+ */
+export function tarballSecrets(t: Tarball): { names: string[]; embedded: boolean } | { unknown: string } {
+  if (!Buffer.isBuffer(t.bytes)) return { unknown: t.bytes.error };
+  let entries;
+  try {
+    entries = readTarGz(t.bytes);
+  } catch (e) {
+    return { unknown: (e as Error).message };
+  }
+  const byPath = new Map(entries.filter((e) => e.type === '0').map((e) => [e.path, e]));
+  const manifests = [...byPath.keys()].filter((p) => /^[^/]+\/manifest\.json$/.test(p));
+  if (!manifests.length) return { unknown: 'it holds no manifest.json' };
+  const names = new Set<string>();
+  let embedded = false;
+  for (const mp of manifests) {
+    const m = parseManifest(byPath.get(mp)!.data.toString('utf8'));
+    if (!m) return { unknown: `${mp} is not valid JSON` };
+    const bundle = mp.slice(0, -'/manifest.json'.length);
+    if (m.secrets_embedded === true) embedded = true;
+    for (const e of m.files ?? []) {
+      if (!e.secrets?.length) continue;
+      const f = byPath.get(`${bundle}/${e.path}`);
+      if (!f) continue;
+      const present = placeholdersIn(f.data.toString('utf8'));
+      for (const s of e.secrets) if (m.secrets_embedded === true || !present.has(s)) names.add(s);
+    }
+  }
+  return { names: [...names].sort(), embedded };
+}
 
 /** Anything shaped like a placeholder, valid or not (an unknown encoding, a name starting with a digit). */
 const LOOSE = /@@MHC_SECRET:([A-Za-z0-9_]+)(?::([A-Za-z0-9_]+))?@@/g;
@@ -130,6 +166,23 @@ export const secrets: AuditRule = {
           }
         }
       }
+    }
+    // --- A403: tarballs beside the tree -------------------------------------------------------------
+    for (const t of ctx.tarballs) {
+      if ((t.mode & 0o077) === 0) continue;
+      const held = tarballSecrets(t);
+      if ('names' in held && !held.names.length) continue;
+      out.push(
+        ctx.finding(
+          'A403',
+          ctx.at(undefined, { path: `../${t.name}` }),
+          'names' in held
+            ? `holds the values of ${held.names.join(', ')} (${held.embedded ? 'built with --embed-secrets' : 'its manifest lists them and says none are embedded, but the files have no placeholder for them'}) but is mode ${modeString(t.mode)}`
+            : `cannot be read (${held.unknown}), so it may hold secret values, and is mode ${modeString(t.mode)}`,
+          'the tarball is what CI uploads and operators copy around: any local user, and anyone who gets the artifact with its mode, can read the passwords and the munge key in it',
+          'chmod 0600 the tarball (mhc build writes tarballs holding secrets 0600), or build without --embed-secrets and let the nodes fill placeholders from /etc/mhc/secrets.env',
+        ),
+      );
     }
     return out;
   },
