@@ -45,6 +45,7 @@ export const CODES = {
   E318: { severity: 'error', title: 'secret value refused by its consumer' },
   E319: { severity: 'error', title: 'vip_owner does not run keepalived' },
   E320: { severity: 'error', title: 'more than one default partition' },
+  E321: { severity: 'error', title: 'hostlists expand to too many names' },
   // W3xx — warnings
   W301: { severity: 'warning', title: 'two Galera nodes cannot keep quorum after one failure' },
   W302: { severity: 'warning', title: 'even number of Galera nodes' },

@@ -3,7 +3,7 @@
 import { diag, type Diagnostic } from './diagnostics.js';
 import { didYouMean } from './did-you-mean.js';
 import { pathText, type Folded } from './fold.js';
-import { expand, HostlistError } from './hostlist.js';
+import { count, expand, HostlistError, MAX_EXPANDED_HOSTNAMES } from './hostlist.js';
 import type { Locator, Path } from './locate.js';
 import { COMPUTE_BUNDLE, type Model } from './model.js';
 import { netmaskToPrefix, sameSubnet } from './net.js';
@@ -12,10 +12,41 @@ import { SECRET_REF } from './formats.js';
 
 const RESERVED = new Set([COMPUTE_BUNDLE, 'localhost']);
 
+/**
+ * Runs before normalize, which expands every partition's hostlist: the names all of them expand
+ * to, together, stay within MAX_EXPANDED_HOSTNAMES, counted without expanding anything (30
+ * partitions of n[000001-999999] are 2 KB of YAML and would be 30 million strings). E321 points
+ * at the list that crosses the limit; a malformed list is left to checkRules (E205).
+ */
+export function checkHostlistSizes(f: Folded, loc: Locator): Diagnostic[] {
+  let total = 0n;
+  for (const [i, p] of (f.input.slurm?.partitions ?? []).entries()) {
+    if (typeof p.nodes !== 'string' || p.nodes === 'ALL') continue;
+    let n: bigint;
+    try {
+      n = count(p.nodes);
+    } catch {
+      continue;
+    }
+    total += n;
+    if (total > BigInt(MAX_EXPANDED_HOSTNAMES)) {
+      const whole = i === 0 || total === n ? `expands to ${n} names` : `brings the node lists to ${total} names in all (this one: ${n})`;
+      return [
+        diag(
+          'E321',
+          `partition "${p.name}": the hostlist ${whole}; mhc expands at most ${MAX_EXPANDED_HOSTNAMES.toLocaleString('en-US')} in one file`,
+          loc(['slurm', 'partitions', i, 'nodes'], { at: 'value' }),
+          'name only compute nodes that exist (a list longer than compute_nodes names nodes that do not), or write ALL',
+        ),
+      ];
+    }
+  }
+  return [];
+}
+
 export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] {
   const ds: Diagnostic[] = [];
-  const err = (code: Parameters<typeof diag>[0], msg: string, path: Path, hint?: string, at: 'key' | 'value' = 'value') =>
-    ds.push(diag(code, msg, loc(path, { at }), hint));
+  const err = (code: Parameters<typeof diag>[0], msg: string, path: Path, hint?: string, at: 'key' | 'value' = 'value') => ds.push(diag(code, msg, loc(path, { at }), hint));
 
   // --- nodes -------------------------------------------------------------------------
   if (f.controllers.length === 0) {
@@ -25,14 +56,26 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
     ...f.controllers.map((c) => ({ hostname: c.hostname, ip: c.ip, path: c.path })),
     ...f.compute.map((c) => ({ hostname: c.hostname, ip: c.ip, path: c.path })),
     ...(f.input.database?.galera?.arbitrator
-      ? [{ hostname: { value: f.input.database.galera.arbitrator.hostname, path: ['database', 'galera', 'arbitrator', 'hostname'] as Path }, ip: { value: f.input.database.galera.arbitrator.ip, path: ['database', 'galera', 'arbitrator', 'ip'] as Path }, path: ['database', 'galera', 'arbitrator'] as Path }]
+      ? [
+          {
+            hostname: { value: f.input.database.galera.arbitrator.hostname, path: ['database', 'galera', 'arbitrator', 'hostname'] as Path },
+            ip: { value: f.input.database.galera.arbitrator.ip, path: ['database', 'galera', 'arbitrator', 'ip'] as Path },
+            path: ['database', 'galera', 'arbitrator'] as Path,
+          },
+        ]
       : []),
   ];
   const seenHost = new Map<string, Path>();
   const seenIp = new Map<string, Path>();
   for (const n of allNodes) {
     const h = n.hostname.value.toLowerCase();
-    if (RESERVED.has(h)) err('E313', `"${n.hostname.value}" is reserved (${h === 'localhost' ? 'it names the loopback host' : 'the shared compute bundle is written to a directory of that name'})`, n.hostname.path, 'choose another hostname');
+    if (RESERVED.has(h))
+      err(
+        'E313',
+        `"${n.hostname.value}" is reserved (${h === 'localhost' ? 'it names the loopback host' : 'the shared compute bundle is written to a directory of that name'})`,
+        n.hostname.path,
+        'choose another hostname',
+      );
     const prevH = seenHost.get(h);
     if (prevH) err('E301', `hostname "${n.hostname.value}" is used twice (first at ${pathText(prevH)})`, n.hostname.path, 'hostnames must be unique (compared without case)');
     else seenHost.set(h, n.hostname.path);
@@ -49,9 +92,16 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   // --- VIP and keepalived ------------------------------------------------------------
   const ka = f.controllers.filter((c) => controllerServices(c).includes('keepalived'));
   const owners = f.controllers.filter((c) => c.vipOwner?.value);
-  owners.slice(1).forEach((o) =>
-    err('E305', `more than one controller is vip_owner (${owners.map((x) => x.hostname.value).join(', ')})`, o.vipOwner!.path, 'set vip_owner: true on exactly one controller, or on none to let the highest priority own the VIP'),
-  );
+  owners
+    .slice(1)
+    .forEach((o) =>
+      err(
+        'E305',
+        `more than one controller is vip_owner (${owners.map((x) => x.hostname.value).join(', ')})`,
+        o.vipOwner!.path,
+        'set vip_owner: true on exactly one controller, or on none to let the highest priority own the VIP',
+      ),
+    );
   if (f.netmask && netmaskToPrefix(f.netmask.value) === undefined) {
     err('E205', `${f.netmask.value} is not a valid netmask (the 1-bits must be contiguous, e.g. 255.255.255.0)`, f.netmask.path);
   }
@@ -65,22 +115,32 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
     if (prefixGiven !== undefined) {
       const inside = ka.filter((c) => c.ip && sameSubnet(c.ip.value, vip, prefixGiven));
       if (ka.length && inside.length === 0) {
-        err('E304', `the VIP ${vip} is not in the subnet of any keepalived controller (/${prefixGiven})`, vipPath, 'VRRP moves the VIP only within one L2 segment: pick an address in the controllers\' subnet');
+        err(
+          'E304',
+          `the VIP ${vip} is not in the subnet of any keepalived controller (/${prefixGiven})`,
+          vipPath,
+          "VRRP moves the VIP only within one L2 segment: pick an address in the controllers' subnet",
+        );
       } else {
         for (const c of ka) {
           if (c.ip && !sameSubnet(c.ip.value, vip, prefixGiven)) {
-            err('E315', `${c.hostname.value} (${c.ip.value}) is outside the VIP subnet ${model.network.vip?.subnet ?? ''}`, c.ip.path, 'every keepalived controller must be on the VIP\'s subnet');
+            err('E315', `${c.hostname.value} (${c.ip.value}) is outside the VIP subnet ${model.network.vip?.subnet ?? ''}`, c.ip.path, "every keepalived controller must be on the VIP's subnet");
           }
         }
       }
     }
   } else if (ka.length) {
-    err('E204', `keepalived runs on ${ka.length} controller(s) but network.vip is not set`, f.input.network ? ['network'] : [], 'add network: { vip: <free address in the controllers\' subnet> }');
+    err('E204', `keepalived runs on ${ka.length} controller(s) but network.vip is not set`, f.input.network ? ['network'] : [], "add network: { vip: <free address in the controllers' subnet> }");
   }
   const withPrio = ka.filter((c) => c.priority);
   if (withPrio.length && withPrio.length < ka.length) {
     for (const c of ka.filter((x) => !x.priority)) {
-      err('E314', `controller "${c.hostname.value}" runs keepalived without a priority while others set one`, c.path, 'give every keepalived controller a priority (1–254), or none to let mhc derive them');
+      err(
+        'E314',
+        `controller "${c.hostname.value}" runs keepalived without a priority while others set one`,
+        c.path,
+        'give every keepalived controller a priority (1–254), or none to let mhc derive them',
+      );
     }
   }
   const seenPrio = new Map<number, string>();
@@ -93,11 +153,21 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   const owner = owners[0];
   if (owner && ka.length) {
     if (!controllerServices(owner).includes('keepalived')) {
-      err('E319', `vip_owner ${owner.hostname.value} does not run keepalived, so it can never hold the VIP`, owner.vipOwner!.path, 'enable services.keepalived on it, or make another controller the owner');
+      err(
+        'E319',
+        `vip_owner ${owner.hostname.value} does not run keepalived, so it can never hold the VIP`,
+        owner.vipOwner!.path,
+        'enable services.keepalived on it, or make another controller the owner',
+      );
     } else if (owner.priority) {
       const higher = withPrio.filter((c) => c !== owner && c.priority!.value >= owner.priority!.value);
       if (higher.length) {
-        err('E306', `vip_owner ${owner.hostname.value} has priority ${owner.priority.value}, but ${higher.map((c) => `${c.hostname.value} has ${c.priority!.value}`).join(', ')}`, owner.priority.path, 'the VIP owner must have the highest priority, or VRRP hands the VIP to another node');
+        err(
+          'E306',
+          `vip_owner ${owner.hostname.value} has priority ${owner.priority.value}, but ${higher.map((c) => `${c.hostname.value} has ${c.priority!.value}`).join(', ')}`,
+          owner.priority.path,
+          'the VIP owner must have the highest priority, or VRRP hands the VIP to another node',
+        );
       }
     }
   }
@@ -107,14 +177,28 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   if (g && f.gluster) {
     const gp = f.gluster.path;
     if (f.gluster.value.replica_count !== undefined && f.gluster.value.replica_count > g.members.length) {
-      ds.push(diag('W308', `replica_count ${f.gluster.value.replica_count} needs that many gluster nodes, but only ${g.members.length} run glusterfs: the volume is created with replica ${g.members.length}`, loc([...gp, 'replica_count']), `enable glusterfs on more controllers, or write replica_count: ${g.members.length}`));
+      ds.push(
+        diag(
+          'W308',
+          `replica_count ${f.gluster.value.replica_count} needs that many gluster nodes, but only ${g.members.length} run glusterfs: the volume is created with replica ${g.members.length}`,
+          loc([...gp, 'replica_count']),
+          `enable glusterfs on more controllers, or write replica_count: ${g.members.length}`,
+        ),
+      );
     }
     if (g.arbiter && g.replicaCount !== 3) {
       err('E205', `an arbiter needs replica_count 3 (2 data bricks + 1 arbiter), not ${g.replicaCount}`, [...gp, 'arbiter']);
     }
   }
   if (g && g.replicaCount === 2 && !g.arbiter) {
-    ds.push(diag('W303', 'gluster replica 2 is prone to split-brain when the two nodes lose sight of each other', loc(f.gluster ? [...f.gluster.path, 'replica_count'] : f.controllersPath, { at: f.gluster ? 'value' : 'key' }), 'use replica_count: 3 with arbiter: true (the arbiter stores only metadata)'));
+    ds.push(
+      diag(
+        'W303',
+        'gluster replica 2 is prone to split-brain when the two nodes lose sight of each other',
+        loc(f.gluster ? [...f.gluster.path, 'replica_count'] : f.controllersPath, { at: f.gluster ? 'value' : 'key' }),
+        'use replica_count: 3 with arbiter: true (the arbiter stores only metadata)',
+      ),
+    );
   }
 
   // --- galera ------------------------------------------------------------------------
@@ -122,7 +206,14 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   if (gal && !gal.arbitrator) {
     const where = loc(f.input.database ? ['database'] : f.controllersPath, { at: 'key' });
     if (gal.members.length === 2) {
-      ds.push(diag('W301', 'two Galera nodes cannot keep quorum: when one fails the other stops accepting writes', where, 'add a third MariaDB node, or a garbd arbitrator (database.galera.arbitrator: {hostname, ip})'));
+      ds.push(
+        diag(
+          'W301',
+          'two Galera nodes cannot keep quorum: when one fails the other stops accepting writes',
+          where,
+          'add a third MariaDB node, or a garbd arbitrator (database.galera.arbitrator: {hostname, ip})',
+        ),
+      );
     } else if (gal.members.length >= 4 && gal.members.length % 2 === 0) {
       ds.push(diag('W302', `${gal.members.length} Galera nodes: an even count can split into two halves with no quorum`, where, 'use an odd number of MariaDB nodes, or add a garbd arbitrator'));
     }
@@ -134,13 +225,25 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
     err('E309', `redis mode: cluster needs at least 3 redis nodes, but ${r?.members.length ?? 0} run redis`, ['redis', 'mode'], 'use mode: sentinel (or auto), or enable redis on more controllers');
   }
   if (r?.mode === 'sentinel' && r.members.length === 2) {
-    ds.push(diag('W307', 'two Redis Sentinels cannot elect a leader after one node fails (a majority of sentinels is needed)', loc(f.input.redis ? ['redis'] : f.controllersPath, { at: 'key' }), 'run redis on a third controller'));
+    ds.push(
+      diag(
+        'W307',
+        'two Redis Sentinels cannot elect a leader after one node fails (a majority of sentinels is needed)',
+        loc(f.input.redis ? ['redis'] : f.controllersPath, { at: 'key' }),
+        'run redis on a third controller',
+      ),
+    );
   }
   if (r?.mode === 'cluster' && r.members.length >= 3) {
     // every master's replicas live on other hosts, one per host (emitters/redis.ts clusterPairs)
     const rp: Path = ['redis', 'cluster', 'replicas'];
     if (r.replicas >= r.members.length) {
-      err('E205', `redis.cluster.replicas ${r.replicas} needs ${r.replicas + 1} redis nodes (each replica of a master on another host), but ${r.members.length} run redis`, rp, `write replicas: ${r.members.length - 1} or less`);
+      err(
+        'E205',
+        `redis.cluster.replicas ${r.replicas} needs ${r.replicas + 1} redis nodes (each replica of a master on another host), but ${r.members.length} run redis`,
+        rp,
+        `write replicas: ${r.members.length - 1} or less`,
+      );
     } else if (r.replicas === 0) {
       ds.push(diag('W309', 'a Redis Cluster without replicas loses the slots of any node that fails', loc(rp), 'write replicas: 1 (each master gets a replica on another node)'));
     }
@@ -176,15 +279,32 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
       const first = unknown[0]!;
       const guess = didYouMean(first, [...computeNames]);
       const where: Path = Array.isArray(p.nodes) ? [...pp, 'nodes', p.nodes.indexOf(first)] : [...pp, 'nodes'];
-      err('E310', `partition "${p.name}" names ${unknown.length === 1 ? 'a compute node that does not exist' : `${unknown.length} compute nodes that do not exist`}: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`, where, guess ? `did you mean "${guess}"?` : 'list hostnames from compute_nodes, or ALL');
+      err(
+        'E310',
+        `partition "${p.name}" names ${unknown.length === 1 ? 'a compute node that does not exist' : `${unknown.length} compute nodes that do not exist`}: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
+        where,
+        guess ? `did you mean "${guess}"?` : 'list hostnames from compute_nodes, or ALL',
+      );
     }
   });
   if (s?.accounting_storage_type === 'accounting_storage/mysql' || s?.accounting_storage_type === 'mysql') {
-    ds.push(diag('W305', 'accounting_storage/mysql is not supported by slurmctld; mhc uses accounting_storage/slurmdbd, which stores into MariaDB', loc(['slurm', 'accounting_storage_type']), 'write accounting_storage_type: slurmdbd'));
+    ds.push(
+      diag(
+        'W305',
+        'accounting_storage/mysql is not supported by slurmctld; mhc uses accounting_storage/slurmdbd, which stores into MariaDB',
+        loc(['slurm', 'accounting_storage_type']),
+        'write accounting_storage_type: slurmdbd',
+      ),
+    );
   }
   if (model.slurm?.accounting && !model.galera) {
     const t = s?.accounting_storage_type;
-    err('E316', 'Slurm accounting needs a database, but no controller runs mariadb', t ? ['slurm', 'accounting_storage_type'] : f.controllersPath, 'enable mariadb on the controllers, or set slurm.accounting_storage_type: none');
+    err(
+      'E316',
+      'Slurm accounting needs a database, but no controller runs mariadb',
+      t ? ['slurm', 'accounting_storage_type'] : f.controllersPath,
+      'enable mariadb on the controllers, or set slurm.accounting_storage_type: none',
+    );
   }
   if (model.slurm === undefined && (s?.partitions?.length || f.compute.length)) {
     err('E316', 'compute nodes or partitions are defined, but no controller runs slurm', f.compute.length ? f.computePath : ['slurm'], 'enable services.slurm on at least one controller');
@@ -217,7 +337,8 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
       if (typeof it !== 'string' && it.enabled === false) return;
       const urlPath = (typeof it === 'string' ? undefined : it.path) ?? DEFAULT_WEB_SERVICES.find((d) => d.name === name)?.path ?? `/${name}/`;
       const otherPath = paths.get(urlPath);
-      if (otherPath) err('E317', `web services "${otherPath}" and "${name}" both use the URL path ${urlPath}`, typeof it !== 'string' && it.path ? [...p, 'path'] : p, 'give each web service its own path');
+      if (otherPath)
+        err('E317', `web services "${otherPath}" and "${name}" both use the URL path ${urlPath}`, typeof it !== 'string' && it.path ? [...p, 'path'] : p, 'give each web service its own path');
       else paths.set(urlPath, name);
     });
   }
@@ -227,7 +348,14 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
 
   // --- secrets -----------------------------------------------------------------------
   for (const k of Object.keys(f.input.environment ?? {})) {
-    ds.push(diag('W304', `environment: holds the value of ${k} in the YAML; anyone who can read the file or its git history has it`, loc(['environment', k]), 'keep secrets out of the YAML: reference them as ${NAME} and provide them through secrets.env (mhc secrets init)'));
+    ds.push(
+      diag(
+        'W304',
+        `environment: holds the value of ${k} in the YAML; anyone who can read the file or its git history has it`,
+        loc(['environment', k]),
+        'keep secrets out of the YAML: reference them as ${NAME} and provide them through secrets.env (mhc secrets init)',
+      ),
+    );
   }
   const inline: [Path, string | undefined][] = [
     [f.dbRootPassword?.path ?? [], f.dbRootPassword?.value],
@@ -238,7 +366,14 @@ export function checkRules(f: Folded, model: Model, loc: Locator): Diagnostic[] 
   ];
   for (const [p, v] of inline) {
     if (v !== undefined && !SECRET_REF.test(v)) {
-      ds.push(diag('W304', `${pathText(p)} holds a literal secret; anyone who can read the file or its git history has it`, loc(p), 'write ${NAME} instead and provide the value through secrets.env (mhc secrets init)'));
+      ds.push(
+        diag(
+          'W304',
+          `${pathText(p)} holds a literal secret; anyone who can read the file or its git history has it`,
+          loc(p),
+          'write ${NAME} instead and provide the value through secrets.env (mhc secrets init)',
+        ),
+      );
     }
   }
   return ds;
