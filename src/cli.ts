@@ -11,7 +11,6 @@ import { writeFileAtomic, stageTree, WriteError } from './compiler/write.js';
 import { packBundle } from './compiler/pack.js';
 import { jsonSchema } from './compiler/schema.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
-import { readFileSync } from 'node:fs';
 import { MHC_VERSION } from './generated/version.js';
 import { COMPUTE_BUNDLE } from './compiler/model.js';
 import { rmSync } from 'node:fs';
@@ -29,10 +28,10 @@ class Exit extends Error {
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 
-function load(config: string): Compiled {
-  let bytes: Uint8Array;
+/** Every file the user names is read through readInput (regular files only, with a size cap). */
+function readUserFile(path: string): Uint8Array {
   try {
-    bytes = readInput(config);
+    return readInput(path);
   } catch (e) {
     if (e instanceof InputReadError) {
       err(`mhc: ${e.message}\n`);
@@ -40,7 +39,10 @@ function load(config: string): Compiled {
     }
     throw e;
   }
-  return compile(config, bytes);
+}
+
+function load(config: string): Compiled {
+  return compile(config, readUserFile(config));
 }
 
 function report(c: Compiled, format: 'text' | 'json' = 'text'): void {
@@ -69,14 +71,7 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     throw new Exit(EXIT.USAGE);
   }
   let fromFile: Record<string, string> = {};
-  if (o.secrets) {
-    try {
-      fromFile = Object.fromEntries(parseSecretsEnv(readFileSync(o.secrets, 'utf8')));
-    } catch (e) {
-      err(`mhc: cannot read ${o.secrets}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
-      throw new Exit(EXIT.IO);
-    }
-  }
+  if (o.secrets) fromFile = Object.fromEntries(parseSecretsEnv(Buffer.from(readUserFile(o.secrets)).toString('utf8')));
   const c = load(config);
   report(c);
   if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);

@@ -1,7 +1,7 @@
 // The CLI as users run it: the bundled dist/mhc.cjs in a child process (npm test builds it).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -12,9 +12,9 @@ import { jsonSchema } from '../src/compiler/schema.js';
 const MHC = join(ROOT, 'bin', 'mhc.cjs');
 const MAIN = join(EXAMPLES, 'my_multihead_cluster.yaml');
 
-function mhc(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+function mhc(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}) {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(opts.env ?? {}) };
-  const r = spawnSync(process.execPath, [MHC, ...args], { encoding: 'utf8', env, cwd: opts.cwd ?? ROOT, timeout: 60000 });
+  const r = spawnSync(process.execPath, [MHC, ...args], { encoding: 'utf8', env, cwd: opts.cwd ?? ROOT, timeout: opts.timeout ?? 60000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const tmp = (t: string) => mkdtempSync(join(tmpdir(), `mhc-cli-${t}-`));
@@ -256,6 +256,30 @@ describe('mhc CLI', () => {
       const r = mhc(['build', join(ROOT, 'test/fixtures/seeds', f), '-o', out, '-q']);
       expect(r.code, `${f}\n${r.err}`).toBe(0);
     }
+  });
+
+  it('inputs that are not regular files or too large are refused with exit 3 and never hang (issue 12, item 9)', () => {
+    const d = tmp('inputs');
+    const guard = { timeout: 20000 }; // a hang is killed (code null) and fails the test
+    const zero = mhc(['validate', '/dev/zero'], guard);
+    expect(zero.code).toBe(3);
+    expect(zero.err).toBe('mhc: cannot read /dev/zero: it is a character device; mhc reads only regular files\n');
+    const fifo = join(d, 'fifo.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const f = mhc(['build', fifo, '-o', join(d, 'out')], guard);
+    expect(f.code).toBe(3);
+    expect(f.err).toMatch(/cannot read .*fifo\.yaml: it is a FIFO \(named pipe\); mhc reads only regular files/);
+    const big = join(d, 'big.yaml');
+    writeFileSync(big, '');
+    truncateSync(big, 17 * 1024 * 1024);
+    const b = mhc(['validate', big], guard);
+    expect(b.code).toBe(3);
+    expect(b.err).toMatch(/cannot read .*big\.yaml: it is 17825792 bytes; mhc reads at most 16 MiB/);
+    expect(mhc(['validate', d], guard).err).toMatch(/it is a directory; mhc reads only regular files/);
+    const s = mhc(['build', MAIN, '-o', join(d, 'out'), '--embed-secrets', '--secrets', '/dev/zero'], guard);
+    expect(s.code).toBe(3);
+    expect(s.err).toMatch(/cannot read \/dev\/zero: it is a character device/);
+    for (const r of [zero, f, b, s]) expect(r.err).not.toMatch(/\n\s+at /);
   });
 
   it('a hostile value never runs: $(touch …) in the YAML creates no file', () => {
