@@ -29,6 +29,14 @@ export function tarEntries(bundle: string, files: readonly BundleFile[]): Entry[
 }
 
 /**
+ * The mode of a bundle's tarball: 0600 when a file inside holds a secret value (built with
+ * --embed-secrets; those files are 0600 themselves), else 0644.
+ */
+export function tarballMode(bundle: string, files: readonly BundleFile[], secretsEmbedded: boolean): number {
+  return secretsEmbedded && files.some((f) => f.secrets.length > 0 && f.path.startsWith(`${bundle}/`)) ? 0o600 : 0o644;
+}
+
+/**
  * The gzipped tar of one bundle. Compression runs on libuv's thread pool, so the CLI stages the
  * tree while the tarballs are being made.
  */
