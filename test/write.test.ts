@@ -52,8 +52,10 @@ describe('stageTree / commit', () => {
   it('a rebuild keeps the inode of an unchanged file and writes a changed one afresh', () => {
     build(TREE);
     const before = Object.fromEntries(TREE.map((f) => [f.path, ino(f.path)]));
+    const marker = ino(TREE_MARKER);
     const next = TREE.map((f) => (f.path === 'a/manifest.json' ? file(f.path, '{"v":2}\n') : f));
     build(next);
+    expect(ino(TREE_MARKER)).toBe(marker); // the marker too: a rebuild creates no inode for it
     expect(ino('a/files/etc/one.conf')).toBe(before['a/files/etc/one.conf']);
     expect(ino('b/bin/run.sh')).toBe(before['b/bin/run.sh']);
     expect(ino('a/manifest.json')).not.toBe(before['a/manifest.json']);

@@ -184,7 +184,8 @@ export function stageTree(outDir: string, cluster: string, files: readonly Bundl
     if (!present) mkdirSync(tmp, 0o755);
     for (const d of [...(present ?? [])].filter((d) => !dirs.has(d)).reverse()) rmdirSync(join(tmp, d)); // children first
     for (const d of [...dirs].sort()) if (!present?.has(d)) mkdirSync(join(tmp, d), 0o755);
-    writeFileSync(join(tmp, TREE_MARKER), treeMarker(cluster), { mode: 0o644, flag: 'wx' });
+    const marker = Buffer.from(treeMarker(cluster), 'utf8');
+    if (!(reuse && linkUnchanged(join(final, TREE_MARKER), join(tmp, TREE_MARKER), marker, 0o644))) writeFileSync(join(tmp, TREE_MARKER), marker, { mode: 0o644, flag: 'wx' });
     for (const f of files) {
       const buf = bytesOf(f);
       bytes += buf.length;
