@@ -1,5 +1,6 @@
-// npm run bench: median wall time and peak RSS of `mhc build --tar` on each example and on a
-// synthetic 5 + 10,000 node cluster, next to a bare `node -e 0` measured in the same run.
+// npm run bench: median wall time and peak RSS of `mhc build` and `mhc build --tar` (rebuilds into
+// the same out/) on each example and on a synthetic 5 + 10,000 node cluster, next to a bare
+// `node -e 0` measured in the same run.
 // Benchmarks are separate from tests; nothing here asserts, it reports.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -48,17 +49,23 @@ function measure(args) {
 const synth = join(work, 'synthetic-5+10000.yaml');
 writeFileSync(synth, syntheticCluster(10000));
 const cases = [
-  ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).sort().map((f) => [f, join(root, 'examples', f)]),
+  ...readdirSync(join(root, 'examples'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => [f, join(root, 'examples', f)]),
   ['synthetic 5 + 10,000 nodes', synth],
 ];
 
 const bare = run(['-e', '0']).rssMB;
 console.log(`node ${process.version}, ${runs} runs each alternating with a bare \`node -e 0\`, median wall time, peak RSS (bare node: ${bare.toFixed(1)} MB)`);
-console.log(`${'case'.padEnd(30)} ${'median ms'.padStart(10)} ${'node -e 0 ms'.padStart(13)} ${'× node -e 0'.padStart(12)} ${'peak RSS MB'.padStart(12)}`);
+console.log(`${'case'.padEnd(36)} ${'median ms'.padStart(10)} ${'node -e 0 ms'.padStart(13)} ${'× node -e 0'.padStart(12)} ${'peak RSS MB'.padStart(12)}`);
 for (const [name, file] of cases) {
-  const out = join(work, 'out');
-  const m = measure([mhc, 'build', file, '-o', out, '--tar', '--quiet']);
-  rmSync(out, { recursive: true, force: true });
-  console.log(`${name.padEnd(30)} ${m.ms.toFixed(1).padStart(10)} ${m.baseMs.toFixed(1).padStart(13)} ${(m.ms / m.baseMs).toFixed(2).padStart(12)} ${m.rssMB.toFixed(1).padStart(12)}`);
+  for (const tar of [false, true]) {
+    const out = join(work, 'out');
+    const m = measure([mhc, 'build', file, '-o', out, ...(tar ? ['--tar'] : []), '--quiet']);
+    rmSync(out, { recursive: true, force: true });
+    const label = `${name}${tar ? ' --tar' : ''}`;
+    console.log(`${label.padEnd(36)} ${m.ms.toFixed(1).padStart(10)} ${m.baseMs.toFixed(1).padStart(13)} ${(m.ms / m.baseMs).toFixed(2).padStart(12)} ${m.rssMB.toFixed(1).padStart(12)}`);
+  }
 }
 rmSync(work, { recursive: true, force: true });

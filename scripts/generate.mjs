@@ -2,27 +2,24 @@
 // stay pure, nothing is read from disk at run time and the compiler never parses a template at
 // build time — only the small handlebars runtime ships), and the version from package.json.
 import Handlebars from 'handlebars';
-import { mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, dirname } from 'node:path';
+import fg from 'fast-glob';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tdir = join(root, 'templates');
 const entries = {};
-const walk = (d) => {
-  for (const n of readdirSync(d).sort()) {
-    const p = join(d, n);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (n.endsWith('.hbs')) entries[relative(tdir, p).replace(/\.hbs$/, '').split('\\').join('/')] = readFileSync(p, 'utf8');
-  }
-};
-walk(tdir);
+// every template, by its path under templates/ without .hbs ('/'-separated on every OS), sorted
+for (const rel of fg.sync('**/*.hbs', { cwd: tdir, onlyFiles: true }).sort()) entries[rel.replace(/\.hbs$/, '')] = readFileSync(join(tdir, rel), 'utf8');
 const out = join(root, 'src', 'generated');
 mkdirSync(out, { recursive: true });
 const write = (name, text) => {
   const p = join(out, name);
   let old = null;
-  try { old = readFileSync(p, 'utf8'); } catch {}
+  try {
+    old = readFileSync(p, 'utf8');
+  } catch {}
   if (old !== text) writeFileSync(p, text);
 };
 // strict: a missing value is an error, never an empty string; noEscape: config files are not HTML.

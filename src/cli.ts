@@ -7,15 +7,13 @@ import { compile, type Compiled } from './compiler/compile.js';
 import { formatJson, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
 import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
-import { writeFileAtomic, stageTree, WriteError } from './compiler/write.js';
+import { writeFileAtomic, removeFile, stageFile, stageTree, WriteError, type StagedFile } from './compiler/write.js';
+import { packBundle, tarballMode } from './compiler/pack.js';
 import { secretsOf } from './compiler/bundle.js';
-import { packBundle } from './compiler/pack.js';
 import { jsonSchema } from './compiler/schema.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
-import { readFileSync } from 'node:fs';
 import { MHC_VERSION } from './generated/version.js';
 import { COMPUTE_BUNDLE } from './compiler/model.js';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerReviewCommands } from './review/commands.js';
 
@@ -30,10 +28,10 @@ class Exit extends Error {
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 
-function load(config: string): Compiled {
-  let bytes: Uint8Array;
+/** Every file the user names is read through readInput (regular files only, with a size cap). */
+function readUserFile(path: string): Uint8Array {
   try {
-    bytes = readInput(config);
+    return readInput(path);
   } catch (e) {
     if (e instanceof InputReadError) {
       err(`mhc: ${e.message}\n`);
@@ -41,7 +39,10 @@ function load(config: string): Compiled {
     }
     throw e;
   }
-  return compile(config, bytes);
+}
+
+function load(config: string): Compiled {
+  return compile(config, readUserFile(config));
 }
 
 function report(c: Compiled, format: 'text' | 'json' = 'text'): void {
@@ -70,14 +71,7 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     throw new Exit(EXIT.USAGE);
   }
   let fromFile: Record<string, string> = {};
-  if (o.secrets) {
-    try {
-      fromFile = Object.fromEntries(parseSecretsEnv(readFileSync(o.secrets, 'utf8')));
-    } catch (e) {
-      err(`mhc: cannot read ${o.secrets}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
-      throw new Exit(EXIT.IO);
-    }
-  }
+  if (o.secrets) fromFile = Object.fromEntries(parseSecretsEnv(Buffer.from(readUserFile(o.secrets)).toString('utf8')));
   const c = load(config);
   report(c);
   if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
@@ -104,25 +98,50 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
   }
   const files = result.files;
   // The tarballs are compressed on the thread pool while the tree is written beside its final
-  // place; only when both succeeded does the tree move into place, so a packing failure leaves
-  // the disk as it was.
+  // place, then each is written beside its own; only when all of that succeeded does the tree
+  // move into place, and the tarballs after it, so a failure leaves the old tree and the old
+  // tarballs as they were.
   const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
   const mtime = Number.isFinite(epoch) && epoch >= 0 ? Math.floor(epoch) : 0;
   const packing = o.tar ? Promise.all(sel.targets.map((t) => packBundle(t.name, files, mtime))) : Promise.resolve([]);
   packing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   try {
     const staged = stageTree(o.output, model.cluster.name, files);
-    let packed: Buffer[];
+    const tarballs: (StagedFile & { bytes: number })[] = [];
     try {
-      packed = await packing;
+      let packed: Buffer[];
+      try {
+        packed = await packing;
+      } catch (e) {
+        throw new WriteError(`cannot pack the tarballs: ${String(e)}`);
+      }
+      sel.targets.forEach((t, i) => {
+        if (!o.tar) return;
+        // a tarball holding a secret value (--embed-secrets) is as private as the files inside
+        const mode = tarballMode(t.name, files, !!o.embedSecrets);
+        tarballs.push({ ...stageFile(join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), packed[i]!, mode, true), bytes: packed[i]!.length });
+      });
     } catch (e) {
+      for (const t of tarballs) t.discard();
       staged.discard();
-      throw new WriteError(`cannot pack the tarballs: ${String(e)}`);
+      throw e;
     }
-    const tarballs = sel.targets.flatMap((t, i) => (o.tar ? [{ path: join(o.output, `${model.cluster.name}-${t.name}.tar.gz`), data: packed[i]! }] : []));
-    const w = staged.commit();
-    for (const t of tarballs) writeFileAtomic(t.path, t.data, 0o644, true, true);
-    for (const gone of w.removedBundles) rmSync(join(o.output, `${model.cluster.name}-${gone}.tar.gz`), { force: true });
+    let w;
+    try {
+      w = staged.commit();
+    } catch (e) {
+      for (const t of tarballs) t.discard();
+      throw e;
+    }
+    for (const [i, t] of tarballs.entries()) {
+      try {
+        t.commit();
+      } catch (e) {
+        for (const rest of tarballs.slice(i + 1)) rest.discard();
+        throw e;
+      }
+    }
+    for (const gone of w.removedBundles) removeFile(join(o.output, `${model.cluster.name}-${gone}.tar.gz`));
     if (!o.quiet) {
       const nCtl = sel.targets.filter((t) => t.kind === 'controller').length;
       const comp = sel.targets.find((t) => t.name === COMPUTE_BUNDLE);
@@ -130,7 +149,7 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
       out(
         `built ${shown}: ${plural(nCtl, 'controller bundle')}${comp ? ` + 1 compute bundle (${plural(model.computeNodes.length, 'node')})` : ''}, ${plural(w.files, 'file')}, ${w.bytes} bytes${o.embedSecrets ? ', secrets embedded (files holding them are mode 0600)' : ''}\n`,
       );
-      for (const t of tarballs) out(`  ${relative(process.cwd(), resolvePath(t.path))} (${t.data.length} bytes)\n`);
+      for (const t of tarballs) out(`  ${relative(process.cwd(), resolvePath(t.path))} (${t.bytes} bytes)\n`);
     }
   } catch (e) {
     if (e instanceof WriteError) {
@@ -147,7 +166,9 @@ function cmdValidate(config: string, o: { format: 'text' | 'json' }): void {
   if (hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
   if (o.format === 'text') {
     const m = c.model!;
-    out(`${config}: valid (${plural(m.controllers.length, 'controller')}, ${plural(m.computeNodes.length, 'compute node')}${c.diagnostics.length ? `, ${summaryLine(c.diagnostics).replace(/^0 errors, /, '')}` : ''})\n`);
+    out(
+      `${config}: valid (${plural(m.controllers.length, 'controller')}, ${plural(m.computeNodes.length, 'compute node')}${c.diagnostics.length ? `, ${summaryLine(c.diagnostics).replace(/^0 errors, /, '')}` : ''})\n`,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 // The CLI as users run it: the bundled dist/mhc.cjs in a child process (npm test builds it).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -12,9 +12,9 @@ import { jsonSchema } from '../src/compiler/schema.js';
 const MHC = join(ROOT, 'bin', 'mhc.cjs');
 const MAIN = join(EXAMPLES, 'my_multihead_cluster.yaml');
 
-function mhc(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+function mhc(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}) {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(opts.env ?? {}) };
-  const r = spawnSync(process.execPath, [MHC, ...args], { encoding: 'utf8', env, cwd: opts.cwd ?? ROOT, timeout: 60000 });
+  const r = spawnSync(process.execPath, [MHC, ...args], { encoding: 'utf8', env, cwd: opts.cwd ?? ROOT, timeout: opts.timeout ?? 60000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const tmp = (t: string) => mkdtempSync(join(tmpdir(), `mhc-cli-${t}-`));
@@ -101,21 +101,26 @@ describe('mhc CLI', () => {
     writeFileSync(join(badDir, 'c.yaml'), readFileSync(MAIN, 'utf8').replace('hostname: server2', 'hostname: server2;reboot'));
     expect(mhc(['build', join(badDir, 'c.yaml'), '-o', out]).code).toBe(1);
     expect(readFileSync(join(root, 'SHA256SUMS'), 'utf8')).toBe(before);
-    // no temporary leftovers: beside the tree only the spare, which holds empty directories only
+    // no temporary leftovers: beside the tree only the spare, which holds empty directories and its marker only
     expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual(['.hpc-prod.spare']);
     const spare = join(out, '.hpc-prod.spare');
-    for (const r of readdirSync(spare, { recursive: true, encoding: 'utf8' })) expect(statSync(join(spare, r)).isDirectory(), r).toBe(true);
+    for (const r of readdirSync(spare, { recursive: true, encoding: 'utf8' })) expect(statSync(join(spare, r)).isDirectory() || r === '.mhc-tree', r).toBe(true);
     // SHA256SUMS matches the files
     for (const line of before.trim().split('\n')) {
       const [sum, path] = line.split('  ');
-      expect(createHash('sha256').update(readFileSync(join(root, path!))).digest('hex'), path).toBe(sum);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(root, path!)))
+          .digest('hex'),
+        path,
+      ).toBe(sum);
     }
   });
 
   it('--node builds only the named bundles; unknown names are usage errors with a hint', () => {
     const out = tmp('node');
     expect(mhc(['build', MAIN, '-o', out, '--node', 'server2', '--node', 'gpu001']).code).toBe(0);
-    expect(readdirSync(join(out, 'hpc-prod')).sort()).toEqual(['SHA256SUMS', 'cluster.json', 'compute', 'server2']);
+    expect(readdirSync(join(out, 'hpc-prod')).sort()).toEqual(['.mhc-tree', 'SHA256SUMS', 'cluster.json', 'compute', 'server2']);
     const r = mhc(['build', MAIN, '-o', out, '--node', 'server9']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--node server9: no such node.*did you mean server1/);
@@ -139,7 +144,9 @@ describe('mhc CLI', () => {
       spawnSync('sh', ['-c', `umask ${umask} && "${process.execPath}" "${MHC}" build "${MAIN}" -o "${dir}" --tar -q`], { encoding: 'utf8', env: { PATH: process.env.PATH!, TZ: tz, LC_ALL: 'C' } });
     expect(build(a, 'UTC', '022').status).toBe(0);
     expect(build(b, 'Asia/Seoul', '077').status).toBe(0);
-    const tars = readdirSync(a).filter((n) => n.endsWith('.tar.gz')).sort();
+    const tars = readdirSync(a)
+      .filter((n) => n.endsWith('.tar.gz'))
+      .sort();
     expect(tars).toEqual(['hpc-prod-compute.tar.gz', 'hpc-prod-server1.tar.gz', 'hpc-prod-server2.tar.gz', 'hpc-prod-server3.tar.gz']);
     for (const t of tars) expect(readFileSync(join(a, t)).equals(readFileSync(join(b, t))), t).toBe(true);
     expect(readFileSync(join(a, 'hpc-prod/SHA256SUMS'), 'utf8')).toBe(readFileSync(join(b, 'hpc-prod/SHA256SUMS'), 'utf8'));
@@ -148,8 +155,11 @@ describe('mhc CLI', () => {
     expect(gz.readUInt32LE(4)).toBe(0);
     const tar = gunzipSync(gz);
     const names: string[] = [];
-    for (let off = 0; off + 512 <= tar.length; ) {
-      const name = tar.subarray(off, off + 100).toString('utf8').replace(/\0.*$/s, '');
+    for (let off = 0; off + 512 <= tar.length;) {
+      const name = tar
+        .subarray(off, off + 100)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
       if (!name) break;
       names.push(name);
       expect(parseInt(tar.subarray(off + 108, off + 116).toString(), 8), name).toBe(0); // uid
@@ -225,8 +235,22 @@ describe('mhc CLI', () => {
     expect(r.code, r.err).toBe(0);
     expect(statSync(f).mode & 0o777).toBe(0o600);
     const text = readFileSync(f, 'utf8');
-    const vals = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    expect(Object.keys(vals).sort()).toEqual(['DB_ROOT_PASSWORD', 'GALERA_SST_PASSWORD', 'JWT_SECRET', 'KEEPALIVED_AUTH_PASS', 'MUNGE_KEY', 'REDIS_PASSWORD', 'SESSION_SECRET', 'SLURMDBD_DB_PASSWORD']);
+    const vals = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(Object.keys(vals).sort()).toEqual([
+      'DB_ROOT_PASSWORD',
+      'GALERA_SST_PASSWORD',
+      'JWT_SECRET',
+      'KEEPALIVED_AUTH_PASS',
+      'MUNGE_KEY',
+      'REDIS_PASSWORD',
+      'SESSION_SECRET',
+      'SLURMDBD_DB_PASSWORD',
+    ]);
     expect(vals.KEEPALIVED_AUTH_PASS).toHaveLength(8);
     expect(Buffer.from(vals.MUNGE_KEY!, 'base64')).toHaveLength(1024);
     expect(vals.DB_ROOT_PASSWORD!.length).toBeGreaterThanOrEqual(32);
@@ -237,7 +261,12 @@ describe('mhc CLI', () => {
     // the generated file satisfies --embed-secrets --secrets FILE, awkward values included
     expect(mhc(['build', MAIN, '-o', join(d, 'out'), '-q', '--embed-secrets', '--secrets', f]).code).toBe(0);
     const awk = join(d, 'awkward.env');
-    writeFileSync(awk, Object.entries(AWKWARD).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    writeFileSync(
+      awk,
+      Object.entries(AWKWARD)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    );
     const r2 = mhc(['build', MAIN, '-o', join(d, 'out2'), '-q', '--embed-secrets', '--secrets', awk]);
     expect(r2.code, r2.err).toBe(0);
     expect(mhc(['build', MAIN, '-o', join(d, 'out3'), '--secrets', awk]).code).toBe(2);
@@ -295,6 +324,118 @@ describe('mhc CLI', () => {
         expect(r.err.match(/error\[E\d+\]/g), f).toEqual([`error[${refused}]`]);
       }
     }
+  });
+
+  it("a link or a directory of the user's where out/<cluster> goes is refused (exit 3) and left whole (issue 12, item 1)", () => {
+    const d = tmp('victim');
+    const victim = join(d, 'victim');
+    mkdirSync(join(victim, 'docs'), { recursive: true });
+    writeFileSync(join(victim, 'docs', 'thesis.tex'), 'years of work\n');
+    const out = join(d, 'out');
+    mkdirSync(out);
+    symlinkSync(victim, join(out, 'hpc-prod'));
+    // twice: the second build would recycle what the first one moved aside
+    const runs = [mhc(['build', MAIN, '-o', out]), mhc(['build', MAIN, '-o', out])];
+    expect(readdirSync(join(victim, 'docs'))).toEqual(['thesis.tex']);
+    expect(readFileSync(join(victim, 'docs', 'thesis.tex'), 'utf8')).toBe('years of work\n');
+    for (const r of runs) {
+      expect(r.code).toBe(3);
+      expect(r.err).toMatch(/^mhc: refusing to replace .*\/out\/hpc-prod: it is a symbolic link, not a tree mhc built; nothing was written/);
+    }
+    expect(lstatSync(join(out, 'hpc-prod')).isSymbolicLink()).toBe(true);
+    expect(readdirSync(out)).toEqual(['hpc-prod']);
+    // -o . beside a folder named like the cluster, holding the user's own YAML
+    const here = tmp('here');
+    mkdirSync(join(here, 'hpc-prod'));
+    cpSync(MAIN, join(here, 'hpc-prod', 'my_multihead_cluster.yaml'));
+    const r = mhc(['build', 'hpc-prod/my_multihead_cluster.yaml', '-o', '.'], { cwd: here });
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/refusing to replace hpc-prod: it is a directory without mhc's marker \(\.mhc-tree\)/);
+    expect(readdirSync(join(here, 'hpc-prod'))).toEqual(['my_multihead_cluster.yaml']);
+    // a tree mhc built carries the marker, and is replaced
+    const fine = tmp('fine');
+    expect(mhc(['build', MAIN, '-o', fine, '-q']).code).toBe(0);
+    expect(readFileSync(join(fine, 'hpc-prod', '.mhc-tree'), 'utf8')).toMatch(/^mhc output tree of cluster hpc-prod/);
+    expect(mhc(['build', MAIN, '-o', fine, '-q']).code).toBe(0);
+  });
+
+  it('--embed-secrets --tar: a tarball holding a secret value is 0600; without --embed-secrets 0644 (issue 12, item 3)', () => {
+    const out = tmp('tarmode');
+    const r = spawnSync('sh', ['-c', `umask 022 && "${process.execPath}" "${MHC}" build "${MAIN}" -o "${out}" --tar -q --embed-secrets`], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH!, ...AWKWARD },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const tars = readdirSync(out).filter((n) => n.endsWith('.tar.gz'));
+    expect(tars).toHaveLength(4);
+    for (const t of tars) {
+      const bundle = t.replace(/^hpc-prod-|\.tar\.gz$/g, '');
+      const man = JSON.parse(readFileSync(join(out, 'hpc-prod', bundle, 'manifest.json'), 'utf8'));
+      const holds = man.files.some((f: { secrets: string[] }) => f.secrets.length > 0);
+      expect(holds, bundle).toBe(true); // every bundle of the main example needs a secret (munge key at least)
+      expect(statSync(join(out, t)).mode & 0o7777, t).toBe(0o600);
+      expect(gunzipSync(readFileSync(join(out, t))).includes(AWKWARD.MUNGE_KEY), t).toBe(true);
+    }
+    // the same build without --embed-secrets: placeholders only, so the usual 0644 again
+    expect(mhc(['build', MAIN, '-o', out, '--tar', '-q']).code).toBe(0);
+    for (const t of tars) expect(statSync(join(out, t)).mode & 0o7777, t).toBe(0o644);
+  });
+
+  it('a failed --tar leaves the old tree and the old tarballs (issue 12)', () => {
+    const d = tmp('tarfail');
+    const out = join(d, 'out');
+    expect(mhc(['build', MAIN, '-o', out, '--tar', '-q']).code).toBe(0);
+    const snapshot = () =>
+      Object.fromEntries(
+        [
+          ...walk(join(out, 'hpc-prod')),
+          ...readdirSync(out)
+            .filter((n) => n.endsWith('.tar.gz') && statSync(join(out, n)).isFile())
+            .map((n) => join(out, n)),
+        ].map((p) => [p, readFileSync(p).toString('base64')]),
+      );
+    rmSync(join(out, 'hpc-prod-server3.tar.gz'));
+    mkdirSync(join(out, 'hpc-prod-server3.tar.gz')); // cannot be replaced by a tarball
+    const before = snapshot();
+    const changed = join(d, 'changed.yaml');
+    writeFileSync(changed, readFileSync(MAIN, 'utf8').replace('retention_days: 30', 'retention_days: 31'));
+    const r = mhc(['build', changed, '-o', out, '--tar']);
+    expect(Object.keys(before)).toHaveLength(walk(join(out, 'hpc-prod')).length + 3);
+    expect(snapshot()).toEqual(before);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/refusing to replace .*hpc-prod-server3\.tar\.gz: it is a directory/);
+    expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]); // nothing staged is left
+    expect(readdirSync(join(out, 'hpc-prod-server3.tar.gz'))).toEqual([]);
+  });
+
+  it('inputs that are not regular files or too large are refused with exit 3 and never hang (issue 12, item 9)', () => {
+    const d = tmp('inputs');
+    const guard = { timeout: 20000 }; // a hang is killed (code null) and fails the test
+    const zero = mhc(['validate', '/dev/zero'], guard);
+    expect(zero.code).toBe(3);
+    expect(zero.err).toBe('mhc: cannot read /dev/zero: it is a character device; mhc reads only regular files\n');
+    const fifo = join(d, 'fifo.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const f = mhc(['build', fifo, '-o', join(d, 'out')], guard);
+    expect(f.code).toBe(3);
+    expect(f.err).toMatch(/cannot read .*fifo\.yaml: it is a FIFO \(named pipe\); mhc reads only regular files/);
+    const big = join(d, 'big.yaml');
+    writeFileSync(big, '');
+    truncateSync(big, 17 * 1024 * 1024);
+    const b = mhc(['validate', big], guard);
+    expect(b.code).toBe(3);
+    expect(b.err).toMatch(/cannot read .*big\.yaml: it is 17825792 bytes; mhc reads at most 16 MiB/);
+    expect(mhc(['validate', d], guard).err).toMatch(/it is a directory; mhc reads only regular files/);
+    const s = mhc(['build', MAIN, '-o', join(d, 'out'), '--embed-secrets', '--secrets', '/dev/zero'], guard);
+    expect(s.code).toBe(3);
+    expect(s.err).toMatch(/cannot read \/dev\/zero: it is a character device/);
+    for (const r of [zero, f, b, s]) expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('an output directory that cannot be made is reported (exit 3), never a hang (issue 12, item 9)', () => {
+    const o = mhc(['build', MAIN, '-o', '/proc/nope'], { timeout: 20000 }); // Node 20's recursive mkdir spun here forever
+    expect(o.code).toBe(3);
+    expect(o.err).toBe('mhc: cannot create directory /proc/nope: ENOENT (mkdir)\n');
   });
 
   it('a hostile value never runs: $(touch …) in the YAML creates no file', () => {

@@ -51,6 +51,7 @@ export const CODES = {
   E320: { severity: 'error', title: 'more than one default partition' },
   E321: { severity: 'error', title: 'data directories overlap' },
   E322: { severity: 'error', title: 'a generated file the node would refuse' },
+  E323: { severity: 'error', title: 'hostlists expand to too many names' },
   // W3xx — warnings
   W301: { severity: 'warning', title: 'two Galera nodes cannot keep quorum after one failure' },
   W302: { severity: 'warning', title: 'even number of Galera nodes' },

@@ -7,7 +7,7 @@ import { parseSource, type Loaded } from './load.js';
 import { makeLocator } from './locate.js';
 import type { Model } from './model.js';
 import { normalize, type Literals } from './normalize.js';
-import { checkRules } from './rules.js';
+import { checkHostlistSizes, checkRules } from './rules.js';
 import { validate } from './validate.js';
 
 export interface Compiled {
@@ -29,6 +29,8 @@ export function compile(name: string, bytes: Uint8Array): Compiled {
     const v = validate(loaded.value, loc);
     if (!v.input) return { loaded, diagnostics: sortDiagnostics(dedupe(v.diagnostics)), inputSha256 };
     const f = fold(v.input, loc);
+    const sizes = checkHostlistSizes(f.folded, loc); // before normalize expands them
+    if (sizes.length) return { loaded, diagnostics: sortDiagnostics(dedupe([...f.diagnostics, ...sizes])), inputSha256 };
     const n = normalize(f.folded);
     const { model, literals } = n;
     const ds = sortDiagnostics(dedupe([...f.diagnostics, ...checkRules(f.folded, n, loc)]));

@@ -130,9 +130,17 @@ function rangeExpr(prefix: string, suffix: string, width: number, list: bigint[]
 
 export class HostlistError extends Error {}
 
-/** Expands "n[01-03,7],login1" → ["n01","n02","n03","n07","login1"]. Bounded by `limit`. */
-export function expand(expr: string, limit = 1_000_000): string[] {
-  const out: string[] = [];
+/**
+ * The most host names mhc expands from hostlist expressions in one file, all of them together:
+ * ten partitions each covering the largest real sites (~100,000 nodes). Expanding is refused
+ * beyond it, before anything is allocated (rules.ts, E323).
+ */
+export const MAX_EXPANDED_HOSTNAMES = 1_000_000;
+
+type Item = string | { readonly prefix: string; readonly suffix: string; readonly ranges: readonly { lo: bigint; hi: bigint; width: number }[] };
+
+/** The names and [ranges] of an expression, checked but not expanded. */
+function parse(expr: string): Item[] {
   // split on commas that are not inside brackets
   const items: string[] = [];
   let depth = 0;
@@ -148,28 +156,46 @@ export function expand(expr: string, limit = 1_000_000): string[] {
   }
   if (depth !== 0) throw new HostlistError(`unbalanced "[" in ${JSON.stringify(expr)}`);
   items.push(cur);
-  for (const raw of items) {
+  return items.map((raw) => {
     const item = raw.trim();
     if (!item) throw new HostlistError(`empty name in ${JSON.stringify(expr)}`);
     const m = /^([^[\]]*)\[([^[\]]+)\]([^[\]]*)$/.exec(item);
     if (!m) {
       if (/[[\]]/.test(item)) throw new HostlistError(`only one [range] per name is supported: ${JSON.stringify(item)}`);
-      out.push(item);
-    } else {
-      for (const r of m[2]!.split(',')) {
-        const rm = /^(\d+)(?:-(\d+))?$/.exec(r.trim());
-        if (!rm) throw new HostlistError(`bad range ${JSON.stringify(r)} in ${JSON.stringify(item)}`);
-        const a = rm[1]!;
-        const b = rm[2] ?? a;
-        const lo = BigInt(a);
-        const hi = BigInt(b);
-        if (hi < lo) throw new HostlistError(`range ${a}-${b} runs backwards in ${JSON.stringify(item)}`);
-        if (hi - lo + BigInt(out.length) >= BigInt(limit)) throw new HostlistError(`${JSON.stringify(item)} expands to more than ${limit} names`);
-        const width = a.length;
-        for (let v = lo; v <= hi; v++) out.push(`${m[1]}${v.toString().padStart(width, '0')}${m[3]}`);
-      }
+      return item;
     }
-    if (out.length > limit) throw new HostlistError(`${JSON.stringify(expr)} expands to more than ${limit} names`);
+    const ranges = m[2]!.split(',').map((r) => {
+      const rm = /^(\d+)(?:-(\d+))?$/.exec(r.trim());
+      if (!rm) throw new HostlistError(`bad range ${JSON.stringify(r)} in ${JSON.stringify(item)}`);
+      const a = rm[1]!;
+      const b = rm[2] ?? a;
+      const lo = BigInt(a);
+      const hi = BigInt(b);
+      if (hi < lo) throw new HostlistError(`range ${a}-${b} runs backwards in ${JSON.stringify(item)}`);
+      return { lo, hi, width: a.length };
+    });
+    return { prefix: m[1]!, suffix: m[3]!, ranges };
+  });
+}
+
+const countItems = (items: readonly Item[]): bigint => items.reduce((n, it) => n + (typeof it === 'string' ? 1n : it.ranges.reduce((k, r) => k + r.hi - r.lo + 1n, 0n)), 0n);
+
+/** How many names an expression expands to, without expanding it (throws HostlistError when malformed). */
+export function count(expr: string): bigint {
+  return countItems(parse(expr));
+}
+
+/**
+ * Expands "n[01-03,7],login1" → ["n01","n02","n03","n07","login1"]. Refused (HostlistError)
+ * before anything is allocated when it would give more than `limit` names.
+ */
+export function expand(expr: string, limit = MAX_EXPANDED_HOSTNAMES): string[] {
+  const items = parse(expr);
+  if (countItems(items) > BigInt(limit)) throw new HostlistError(`${JSON.stringify(expr)} expands to more than ${limit} names`);
+  const out: string[] = [];
+  for (const it of items) {
+    if (typeof it === 'string') out.push(it);
+    else for (const r of it.ranges) for (let v = r.lo; v <= r.hi; v++) out.push(`${it.prefix}${v.toString().padStart(r.width, '0')}${it.suffix}`);
   }
   return out;
 }

@@ -1,12 +1,15 @@
 // load: bytes → YAML document with positions → plain JS value.
 // `readInput` is the one function here that touches the disk; `parseSource` is pure.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { diag, type Diagnostic } from './diagnostics.js';
 import { SourceText } from './source.js';
 
-/** Files larger than this are refused: a cluster description is kilobytes, not megabytes. */
-export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
+/**
+ * Files larger than this are refused: a cluster description is kilobytes, not megabytes (the
+ * largest sites, ~100,000 nodes written one per line, stay under 10 MiB).
+ */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** Alias expansions allowed in one document (the YAML library's own guard against alias bombs). */
 export const MAX_ALIAS_COUNT = 100;
 
@@ -22,13 +25,62 @@ export interface Loaded {
 
 export class InputReadError extends Error {}
 
-/** Reads a file; throws InputReadError (exit code 3 in the CLI) when it cannot be read. */
-export function readInput(path: string): Uint8Array {
+const MIB = 1024 * 1024;
+
+/**
+ * Reads a file the user named (the cluster YAML, a secrets.env); throws InputReadError (exit code
+ * 3 in the CLI) when it cannot be read. Only a regular file is read, and at most `limit` bytes of
+ * it: it is opened without blocking (a FIFO nobody writes to does not hang), checked on the open
+ * descriptor (a device such as /dev/zero, a FIFO or a socket is refused), and read with a cap (a
+ * file that grows while it is read is refused too).
+ */
+export function readInput(path: string, limit = MAX_INPUT_BYTES): Uint8Array {
+  const fail = (why: string) => new InputReadError(`cannot read ${path}: ${why}`);
+  let fd: number;
   try {
-    return readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new InputReadError(`cannot read ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message}`);
+    throw fail(err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isDirectory()
+        ? 'a directory'
+        : st.isFIFO()
+          ? 'a FIFO (named pipe)'
+          : st.isSocket()
+            ? 'a socket'
+            : st.isCharacterDevice()
+              ? 'a character device'
+              : st.isBlockDevice()
+                ? 'a block device'
+                : 'not a file';
+      throw fail(`it is ${kind}; mhc reads only regular files`);
+    }
+    const tooLarge = (size: string) => fail(`it is ${size}; mhc reads at most ${limit >= MIB ? `${limit / MIB} MiB` : `${limit} bytes`}`);
+    if (st.size > limit) throw tooLarge(`${st.size} bytes`);
+    // one read for the whole file (asking for one byte more than fstat said); a file that grew
+    // since is read on in small pieces, never past the cap
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (let size = st.size + 1; ; size = 64 * 1024) {
+      const chunk = Buffer.allocUnsafe(size);
+      let got: number;
+      try {
+        got = readSync(fd, chunk, 0, size, null);
+      } catch (e) {
+        throw fail((e as NodeJS.ErrnoException).code ?? String(e));
+      }
+      if (got === 0) break;
+      chunks.push(chunk.subarray(0, got));
+      total += got;
+      if (total > limit) throw tooLarge('larger than that (it grew while it was read)');
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -66,10 +118,7 @@ export function parseSource(name: string, bytes: Uint8Array): Loaded {
     const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, at));
     const source = new SourceText(prefix);
     const what = at === nul ? 'a NUL byte (this looks like a binary file)' : `a byte that is not valid UTF-8 (0x${bytes[at]!.toString(16).padStart(2, '0')})`;
-    return fail(
-      diag('E101', `input contains ${what} at byte ${at}`, { start: prefix.length, end: prefix.length }, 'save the file as UTF-8 text'),
-      source,
-    );
+    return fail(diag('E101', `input contains ${what} at byte ${at}`, { start: prefix.length, end: prefix.length }, 'save the file as UTF-8 text'), source);
   }
   let text = new TextDecoder('utf-8').decode(bytes);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM
@@ -89,7 +138,10 @@ export function parseSource(name: string, bytes: Uint8Array): Loaded {
         ds.push(diag('E103', 'a tab is used for indentation; YAML allows only spaces', span, 'replace the tab with spaces'));
         break;
       case 'DUPLICATE_KEY': {
-        const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim().replace(/^["']|["']$/g, '');
+        const key = /^[^:\n]*/
+          .exec(text.slice(e.pos[0]))![0]
+          .trim()
+          .replace(/^["']|["']$/g, '');
         const keySpan = { start: e.pos[0], end: e.pos[0] + Math.max(1, /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trimEnd().length) };
         ds.push(diag('E104', `duplicate key "${key}": a later value would silently replace an earlier one`, keySpan, 'remove or rename one of the two keys'));
         break;

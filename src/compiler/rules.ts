@@ -3,7 +3,7 @@
 import { diag, type Diagnostic } from './diagnostics.js';
 import { didYouMean } from './did-you-mean.js';
 import { pathText, type Folded } from './fold.js';
-import { expand, HostlistError } from './hostlist.js';
+import { count, expand, HostlistError, MAX_EXPANDED_HOSTNAMES } from './hostlist.js';
 import type { Locator, Path } from './locate.js';
 import { COMPUTE_BUNDLE, type Model } from './model.js';
 import { netmaskToPrefix, sameSubnet } from './net.js';
@@ -12,6 +12,38 @@ import { refusal } from './secrets.js';
 import { SECRET_REF, within } from './formats.js';
 
 const RESERVED = new Set([COMPUTE_BUNDLE, 'localhost']);
+
+/**
+ * Runs before normalize, which expands every partition's hostlist: the names all of them expand
+ * to, together, stay within MAX_EXPANDED_HOSTNAMES, counted without expanding anything (30
+ * partitions of n[000001-999999] are 2 KB of YAML and would be 30 million strings). E323 points
+ * at the list that crosses the limit; a malformed list is left to checkRules (E205).
+ */
+export function checkHostlistSizes(f: Folded, loc: Locator): Diagnostic[] {
+  let total = 0n;
+  for (const [i, p] of (f.input.slurm?.partitions ?? []).entries()) {
+    if (typeof p.nodes !== 'string' || p.nodes === 'ALL') continue;
+    let n: bigint;
+    try {
+      n = count(p.nodes);
+    } catch {
+      continue;
+    }
+    total += n;
+    if (total > BigInt(MAX_EXPANDED_HOSTNAMES)) {
+      const whole = i === 0 || total === n ? `expands to ${n} names` : `brings the node lists to ${total} names in all (this one: ${n})`;
+      return [
+        diag(
+          'E323',
+          `partition "${p.name}": the hostlist ${whole}; mhc expands at most ${MAX_EXPANDED_HOSTNAMES.toLocaleString('en-US')} in one file`,
+          loc(['slurm', 'partitions', i, 'nodes'], { at: 'value' }),
+          'name only compute nodes that exist (a list longer than compute_nodes names nodes that do not), or write ALL',
+        ),
+      ];
+    }
+  }
+  return [];
+}
 
 export function checkRules(f: Folded, n: Normalized, loc: Locator): Diagnostic[] {
   const { model } = n;

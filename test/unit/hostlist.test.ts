@@ -1,7 +1,12 @@
 // Hostlist expressions: compress() and expand() are inverses on sets of names, in natural
 // order. (What Slurm itself reads is checked against scontrol in test/daemons/slurm.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { compress, expand, HostlistError, naturalCompare } from '../../src/compiler/hostlist.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compress, count, expand, HostlistError, MAX_EXPANDED_HOSTNAMES, naturalCompare } from '../../src/compiler/hostlist.js';
+import { compile } from '../../src/compiler/compile.js';
+import { formatText } from '../../src/compiler/diagnostics.js';
+import { EXAMPLES } from '../helpers.js';
 
 const roundTrip = (names: string[]) => {
   const expr = compress(names);
@@ -74,6 +79,42 @@ describe('hostlist expand', () => {
     expect(() => expand('n[a-b]')).toThrow(/bad range/);
     expect(() => expand('a,,b')).toThrow(/empty name/);
     expect(() => expand('n[1-99999999]', 1000)).toThrow(/more than 1000/);
+    // refused before anything is allocated, however large
+    expect(() => expand(`n[0-${'9'.repeat(40)}]`)).toThrow(/more than 1000000 names/);
+    expect(() => expand('a,b,c,d', 3)).toThrow(/more than 3/);
+  });
+  it('counts without expanding', () => {
+    expect(count('n[01-03,7],login1')).toBe(5n);
+    expect(count(`n[0-${'9'.repeat(30)}]`)).toBe(10n ** 30n);
+    expect(() => count('n[3-1]')).toThrow(/backwards/);
+  });
+});
+
+describe('the cap on expanded host names in one file (issue 12, item 9)', () => {
+  const main = readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8');
+  const withPartitions = (parts: string) => main.replace(/  partitions:\n(    - .*\n)+/, `  partitions:\n${parts}`);
+
+  it('30 partitions of n[000001-999999] (2 KB of YAML) are refused at the list that crosses the cap, with line:col, before any is expanded', () => {
+    const parts = Array.from({ length: 30 }, (_, i) => `    - { name: p${i}, nodes: "n[000001-999999]" }\n`).join('');
+    const text = withPartitions(parts);
+    expect(text.length).toBeLessThan(4096);
+    const c = compile('bomb.yaml', Buffer.from(text, 'utf8'));
+    const out = formatText('bomb.yaml', c.loaded.source, c.diagnostics);
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes('name: p1,'));
+    expect(out).toContain(
+      `bomb.yaml:${line + 1}:${lines[line]!.indexOf('"') + 1}: error[E323]: partition "p1": the hostlist brings the node lists to 1999998 names in all (this one: 999999); mhc expands at most 1,000,000 in one file`,
+    );
+    expect(c.diagnostics.map((d) => d.code)).toEqual(['E323']);
+    expect(c.model).toBeUndefined();
+  });
+
+  it('one list beyond the cap is refused; lists within it in all are expanded as before', () => {
+    const one = compile('one.yaml', Buffer.from(withPartitions(`    - { name: big, nodes: "n[1-${MAX_EXPANDED_HOSTNAMES + 1}]" }\n`), 'utf8'));
+    expect(formatText('one.yaml', one.loaded.source, one.diagnostics)).toMatch(/error\[E323\]: partition "big": the hostlist expands to 1000001 names/);
+    const ok = compile('ok.yaml', Buffer.from(withPartitions(`    - { name: batch, nodes: "node[001-004],gpu[001-002]", default: true }\n    - { name: debug, nodes: ALL }\n`), 'utf8'));
+    expect(ok.diagnostics.filter((d) => d.code === 'E323')).toEqual([]);
+    expect(ok.model?.slurm?.partitions.find((p) => p.name === 'batch')?.nodes).toHaveLength(6);
   });
 });
 
