@@ -4,6 +4,7 @@
 //   - a built tree on disk (out/<cluster>, or out/ holding exactly one cluster),
 //   - git:REF:PATH, a YAML file at a git revision (`git show REF:PATH`, run in the current directory).
 import { createRequire } from 'node:module';
+import { InputReadError, readInput } from '../compiler/load.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ReviewError, sideFromYaml } from './build-side.js';
@@ -42,9 +43,9 @@ export function parseSpec(arg: string): SourceSpec {
 export function readYamlBytes(spec: SourceSpec): Uint8Array {
   if (spec.kind === 'yaml') {
     try {
-      return readFileSync(spec.file);
+      return readInput(spec.file); // regular files only, never blocking, capped (as mhc build reads)
     } catch (e) {
-      throw new ReviewError(`cannot read ${spec.file}: ${(e as NodeJS.ErrnoException).code}`);
+      throw new ReviewError(e instanceof InputReadError ? e.message : `cannot read ${spec.file}: ${String(e)}`);
     }
   }
   if (spec.kind === 'git') return gitShow(spec.ref, spec.path);

@@ -78,6 +78,17 @@ describe('mhc diff (CLI)', () => {
     expect(mhc(['diff', '--help']).code).toBe(0);
   });
 
+  it('a device or a FIFO as a side is refused at once (exit 2), never read until memory runs out or blocked on', () => {
+    const fifo = join(dir, 'fifo.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const [side, kind] of [['/dev/zero', 'a character device'], [fifo, 'a FIFO']] as const) {
+      const r = mhc(['diff', a, side]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(`cannot read ${side}: it is ${kind}`);
+      expect(mhc(['audit', side]).code).toBe(3);
+    }
+  });
+
   it('--format markdown / json and --stat', () => {
     const md = mhc(['diff', a, b, '--format', 'markdown']);
     expect(md.code).toBe(1);
