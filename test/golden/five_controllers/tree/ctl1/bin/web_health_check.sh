@@ -5,6 +5,7 @@
 # parallel per node, each request bounded). Healthy = an HTTP 2xx/3xx answer.
 # Exit status: 0 every check healthy, 1 some unhealthy, 2 none healthy (or a usage error).
 # MHC_ROOT (default /) prefixes every path; commands (curl) are found through PATH.
+# shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../lib/common.sh

@@ -5,15 +5,15 @@
 # 6 web, 7 backup. Safe to run again: a phase that finds its service healthy and its files
 # unchanged changes nothing (and never bootstraps a running cluster). Every path is under
 # $MHC_ROOT (default /); every command is found through PATH. See --help.
-# shellcheck source-path=SCRIPTDIR/.. disable=SC2317 # phase_* functions are called by name (run_phase)
+# shellcheck source-path=SCRIPTDIR disable=SC2317 # phase_* functions are called by name (run_phase)
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
 PROG=${0##*/}
 BUNDLE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-# shellcheck source=lib/common.sh
+# shellcheck source=../lib/common.sh
 source "$BUNDLE/lib/common.sh"
-# shellcheck source=lib/facts.sh
+# shellcheck source=../lib/facts.sh
 source "$BUNDLE/lib/facts.sh"
 
 PHASE_NAMES=(infrastructure storage database redis slurm keepalived web backup)
@@ -29,10 +29,12 @@ GRASTATE=$(root_path /var/lib/mysql/grastate.dat)
 WAIT_GALERA=${MHC_WAIT_GALERA:-900}
 WAIT_SERVICE=${MHC_WAIT_SERVICE:-60}
 PROBE_SECS=${MHC_PROBE_SECS:-2}
+# how many runs' copies of replaced files FILE_BACKUPS keeps (older runs are deleted)
+KEEP_FILE_BACKUPS=${MHC_KEEP_FILE_BACKUPS:-10}
 # Debian packages per service on this node
 declare -A PACKAGES=([glusterfs]=glusterfs-server [mariadb]='mariadb-server mariadb-client galera-4 mariadb-backup' [redis]='redis-server redis-tools' [keepalived]=keepalived)
 # the service whose daemons read each installed file (a change marks it for reload/restart)
-declare -A FILE_SERVICE=([/etc/mhc/glusterfs/volume-plan]=glusterfs [/etc/mhc/fstab.d/glusterfs]=glusterfs [/etc/mysql/mariadb.conf.d/60-galera.cnf]=mariadb [/etc/redis/mhc/redis-6379.conf]=redis [/etc/redis/redis-mhc-6379.conf.seed]=redis [/etc/redis/mhc/redis-6380.conf]=redis [/etc/redis/redis-mhc-6380.conf.seed]=redis [/etc/mhc/redis/instances]=redis [/etc/mhc/redis/cluster-plan]=redis [/etc/keepalived/keepalived.conf]=keepalived [/usr/local/sbin/mhc-keepalived-notify]=keepalived [/etc/systemd/system/mhc-backup.service]=backup [/etc/systemd/system/mhc-backup.timer]=backup [/etc/systemd/system/mhc-status-monitor.service]=backup [/etc/systemd/system/mhc-status-monitor.timer]=backup [/usr/local/sbin/check_all_services.sh]=keepalived)
+declare -A FILE_SERVICE=([/etc/mhc/glusterfs/volume-plan]=glusterfs [/etc/mhc/fstab.d/glusterfs]=glusterfs [/etc/mysql/mariadb.conf.d/60-galera.cnf]=mariadb [/etc/redis/mhc/redis-6379.conf]=redis [/etc/redis/redis-mhc-6379.conf.seed]=redis [/etc/redis/mhc/redis-6380.conf]=redis [/etc/redis/redis-mhc-6380.conf.seed]=redis [/etc/systemd/system/redis-server@mhc-6379.service.d/mhc-umask.conf]=redis [/etc/systemd/system/redis-server@mhc-6380.service.d/mhc-umask.conf]=redis [/etc/mhc/redis/instances]=redis [/etc/mhc/redis/cluster-plan]=redis [/etc/keepalived/keepalived.conf]=keepalived [/usr/local/sbin/mhc-keepalived-notify]=keepalived [/etc/systemd/system/mhc-backup.service]=backup [/etc/systemd/system/mhc-backup.timer]=backup [/etc/systemd/system/mhc-status-monitor.service]=backup [/etc/systemd/system/mhc-status-monitor.timer]=backup [/usr/local/sbin/check_all_services.sh]=keepalived)
 
 usage() {
   cat <<EOF
@@ -54,10 +56,13 @@ Phases (by number or name): 0 infrastructure, 1 storage, 2 database, 3 redis, 4 
                       up, or when this node's state is unusable)
   --join              Galera: only ever join a running cluster
   --secrets FILE      secret values (default: \$MHC_ROOT/etc/mhc/secrets.env; NAME=value lines)
+  --config YAML       the cluster YAML: refused unless it is the one this bundle was built
+                      from (its sha256 is manifest.json's input_sha256)
   --no-color          no colours (also when NO_COLOR is set, or output is not a terminal)
   --help              show this help
 
-Log: /var/log/cluster_multihead_setup.log (never holds a secret). Exit status: 0 every phase ok (or pending: run
+Files replaced are kept under /var/backups/mhc/files/<run>/ (root only) for the last
+\$MHC_KEEP_FILE_BACKUPS runs (default 10). Log: /var/log/cluster_multihead_setup.log (never holds a secret). Exit status: 0 every phase ok (or pending: run
 again once the peers are up), 1 a phase failed, 2 bad usage.
 Environment: MHC_ROOT (default /) prefixes every path; MHC_WAIT_GALERA (default 900),
 MHC_WAIT_SERVICE (default 60) and MHC_PROBE_SECS (default 2) bound the waits, in seconds.
@@ -83,7 +88,7 @@ phase_number() {
   return 1
 }
 
-ONLY=() SKIP=() FORCE=0 SKIP_SSL=0 GALERA_MODE=auto
+ONLY=() SKIP=() FORCE=0 SKIP_SSL=0 GALERA_MODE=auto CONFIG=''
 SECRETS_FILE=$MHC_SECRETS_FILE
 while (($#)); do
   case $1 in
@@ -111,6 +116,12 @@ while (($#)); do
       shift
       ;;
     --secrets=*) SECRETS_FILE=${1#*=} ;;
+    --config)
+      (($# >= 2)) || usage_error "--config needs a FILE"
+      CONFIG=$2
+      shift
+      ;;
+    --config=*) CONFIG=${1#*=} ;;
     --no-color) MHC_NO_COLOR=1 ;;
     -h | --help)
       usage
@@ -121,11 +132,13 @@ while (($#)); do
   shift
 done
 color_init
+[[ $KEEP_FILE_BACKUPS =~ ^[1-9][0-9]*$ ]] || usage_error "MHC_KEEP_FILE_BACKUPS must be a whole number >= 1"
 
 # --- prerequisites, before anything else -------------------------------------------------------
 need_cmds awk base64 cat cmp cp date dirname flock getent id install mkdir mktemp mv rm sed sha256sum sort stat systemctl timeout
 ((DRY_RUN)) || require_root
 [[ -r $BUNDLE/manifest.json && -d $BUNDLE/files ]] || die "$BUNDLE is not a whole mhc bundle (manifest.json and files/ are needed)"
+[[ -z $CONFIG ]] || config_check "$CONFIG"
 lock_acquire lifecycle
 ((DRY_RUN)) || log_open "$SETUP_LOG"
 RUN_ID=$(date +%Y%m%d_%H%M%S)
@@ -263,18 +276,18 @@ phase_infrastructure() {
         kept=$((kept + 1))
         continue
       fi
-      run install -D -m "${MF_MODE[i]}" -o "${MF_OWNER[i]}" -g "${MF_GROUP[i]}" -- "$src" "$real"
+      install_file "$src" "$real" "${MF_MODE[i]}" "${MF_OWNER[i]}" "${MF_GROUP[i]}" || continue
     else
       install_file "$src" "$(root_path "$dest")" "${MF_MODE[i]}" "${MF_OWNER[i]}" "${MF_GROUP[i]}" || continue
     fi
     n=$((n + 1))
-    info "installed $dest"
+    if ((DRY_RUN)); then info "would install $dest"; else info "installed $dest"; fi
     svc=${FILE_SERVICE[$dest]:-}
     [[ -z $svc ]] || mark_changed "$svc"
     [[ $dest != /etc/systemd/* ]] || mark_changed systemd
   done
   if [[ -f $STAGE/munge.key ]] && install_file "$STAGE/munge.key" "$(root_path /etc/munge/munge.key)" 0400 munge munge; then
-    info "installed /etc/munge/munge.key"
+    if ((DRY_RUN)); then info "would install /etc/munge/munge.key"; else info "installed /etc/munge/munge.key"; fi
     n=$((n + 1))
     mark_changed slurm
   fi
@@ -288,7 +301,7 @@ phase_infrastructure() {
     info "merging the cluster's host entries into /etc/hosts"
     [[ ! -e $hosts ]] || run cp -a -- "$hosts" "$hosts.mhc-bak"
     run install -D -m 0644 -- "$STAGE/hosts" "$hosts.mhc-new"
-    run mv -f -- "$hosts.mhc-new" "$hosts"
+    run mv -fT -- "$hosts.mhc-new" "$hosts"
     n=$((n + 1))
   fi
 
@@ -306,7 +319,27 @@ phase_infrastructure() {
     run systemctl daemon-reload
     clear_changed systemd
   fi
-  ok "infrastructure: $n file(s) changed"
+  file_backups_prune
+  if ((DRY_RUN)); then ok "infrastructure: $n file(s) would change"; else ok "infrastructure: $n file(s) changed"; fi
+}
+# file_backups_prune: FILE_BACKUPS keeps the copies of the files of the last KEEP_FILE_BACKUPS
+# runs that replaced something (they hold old secrets too): older runs are deleted; the directory
+# and every copy are root's alone (0700 directories, no group or other access to a copy).
+file_backups_prune() {
+  [[ -d $FILE_BACKUPS ]] || return 0
+  local runs=() d i
+  for d in "$FILE_BACKUPS"/*/; do
+    d=${d%/}
+    [[ ${d##*/} =~ ^[0-9]{8}_[0-9]{6}$ && ! -L $d ]] && runs+=("$d")
+  done
+  for ((i = 0; i + KEEP_FILE_BACKUPS < ${#runs[@]}; i++)); do
+    info "file backups: deleting ${runs[i]#"$MHC_ROOT"} (only the last $KEEP_FILE_BACKUPS runs are kept)"
+    run rm -rf -- "${runs[i]}"
+  done
+  if [[ $(stat -c %a -- "$FILE_BACKUPS") != 700 ]] || find "$FILE_BACKUPS" \( -type d ! -perm 0700 \) -o \( -type f -perm /077 \) | grep -q .; then
+    run chmod 0700 -- "$FILE_BACKUPS"
+    run find "$FILE_BACKUPS" -mindepth 1 \( -type d -exec chmod 0700 -- {} + \) -o \( -type f -exec chmod go-rwx -- {} + \)
+  fi
 }
 
 # --- phase 1: storage (GlusterFS) ----------------------------------------------------------------
@@ -364,7 +397,7 @@ phase_storage() {
     info "adding the glusterfs mount to /etc/fstab"
     [[ ! -e $fstab ]] || run cp -a -- "$fstab" "$fstab.mhc-bak"
     run install -D -m 0644 -- "$STAGE/fstab" "$fstab.mhc-new"
-    run mv -f -- "$fstab.mhc-new" "$fstab"
+    run mv -fT -- "$fstab.mhc-new" "$fstab"
     run systemctl daemon-reload
   fi
   local mnt
@@ -380,7 +413,7 @@ phase_storage() {
   else
     run mount -- "$MHC_GLUSTER_MOUNT"
   fi
-  ok "storage: $MHC_GLUSTER_MOUNT is mounted"
+  done_or_would "storage: $MHC_GLUSTER_MOUNT is mounted" "storage: would mount $MHC_GLUSTER_MOUNT"
 }
 gluster_all_connected() {
   local h pool
@@ -480,14 +513,14 @@ phase_database() {
     info "starting mariadb (joining; a state transfer may take a while)"
     run systemctl start mariadb.service
     wait_for "$WAIT_GALERA" "mariadb joining the cluster" galera_synced || die "mariadb did not join the cluster: see journalctl -u mariadb"
-    ok "database: joined the cluster (size $(wsrep_status wsrep_cluster_size))"
+    done_or_would "database: joined the cluster (size $(wsrep_status wsrep_cluster_size))" "database: would join the cluster"
     return 0
   fi
   info "bootstrapping a new Galera cluster from $MHC_NODE (galera_new_cluster)"
   run galera_new_cluster
   wait_for "$WAIT_SERVICE" "the new cluster" galera_primary || die "galera_new_cluster did not make a primary component: see journalctl -u mariadb"
   galera_setup_sql
-  ok "database: bootstrapped the cluster from $MHC_NODE"
+  done_or_would "database: bootstrapped the cluster from $MHC_NODE" "database: would bootstrap the cluster from $MHC_NODE"
 }
 galera_synced() { [[ $(wsrep_status wsrep_local_state_comment) == Synced ]]; }
 galera_primary() { [[ $(wsrep_status wsrep_cluster_status) == Primary ]]; }
@@ -531,7 +564,8 @@ galera_bootstrap_decision() {
   fi
   [[ $rseq =~ ^[0-9]+$ && ${pos%%:*} != "$zero" ]] || die "--bootstrap refused: this node's recovered position (${pos:-none}) is unusable (seqno -1 or an all-zero uuid)"
   info "--bootstrap: marking grastate.dat safe_to_bootstrap: 1 (recovered seqno $rseq)"
-  run sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' "$GRASTATE"
+  # as mysql: /var/lib/mysql is its directory (sed -i as root there would follow a planted link)
+  run as_user mysql sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' "$GRASTATE"
   DECISION='bootstrap'
 }
 
@@ -555,13 +589,14 @@ redis_drop_rewritten() {
     { print }' "$static" "$runtime" >"$STAGE/redis-runtime"
   cmp -s -- "$STAGE/redis-runtime" "$runtime" && return 0
   info "dropping stale CONFIG REWRITE copies of changed settings from ${runtime#"$MHC_ROOT"}"
-  run install -m "$(stat -c '%a' -- "$runtime")" -o "$(stat -c '%U' -- "$runtime")" -g "$(stat -c '%G' -- "$runtime")" -- "$STAGE/redis-runtime" "$runtime"
+  # /etc/redis is Redis's: install_file writes it as the file's owner there
+  install_file "$STAGE/redis-runtime" "$runtime" "0$(stat -c '%a' -- "$runtime")" "$(stat -c '%U' -- "$runtime")" "$(stat -c '%G' -- "$runtime")" || true
 }
 phase_redis() {
   need_cmds redis-cli
   secrets_read "$SECRETS_FILE"
   # the password reaches redis-cli through its environment, never argv
-  export REDISCLI_AUTH=${SECRET[$MHC_REDIS_SECRET]}
+  export REDISCLI_AUTH=${SECRET[$MHC_REDIS_SECRET]:-}
   local u p stock
   mapfile -t stock < <(plan_values "$BUNDLE/files/etc/mhc/redis/instances" MHC_REDIS_DISABLE_UNITS)
   for u in "${stock[@]}"; do
@@ -584,7 +619,7 @@ phase_redis() {
     wait_for "$WAIT_SERVICE" "redis on port $p" redis_ping 127.0.0.1 "$p" || die "redis on port $p does not answer"
   done
   if [[ $MHC_REDIS_MODE == sentinel ]]; then
-    ok "redis: ${#MHC_REDIS_PORTS[@]} instance(s) and Sentinel up (master name $MHC_REDIS_SENTINEL_MASTER)"
+    done_or_would "redis: ${#MHC_REDIS_PORTS[@]} instance(s) and Sentinel up (master name $MHC_REDIS_SENTINEL_MASTER)" "redis: would start ${#MHC_REDIS_PORTS[@]} instance(s) and Sentinel"
     return 0
   fi
   local masters replicas
@@ -609,7 +644,7 @@ phase_redis() {
     ((DRY_RUN)) || [[ $id =~ ^[0-9a-f]{40}$ ]] || die "no cluster id from the master $master"
     run with_timeout 60 redis-cli --cluster add-node "$replica" "$master" --cluster-slave --cluster-master-id "${id:-MASTER_ID}"
   done
-  ok "redis: cluster built"
+  done_or_would "redis: cluster built" "redis: would build the cluster"
 }
 
 # --- phase 4: Slurm --------------------------------------------------------------------------------
@@ -625,6 +660,11 @@ phase_slurm() {
       pending "StateSaveLocation $MHC_SLURM_STATE_DIR is on the GlusterFS mount, which is not mounted yet (phase storage)"
   fi
   if [[ ! -d $state || $(stat -c %U -- "$state" 2>/dev/null) != "$MHC_SLURM_USER" ]]; then
+    local parent=${state%/*} writer
+    while [[ -n $parent && ! -d $parent ]]; do parent=${parent%/*}; done
+    if ! writer=$(dir_writer "${parent:-/}") || [[ -n $writer ]]; then
+      die "StateSaveLocation $MHC_SLURM_STATE_DIR: ${parent:-/} can be written by ${writer:-someone (a symbolic link on its path)}: make it root's (ls -ld ${parent:-/}; chown root: ; chmod go-w), then run this again"
+    fi
     run install -d -m 0700 -o "$MHC_SLURM_USER" -g "$MHC_SLURM_USER" -- "$state"
   fi
   if [[ $MHC_SLURM_ACCOUNTING == 1 ]]; then
@@ -650,7 +690,9 @@ phase_slurm() {
   fi
   ((DRY_RUN)) || clear_changed slurm
   wait_for "$WAIT_SERVICE" "slurmctld" unit_active slurmctld.service || die "slurmctld is not running: see journalctl -u slurmctld"
-  if [[ $MHC_SLURM_ACCOUNTING == 1 ]]; then ok "slurm: munge, slurmdbd and slurmctld up"; else ok "slurm: munge and slurmctld up"; fi
+  local daemons='munge and slurmctld'
+  [[ $MHC_SLURM_ACCOUNTING != 1 ]] || daemons='munge, slurmdbd and slurmctld'
+  done_or_would "slurm: $daemons up" "slurm: would start $daemons"
 }
 
 # --- phase 5: keepalived -----------------------------------------------------------------------------
@@ -666,7 +708,9 @@ phase_keepalived() {
   fi
   ((DRY_RUN)) || clear_changed keepalived
   wait_for "$WAIT_SERVICE" "keepalived" unit_active keepalived.service || die "keepalived is not running: see journalctl -u keepalived"
-  if ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -qw -- "$MHC_VIP/$MHC_VIP_PREFIX"; then
+  if ((DRY_RUN)); then
+    info "keepalived: would run (VIP $MHC_VIP, owner $MHC_VIP_OWNER)"
+  elif ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -qw -- "$MHC_VIP/$MHC_VIP_PREFIX"; then
     ok "keepalived: running; this node holds the VIP $MHC_VIP"
   else
     ok "keepalived: running; the VIP $MHC_VIP is held elsewhere (owner: $MHC_VIP_OWNER)"
@@ -698,9 +742,12 @@ phase_web() {
         need_cmds openssl
         info "making a self-signed certificate for $MHC_WEB_DOMAIN"
         run mkdir -p -- "$(dirname -- "$crt")" "$(dirname -- "$key")"
+        # the key is made unreadable by others from its first byte
+        umask 077
         run openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "/CN=$MHC_WEB_DOMAIN" \
           -addext "subjectAltName=DNS:$MHC_WEB_DOMAIN" -keyout "$key" -out "$crt"
         run chmod 0600 -- "$key"
+        umask 022
       fi
       ;;
     provided)
@@ -722,7 +769,7 @@ phase_web() {
     RESTART=0 unit_up nginx.service
   fi
   ((DRY_RUN)) || clear_changed web
-  ok "web: nginx and ${#MHC_WEB_SERVICES[@]} service(s) up"
+  done_or_would "web: nginx and ${#MHC_WEB_SERVICES[@]} service(s) up" "web: would start nginx and ${#MHC_WEB_SERVICES[@]} service(s)"
 }
 
 # --- phase 7: backup -------------------------------------------------------------------------------------
@@ -736,7 +783,37 @@ phase_backup() {
       run systemctl enable --now "$t"
     fi
   done
-  ok "backup: snapshots under $MHC_BACKUP_DIR, kept $MHC_BACKUP_RETENTION_DAYS days"
+  done_or_would "backup: scheduled; snapshots under $MHC_BACKUP_DIR, kept $MHC_BACKUP_RETENTION_DAYS days" "backup: would schedule snapshots under $MHC_BACKUP_DIR, kept $MHC_BACKUP_RETENTION_DAYS days"
+}
+
+# --- secrets, before any phase acts ----------------------------------------------------------------------
+# phase_secrets N: the names of the secrets phase N reads from the secrets file, one a line:
+# infrastructure those the placeholders of the bundle's files name (manifest.json), database the
+# Galera SST user's (and slurmdbd's database user's, with accounting), redis the Redis password.
+phase_secrets() {
+  case $1 in
+    0) secret_names "${MANIFEST_SRCS[@]}" ;;
+    2)
+      echo "$MHC_GALERA_SST_SECRET"
+      [[ $MHC_SLURM_ACCOUNTING != 1 || -z $MHC_SLURMDBD_SECRET ]] || echo "$MHC_SLURMDBD_SECRET"
+      ;;
+    3) [[ -z $MHC_REDIS_SECRET ]] || echo "$MHC_REDIS_SECRET" ;;
+  esac
+  return 0
+}
+# secrets_preflight: every secret of every phase in PLAN has a value in SECRETS_FILE, or dies
+# naming the missing ones and the file, before anything is changed.
+MANIFEST_SRCS=()
+secrets_preflight() {
+  local n i need=() missing=()
+  manifest_read "$BUNDLE"
+  for i in "${!MF_PATH[@]}"; do MANIFEST_SRCS+=("$BUNDLE/${MF_PATH[i]}"); done
+  secrets_read "$SECRETS_FILE"
+  for n in "${PLAN[@]}"; do
+    mapfile -t -O "${#need[@]}" need < <(phase_secrets "$n")
+  done
+  ((${#need[@]} == 0)) || mapfile -t missing < <(secrets_missing "${need[@]}" | sort -u)
+  ((${#missing[@]} == 0)) || die "no value for ${missing[*]} in $SECRETS_FILE (NAME=value lines; \`mhc secrets init\` writes them; the phases ${PLAN[*]} need them): nothing was installed or started"
 }
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -763,6 +840,7 @@ for n in "${!PHASE_NAMES[@]}"; do
   fi
 done
 ((${#PLAN[@]})) || die "no phase to run"
+secrets_preflight
 if ((!DRY_RUN)) && ! confirm "Do you want to proceed?"; then
   info "Aborted: nothing was changed"
   exit 1
@@ -828,7 +906,7 @@ failed=0 pend=0
 for n in "${!PHASE_NAMES[@]}"; do
   r=${RESULT[$n]:-not run}
   case $r in
-    ok) ok "Phase $n (${PHASE_NAMES[n]}): ok" ;;
+    ok) if ((DRY_RUN)); then info "Phase $n (${PHASE_NAMES[n]}): checked (dry run)"; else ok "Phase $n (${PHASE_NAMES[n]}): ok"; fi ;;
     failed)
       error "Phase $n (${PHASE_NAMES[n]}): FAILED"
       failed=$((failed + 1))
@@ -848,7 +926,9 @@ if ((failed || ABORTED)); then
   error "Setup did not complete: see /var/log/cluster_multihead_setup.log"
   exit 1
 fi
-if ((pend)); then
+if ((DRY_RUN)); then
+  info "Dry run complete: run $PROG without --dry-run to apply it"
+elif ((pend)); then
   warn "Setup is waiting for other nodes: run $PROG again on this node once they have run it"
 else
   ok "All phases completed successfully"

@@ -8,6 +8,7 @@
 # never the one `latest` points to). Run by mhc-backup.timer; one backup or restore at a time.
 # Exit status: 0 done, 1 an item failed (the snapshot is kept, marked incomplete, and `latest`
 # is not moved), 2 usage error. MHC_ROOT (default /) prefixes every path; commands via PATH.
+# shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../lib/common.sh
@@ -43,6 +44,7 @@ bad_usage() {
 }
 
 TYPE=full ITEMS_OPT='' RETENTION=$MHC_BACKUP_RETENTION_DAYS PRUNE=1
+CONFIG=''
 while (($#)); do
   case $1 in
     --dry-run) DRY_RUN=1 ;;
@@ -66,9 +68,12 @@ while (($#)); do
     --retention=*) RETENTION=${1#*=} ;;
     --no-prune) PRUNE=0 ;;
     --config)
+      # the seed documents' command lines: checked against the bundle's input sha256
       (($# >= 2)) || bad_usage "--config needs a value"
+      CONFIG=$2
       shift
       ;;
+    --config=*) CONFIG=${1#*=} ;;
     -h | --help)
       usage
       exit 0
@@ -92,6 +97,7 @@ if [[ -n $ITEMS_OPT ]]; then
   TYPE=$([[ ${ITEMS[*]} == configs ]] && echo configs || echo partial)
 fi
 color_init
+[[ -z $CONFIG ]] || config_check "$CONFIG"
 
 require_root
 lock_acquire backup
@@ -129,11 +135,11 @@ if ((PRUNE)); then
     [[ -d $d ]] || continue
     if ((DRY_RUN)); then would rm -rf -- "$d"; else rm -rf -- "$d"; fi
   done
-  info "retention: $RETENTION days, $pruned snapshot(s) deleted"
+  done_or_would "retention: $RETENTION days, $pruned snapshot(s) deleted" "retention: $RETENTION days, $pruned snapshot(s) would be deleted"
 fi
 
 if ((SNAP_ERRORS)); then
   error "backup finished with $SNAP_ERRORS failed item(s)"
   exit 1
 fi
-ok "backup finished: $SNAP_ID"
+done_or_would "backup finished: $SNAP_ID" "dry run: backup.sh would take snapshot $SNAP_ID"

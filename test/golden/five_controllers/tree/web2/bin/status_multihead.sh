@@ -10,6 +10,7 @@
 # and 2 for a usage error. --format json is always one valid JSON document, even when every
 # service is down; /usr/local/sbin/mhc-status-json runs `--format json --no-color`.
 # MHC_ROOT (default /) prefixes every path; commands are found through PATH.
+# shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../lib/common.sh
@@ -52,6 +53,7 @@ FORMAT=full FILTER='' ALL_NODES=0 WATCH=0 INTERVAL=5
 # unreachable; MHC_PEER_TIMEOUT overrides it (a slow WAN, or a test)
 PEER_TIMEOUT=${MHC_PEER_TIMEOUT:-20}
 [[ $PEER_TIMEOUT =~ ^[1-9][0-9]*$ ]] || PEER_TIMEOUT=20
+CONFIG=''
 while (($#)); do
   case $1 in
     --format | --output)
@@ -80,10 +82,12 @@ while (($#)); do
       ;;
     --no-color) MHC_NO_COLOR=1 ;;
     --config)
-      # accepted for the seed scripts' command lines: the bundle already holds the cluster
+      # the seed documents' command lines: checked against the bundle's input sha256
       (($# >= 2)) || bad_usage "--config needs a value"
+      CONFIG=$2
       shift
       ;;
+    --config=*) CONFIG=${1#*=} ;;
     -h | --help)
       usage
       exit 0
@@ -102,6 +106,7 @@ if [[ -n $FILTER ]]; then
 fi
 [[ $FORMAT != json ]] || MHC_NO_COLOR=1
 color_init
+[[ -z $CONFIG ]] || config_check "$CONFIG"
 ops_init
 
 # --- the checks: each sets STATE (running|degraded|stopped), MESSAGE and DETAILS ("key<TAB>value"
@@ -180,7 +185,7 @@ check_redis() {
   done
   if [[ $MHC_REDIS_MODE == sentinel && -n $MHC_REDIS_SENTINEL_PORT ]]; then
     rc=0
-    out=$(bounded redis-cli -h 127.0.0.1 -p "$MHC_REDIS_SENTINEL_PORT" sentinel get-master-addr-by-name "$MHC_REDIS_SENTINEL_MASTER" 2>&1) || rc=$?
+    out=$(scli sentinel get-master-addr-by-name "$MHC_REDIS_SENTINEL_MASTER" 2>&1) || rc=$?
     if ((rc == 0)) && [[ $out =~ ^[0-9.]+$'\n'[0-9]+$ ]]; then
       det sentinel "up, master ${out/$'\n'/:}"
     else

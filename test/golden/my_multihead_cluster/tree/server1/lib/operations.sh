@@ -19,10 +19,15 @@ declare -gA MHC_REDIS_CONF=([6379]=/etc/redis/mhc/redis-6379.conf [6380]=/etc/re
 declare -gA MHC_REDIS_RDB=([6379]=/var/lib/redis/dump-6379.rdb [6380]=/var/lib/redis/dump-6380.rdb)
 declare -gA MHC_REDIS_UNIT=([6379]=redis-server@mhc-6379.service [6380]=redis-server@mhc-6380.service)
 MHC_SENTINEL_UNIT=''
+# Sentinel's static config (its requirepass) and the secret that credential is derived from
+MHC_SENTINEL_CONF=''
+MHC_SENTINEL_SECRET=''
 MHC_BACKUP_LOG=/var/log/cluster_multihead_backup.log
 MHC_RESTORE_LOG=/var/log/cluster_multihead_restore.log
+# the user Redis runs as (it owns /var/lib/redis: restore.sh writes RDB files as this user)
+MHC_REDIS_USER=redis
 # what the "configs" item of a backup holds (absolute paths on the node; missing ones are skipped)
-MHC_CONFIG_PATHS=(/etc/glusterfs /etc/hosts /etc/keepalived /etc/mhc /etc/munge /etc/mysql /etc/nginx /etc/redis /etc/slurm /etc/systemd/system/mhc-backup.service /etc/systemd/system/mhc-backup.timer /etc/systemd/system/mhc-status-monitor.service /etc/systemd/system/mhc-status-monitor.timer /etc/systemd/system/mhc-web-admin.service /etc/systemd/system/mhc-web-auth.service /etc/systemd/system/mhc-web-dashboard.service /etc/systemd/system/mhc-web-file.service /etc/systemd/system/mhc-web-job_api.service /etc/systemd/system/mhc-web-metrics.service /etc/systemd/system/mhc-web-monitoring.service /etc/systemd/system/mhc-web-websocket.service /etc/systemd/system/slurmctld.service.d/10-mhc.conf /usr/local/sbin/check_all_services.sh /usr/local/sbin/mhc-keepalived-notify /usr/local/sbin/mhc-status-json)
+MHC_CONFIG_PATHS=(/etc/glusterfs /etc/hosts /etc/keepalived /etc/mhc /etc/munge /etc/mysql /etc/nginx /etc/redis /etc/slurm /etc/systemd/system/mhc-backup.service /etc/systemd/system/mhc-backup.timer /etc/systemd/system/mhc-status-monitor.service /etc/systemd/system/mhc-status-monitor.timer /etc/systemd/system/mhc-web-admin.service /etc/systemd/system/mhc-web-auth.service /etc/systemd/system/mhc-web-dashboard.service /etc/systemd/system/mhc-web-file.service /etc/systemd/system/mhc-web-job_api.service /etc/systemd/system/mhc-web-metrics.service /etc/systemd/system/mhc-web-monitoring.service /etc/systemd/system/mhc-web-websocket.service /etc/systemd/system/redis-server@mhc-6379.service.d/mhc-umask.conf /etc/systemd/system/redis-server@mhc-6380.service.d/mhc-umask.conf /etc/systemd/system/slurmctld.service.d/10-mhc.conf /usr/local/sbin/check_all_services.sh /usr/local/sbin/mhc-keepalived-notify /usr/local/sbin/mhc-status-json)
 # the backup items this node can take (items of services that run here)
 MHC_ALL_ITEMS=(configs mariadb redis slurm_state glusterfs_meta)
 
@@ -164,33 +169,45 @@ db_user_databases() {
 }
 
 # --- Redis ------------------------------------------------------------------------------------
-# redis_password PORT: sets REDIS_PW: the `requirepass "…"` of the instance's static config
-# (what the daemon runs with; \ and " escaped there), else the value in secrets.env. Read as
-# text, never sourced.
+# conf_password FILE: sets REDIS_PW from the `requirepass "…"` line of FILE, a static config of
+# a Redis instance or of Sentinel (what the daemon runs with; \ and " escaped there). Read as
+# text, never sourced. Fails when there is none (or only an unfilled placeholder).
 REDIS_PW=''
-redis_password() {
+conf_password() {
   local conf line body
   REDIS_PW=''
-  conf=$(root_path "${MHC_REDIS_CONF[$1]:-/nonexistent}")
-  if [[ -r $conf ]]; then
-    while IFS= read -r line || [[ -n $line ]]; do
-      [[ $line =~ ^requirepass\ \"(.*)\"$ ]] || continue
-      body=${BASH_REMATCH[1]}
-      while [[ $body == *\\* ]]; do
-        REDIS_PW+=${body%%\\*}
-        body=${body#*\\}
-        REDIS_PW+=${body:0:1}
-        body=${body:1}
-      done
-      REDIS_PW+=$body
-      # an unfilled placeholder (the file was not installed by the start script) is no password
-      [[ $REDIS_PW == *"@@MHC_""SECRET:"* ]] || return 0
-      REDIS_PW=''
-      break
-    done <"$conf"
-  fi
+  conf=$(root_path "$1")
+  [[ -r $conf ]] || return 1
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^requirepass\ \"(.*)\"$ ]] || continue
+    body=${BASH_REMATCH[1]}
+    while [[ $body == *\\* ]]; do
+      REDIS_PW+=${body%%\\*}
+      body=${body#*\\}
+      REDIS_PW+=${body:0:1}
+      body=${body:1}
+    done
+    REDIS_PW+=$body
+    # an unfilled placeholder (the file was not installed by the start script) is no password
+    [[ $REDIS_PW == *"@@MHC_""SECRET:"* ]] || return 0
+    break
+  done <"$conf"
+  REDIS_PW=''
+  return 1
+}
+# redis_password PORT: sets REDIS_PW: the requirepass of the instance's static config, else the
+# value in secrets.env.
+redis_password() {
+  conf_password "${MHC_REDIS_CONF[$1]:-/nonexistent}" && return 0
   REDIS_PW=${SECRET[$MHC_REDIS_SECRET]:-}
   [[ -n $REDIS_PW ]]
+}
+# sentinel_password: sets REDIS_PW: Sentinel's requirepass (its static config), else the
+# credential derived from its secret in secrets.env (encode … sentinel, as the start script fills it).
+sentinel_password() {
+  conf_password "${MHC_SENTINEL_CONF:-/nonexistent}" && return 0
+  [[ -n $MHC_SENTINEL_SECRET && -n ${SECRET[$MHC_SENTINEL_SECRET]:-} ]] || return 1
+  REDIS_PW=$(encode "${SECRET[$MHC_SENTINEL_SECRET]}" sentinel)
 }
 # rcli PORT ARGS…: redis-cli to this node's instance on PORT (loopback), bounded; the password
 # in REDISCLI_AUTH (the environment, never argv).
@@ -202,6 +219,15 @@ rcli() {
     REDISCLI_AUTH=$REDIS_PW bounded redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" "$@"
   else
     bounded redis-cli -h 127.0.0.1 -p "$port" "$@"
+  fi
+}
+# scli ARGS…: redis-cli to this node's Sentinel (loopback), bounded; its password in REDISCLI_AUTH.
+scli() {
+  sentinel_password || true
+  if [[ -n $REDIS_PW ]]; then
+    REDISCLI_AUTH=$REDIS_PW bounded redis-cli --no-auth-warning -h 127.0.0.1 -p "$MHC_REDIS_SENTINEL_PORT" "$@"
+  else
+    bounded redis-cli -h 127.0.0.1 -p "$MHC_REDIS_SENTINEL_PORT" "$@"
   fi
 }
 # info_field TEXT KEY: the value of KEY:value in Redis INFO-style TEXT
@@ -311,6 +337,92 @@ would() {
   printf '\n'
 }
 
+# --- archives from a snapshot (restore.sh) ----------------------------------------------------------
+# A snapshot may come from shared storage or another node: nothing in an archive is trusted before
+# its listing is checked. archive_check ARCHIVE WHAT PREFIX… prints one "MODE OWNER GROUP TYPE NAME"
+# line per member (TYPE d or f; MODE octal; OWNER/GROUP names) and refuses (an error per member,
+# naming it, then fails) every member that is a link (symbolic or hard), a device, a fifo or
+# anything but a file or a directory; has a setuid, setgid or sticky bit; belongs to an owner or
+# group other than root and the daemon owners this bundle's manifest names (ARCHIVE_OWNERS); has
+# an absolute name, a "." or ".." component or a character outside [A-Za-z0-9._/@+:=,~-]; or lies
+# outside every PREFIX (relative paths; "." allows every name).
+ARCHIVE_OWNERS=(root)
+archive_owners_init() {
+  local i
+  manifest_read "$MHC_BUNDLE"
+  for i in "${!MF_OWNER[@]}"; do
+    [[ " ${ARCHIVE_OWNERS[*]} " == *" ${MF_OWNER[i]} "* ]] || ARCHIVE_OWNERS+=("${MF_OWNER[i]}")
+    [[ " ${ARCHIVE_OWNERS[*]} " == *" ${MF_GROUP[i]} "* ]] || ARCHIVE_OWNERS+=("${MF_GROUP[i]}")
+  done
+}
+# perm_octal PERMS: "-rw-r-----" → 0640 (no special bits: archive_check refuses them)
+perm_octal() {
+  local p=${1:1:9} i v=0
+  for ((i = 0; i < 9; i++)); do
+    [[ ${p:i:1} == - ]] || v=$((v | (1 << (8 - i))))
+  done
+  printf '0%o' "$v"
+}
+archive_check() {
+  local archive=$1 what=$2 line perms ids _s _d _t name u g bad=0 p ok n uname gname
+  shift 2
+  local -A uid_name=() gid_name=()
+  for n in "${ARCHIVE_OWNERS[@]}"; do
+    u=$(id -u -- "$n" 2>/dev/null) && uid_name[$u]=$n
+    g=$(getent group "$n" 2>/dev/null) && gid_name[$(cut -d: -f3 <<<"$g")]=$n
+  done
+  uid_name[0]=root gid_name[0]=root
+  while IFS= read -r line; do
+    read -r perms ids _s _d _t name <<<"$line"
+    case ${perms:0:1} in
+      - | d) ;;
+      l | h)
+        name=${name%% -> *}
+        name=${name%% link to *}
+        error "$what: $name is a link (${line##*"$_t" }): refused"
+        bad=$((bad + 1))
+        continue
+        ;;
+      *)
+        error "$what: $name is not a file or a directory (type ${perms:0:1}: a device, fifo or socket): refused"
+        bad=$((bad + 1))
+        continue
+        ;;
+    esac
+    name=${name%/}
+    # tar -C DIR -czf . names its members ./…
+    [[ $name != ./* ]] || name=${name#./}
+    [[ $name != "" ]] || name=.
+    if [[ $name == /* ]]; then
+      error "$what: $name has an absolute name: refused"
+    elif [[ /$name/ == */../* || /$name/ == */./* && $name != . ]]; then
+      error "$what: $name has a . or .. component: refused"
+    elif [[ ! $name =~ ^[A-Za-z0-9._/@+:=,~-]+$ ]]; then
+      error "$what: $(one_line "$name") has a character outside [A-Za-z0-9._/@+:=,~-]: refused"
+    elif [[ ${perms:3:1} == [sS] || ${perms:6:1} == [sS] || ${perms:9:1} == [tT] ]]; then
+      error "$what: $name has a setuid, setgid or sticky bit ($perms): refused"
+    elif [[ -z ${uid_name[${ids%/*}]:-} || -z ${gid_name[${ids#*/}]:-} ]]; then
+      error "$what: $name belongs to uid/gid $ids, not to root or a daemon owner of this bundle (${ARCHIVE_OWNERS[*]}): refused"
+    else
+      ok=0
+      for p in "$@"; do
+        [[ $p == . || $name == "$p" || $name == "$p"/* ]] && ok=1
+      done
+      if ((ok)); then
+        uname=${uid_name[${ids%/*}]} gname=${gid_name[${ids#*/}]}
+        printf '%s %s %s %s %s\n' "$(perm_octal "$perms")" "$uname" "$gname" "$([[ ${perms:0:1} == d ]] && echo d || echo f)" "$name"
+        continue
+      fi
+      error "$what: $name is outside the paths this archive may hold (on $MHC_NODE: MHC_CONFIG_PATHS in lib/operations.sh): refused"
+    fi
+    bad=$((bad + 1))
+  done < <(tar --numeric-owner --quoting-style=escape -tvzf "$archive")
+  ((bad == 0)) || {
+    error "$what: $bad member(s) refused (above): nothing of it is restored"
+    return 1
+  }
+}
+
 # snapshot_create TYPE ITEM…: takes a snapshot of ITEMs (those that apply here) and sets SNAP_ID,
 # SNAP_DIR and SNAP_ERRORS (the number of items that failed). TYPE: full, configs, pre-restore.
 # Under DRY_RUN prints what it would run and writes nothing.
@@ -410,9 +522,11 @@ software_versions() {
   return 0
 }
 
-# snap_configs DIR: DIR/configs.tar.gz with every existing path of MHC_CONFIG_PATHS
+# snap_configs DIR: DIR/configs.tar.gz with the files and directories of every existing path of
+# MHC_CONFIG_PATHS. Symbolic links and special files are not kept (restore.sh refuses an archive
+# holding one): Debian's /etc/mysql/my.cnf, say, is a link its package makes again.
 snap_configs() {
-  local p rel=()
+  local p rel=() skipped
   for p in "${MHC_CONFIG_PATHS[@]}"; do
     [[ -e $(root_path "$p") ]] && rel+=("${p#/}")
   done
@@ -421,10 +535,13 @@ snap_configs() {
     return 1
   fi
   if ((DRY_RUN)); then
-    would tar -C "${MHC_ROOT:-/}" -czf "$1/configs.tar.gz" -- "${rel[@]}"
+    would tar -C "${MHC_ROOT:-/}" -czf "$1/configs.tar.gz" --null --no-recursion -T '<the files and directories of>' "${rel[@]}"
     return 0
   fi
-  tar -C "${MHC_ROOT:-/}" -czf "$1/configs.tar.gz" -- "${rel[@]}" || return 1
+  (cd -- "${MHC_ROOT:-/}" && find "${rel[@]}" \( -type f -o -type d \) -print0) >"$OPS_TMP/configs.list" || return 1
+  tar -C "${MHC_ROOT:-/}" --null --no-recursion -T "$OPS_TMP/configs.list" -czf "$1/configs.tar.gz" || return 1
+  skipped=$(cd -- "${MHC_ROOT:-/}" && find "${rel[@]}" ! -type f ! -type d | paste -sd' ') || skipped=''
+  [[ -z $skipped ]] || info "configs: not kept (links and special files): $(one_line "$skipped")"
   info "configs: ${#rel[@]} paths"
 }
 # snap_mariadb DIR: DIR/mariadb/dump.sql.gz (one consistent InnoDB snapshot of every non-system

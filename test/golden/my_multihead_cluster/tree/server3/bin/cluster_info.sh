@@ -5,6 +5,7 @@
 # backup. The other controllers are probed in parallel with short timeouts: a TCP probe of ssh
 # (port 22) by default; with --all-nodes an ssh login (BatchMode) that also reads their load.
 # Exit status: 0 (2 for a usage error). MHC_ROOT (default /) prefixes every path; commands via PATH.
+# shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../lib/common.sh
@@ -33,6 +34,7 @@ bad_usage() {
 }
 
 FORMAT=table ALL_NODES=0
+CONFIG=''
 while (($#)); do
   case $1 in
     --all-nodes | --all) ALL_NODES=1 ;;
@@ -44,9 +46,12 @@ while (($#)); do
     --format=* | --output=*) FORMAT=${1#*=} ;;
     --no-color) MHC_NO_COLOR=1 ;;
     --config)
+      # the seed documents' command lines: checked against the bundle's input sha256
       (($# >= 2)) || bad_usage "--config needs a value"
+      CONFIG=$2
       shift
       ;;
+    --config=*) CONFIG=${1#*=} ;;
     -h | --help)
       usage
       exit 0
@@ -60,6 +65,7 @@ case $FORMAT in
   *) bad_usage "unknown format: $FORMAT (table or json)" ;;
 esac
 color_init
+[[ -z $CONFIG ]] || config_check "$CONFIG"
 ops_init
 
 # --- probe the controllers in parallel ------------------------------------------------------------

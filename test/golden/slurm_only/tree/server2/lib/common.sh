@@ -73,6 +73,11 @@ info() { _say INFO "$C_BLUE" "$@"; }
 ok() { _say SUCCESS "$C_GREEN" "$@"; }
 warn() { _say WARNING "$C_YELLOW" "$@" >&2; }
 error() { _say ERROR "$C_RED" "$@" >&2; }
+# done_or_would DONE WOULD: after an action, "[SUCCESS] DONE"; under --dry-run (nothing was done)
+# "[INFO] WOULD" (WOULD says "would …")
+done_or_would() {
+  if ((DRY_RUN)); then info "$2"; else ok "$1"; fi
+}
 # section TITLE: "=== TITLE ===" between blank lines
 section() {
   printf '\n%s=== %s ===%s\n' "$C_BOLD" "$*" "${C_BOLD:+$C_RESET}"
@@ -160,17 +165,21 @@ lock_acquire() {
 # manifest_read [DIR]: reads DIR/manifest.json (default: the bundle) into the arrays MF_DEST
 # (absolute target path), MF_PATH (bundle path, files/…), MF_MODE, MF_OWNER, MF_GROUP: one entry
 # per installable file. mhc writes manifest.json with JSON.stringify (two-space indent), so its
-# layout is fixed and known; every value is checked against a safe pattern.
+# layout is fixed and known; every value is checked against a safe pattern. The patterns are
+# mhc's (src/compiler/node-rules.ts): it checks every bundle against them before writing it.
+MHC_DEST_RE='^(/(\.?[A-Za-z0-9_@+-])+\.?)+$'
+MHC_MODE_RE='^0[0-7]{3}$'
+MHC_OWNER_RE='^[a-z_][a-z0-9_.-]*$'
 manifest_read() {
   local dir=${1:-$MHC_BUNDLE} dest path mode owner group
   local manifest=$dir/manifest.json
   [[ -r $manifest ]] || die "no readable manifest.json in $dir"
   MF_DEST=() MF_PATH=() MF_MODE=() MF_OWNER=() MF_GROUP=()
   while IFS=$'\t' read -r dest path mode owner group; do
-    [[ $dest =~ ^/[A-Za-z0-9._/@+-]+$ && $dest != *..* ]] || die "manifest.json: bad dest path: $dest"
-    [[ $path =~ ^files/[A-Za-z0-9._/@+-]+$ && $path != *..* ]] || die "manifest.json: bad path: $path"
-    [[ $mode =~ ^0[0-7]{3}$ ]] || die "manifest.json: bad mode $mode for $path"
-    [[ $owner =~ ^[a-z_][a-z0-9_.-]*$ && $group =~ ^[a-z_][a-z0-9_.-]*$ ]] || die "manifest.json: bad owner $owner:$group for $path"
+    [[ $dest =~ $MHC_DEST_RE ]] || die "manifest.json: bad dest path: $dest"
+    [[ $path == "files$dest" ]] || die "manifest.json: bad path: $path"
+    [[ $mode =~ $MHC_MODE_RE ]] || die "manifest.json: bad mode $mode for $path"
+    [[ $owner =~ $MHC_OWNER_RE && $group =~ $MHC_OWNER_RE ]] || die "manifest.json: bad owner $owner:$group for $path"
     [[ -f $dir/$path ]] || die "manifest.json lists $path, which the bundle lacks"
     MF_DEST+=("$dest") MF_PATH+=("$path") MF_MODE+=("$mode") MF_OWNER+=("$owner") MF_GROUP+=("$group")
   done < <(
@@ -189,6 +198,19 @@ manifest_read() {
     ' "$manifest"
   )
   ((${#MF_DEST[@]})) || die "manifest.json lists no file to install"
+}
+
+# config_check FILE: FILE (the cluster YAML an operator names with --config, as the seed documents
+# do) is the one this bundle was built from: its sha256 is manifest.json's input_sha256. Dies
+# (exit 2) on a mismatch, naming the next step.
+config_check() {
+  local file=$1 want have
+  [[ -f $file && -r $file ]] || die "--config $file: no such readable file" 2
+  want=$(sed -n 's/^  "input_sha256": "\([0-9a-f]\{64\}\)",\{0,1\}$/\1/p' "$MHC_BUNDLE/manifest.json" 2>/dev/null) || want=''
+  [[ -n $want ]] || die "$MHC_BUNDLE/manifest.json holds no input_sha256: cannot check --config $file (rebuild the bundle: mhc build $file)" 2
+  have=$(sha256sum -- "$file") || die "--config $file: cannot read it" 2
+  have=${have%% *}
+  [[ $have == "$want" ]] || die "--config $file is not the YAML this bundle was built from (sha256 $have; manifest.json says $want): run mhc build $file, copy this node's new bundle here and run that one (or name the YAML the bundle came from)" 2
 }
 
 # --- secrets ----------------------------------------------------------------------------------
@@ -336,19 +358,78 @@ hosts_merge() { block_merge "$1" "$MHC_HOSTS_BEGIN" "$MHC_HOSTS_END" "$2"; }
 same_file() {
   [[ -f $2 ]] && cmp -s -- "$1" "$2" && [[ $(stat -c '%a %U %G' -- "$2") == "$(printf '%o' "$((8#$3))") $4 $5" ]]
 }
+# --- files in directories a daemon user can write ------------------------------------------------
+# Root never writes, chmods, chowns or replaces a file by name in a directory another user can
+# write (/var/lib/redis, /etc/redis, /etc/munge, …): that user could plant a symbolic link there
+# (or swap the file between two commands) and aim root at any file. In such a directory the file
+# is written AS that user (a planted link then reaches only what the user could write anyway):
+# a fresh mktemp name, the content, the mode, then mv -T onto the destination (rename(2) replaces
+# a link, never follows it, and never moves into a directory). Elsewhere install(1) writes a
+# fresh file (it unlinks whatever is in the way).
+# as_user USER CMD ARGS…: CMD as USER (runuser) on the real root file system; under a scratch
+# MHC_ROOT (tests) as the caller, since USER owns nothing there.
+as_user() {
+  local u=$1
+  shift
+  if [[ -z $MHC_ROOT ]]; then
+    runuser -u "$u" -- "$@"
+  else
+    "$@"
+  fi
+}
+# put_file_as USER MODE SRC DEST: DEST becomes a copy of SRC (read by the caller) with MODE,
+# written by USER as above; the file is USER's, with USER's primary group.
+put_file_as() {
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  as_user "$1" bash --norc --noprofile -c 'set -eu; umask 077
+t=$(mktemp "${2%/*}/.mhc-new.XXXXXX")
+trap '\''rm -f -- "$t"'\'' EXIT
+cat >"$t"
+chmod "$1" -- "$t"
+mv -fT -- "$t" "$2"
+trap - EXIT' put_file_as "$2" "$4" <"$3"
+}
+# dir_writer DIR: who besides root can change DIR (an existing directory): its owner when that is
+# not root; "a group or everyone" when it is group- or world-writable; nothing when only root can.
+# Fails when DIR is reached through a symbolic link (one planted on its path, say).
+dir_writer() {
+  local st real want
+  real=$(cd -P -- "$1" 2>/dev/null && pwd) || return 1
+  want=$(cd -P -- "${MHC_ROOT:-/}" && pwd)${1#"$MHC_ROOT"}
+  [[ $real == "${want/#\/\//\/}" ]] || return 1
+  st=$(stat -c '%U %a' -- "$1") || return 1
+  if [[ ${st% *} != root ]]; then
+    printf '%s' "${st% *}"
+  elif (((8#${st#* } & 8#022) != 0)); then
+    printf 'a group or everyone'
+  fi
+}
 # install_file SRC DEST MODE OWNER GROUP: installs SRC as DEST (DEST is a real path, already
-# under MHC_ROOT) unless it is already identical; a file it replaces is first copied to
-# $MHC_FILE_BACKUP_DIR (when set) under its own path. Returns 0 when it changed something
-# (or would, under DRY_RUN), 1 when DEST was already right; dies when it cannot install.
+# under MHC_ROOT) unless it is already identical. A regular file it replaces is first copied to
+# $MHC_FILE_BACKUP_DIR (when set) under its own path: root-only (0700 directories, the copy
+# without group or other access). In a directory another user can write (dir_writer), the file is
+# written as that user (put_file_as), so OWNER:GROUP must be that user and its group; else the
+# install is refused. Returns 0 when it changed something (or would, under DRY_RUN), 1 when DEST
+# was already right; dies when it cannot install.
 MHC_FILE_BACKUP_DIR=''
 install_file() {
-  local src=$1 dest=$2 mode=$3 owner=$4 group=$5
+  local src=$1 dest=$2 mode=$3 owner=$4 group=$5 dir writer copy
   same_file "$src" "$dest" "$mode" "$owner" "$group" && return 1
-  if [[ -e $dest && -n $MHC_FILE_BACKUP_DIR ]]; then
-    run mkdir -p -- "$MHC_FILE_BACKUP_DIR$(dirname -- "${dest#"$MHC_ROOT"}")" || die "cannot back up $dest"
-    run cp -a -- "$dest" "$MHC_FILE_BACKUP_DIR${dest#"$MHC_ROOT"}" || die "cannot back up $dest"
+  if [[ -f $dest && ! -L $dest && -n $MHC_FILE_BACKUP_DIR ]]; then
+    copy=$MHC_FILE_BACKUP_DIR${dest#"$MHC_ROOT"}
+    run install -d -m 0700 -- "${MHC_FILE_BACKUP_DIR%/*}" "$MHC_FILE_BACKUP_DIR" "${copy%/*}" || die "cannot back up $dest"
+    (umask 077 && run cp -P --preserve=timestamps -- "$dest" "$copy") || die "cannot back up $dest"
   fi
-  run install -D -m "$mode" -o "$owner" -g "$group" -- "$src" "$dest" || die "cannot install $dest"
+  dir=${dest%/*}
+  while [[ -n $dir && ! -d $dir ]]; do dir=${dir%/*}; done
+  writer=$(dir_writer "${dir:-/}") || die "refusing to install $dest: ${dir:-/} is reached through a symbolic link; check it (ls -ld ${dir:-/}), then run this again"
+  if [[ -z $writer ]]; then
+    run install -D -m "$mode" -o "$owner" -g "$group" -- "$src" "$dest" || die "cannot install $dest"
+  elif [[ $writer == "$owner" && $dir == "${dest%/*}" && $(id -gn -- "$owner" 2>/dev/null) == "$group" ]]; then
+    run put_file_as "$owner" "$mode" "$src" "$dest" || die "cannot install $dest (written as $owner)"
+  else
+    die "refusing to install $dest as $owner:$group: $dir can be written by $writer (ls -ld $dir); make it root's (chown root: $dir; chmod go-w $dir) or fix the owner in the cluster YAML, then run this again"
+  fi
   return 0
 }
 

@@ -5,9 +5,12 @@
 # metadata.json (a mismatch or a missing file refuses the restore, naming the file), and a
 # safety snapshot of the current state is taken (type pre-restore; `latest` does not move).
 # What a restore does, item by item:
-#   configs      extracted over / (MHC_ROOT): restart the services to apply them
-#   mariadb      the dump is replayed through the local server (DROP/CREATE DATABASE for each
-#                database it holds); Galera replicates it to every node, so run it on ONE node
+#   configs      its listing checked (only files and directories of the configuration paths,
+#                owned by root or a daemon owner of the bundle; anything else refuses it), then
+#                each file installed as start_multihead.sh installs files: restart the services
+#                (start_multihead.sh) to apply them
+#   mariadb      the dump is replayed through the local server, the client in --sandbox mode
+#                (DROP/CREATE DATABASE for each database it holds); Galera replicates it to every node, so run it on ONE node
 #   redis        per instance of this node: stop its unit, put the RDB in place, start it. Only
 #                a master is restored: a replica's data comes from its master (it is skipped).
 #                Sentinel mode: restore on the node of the current master. Cluster mode: each
@@ -20,6 +23,7 @@
 #   glusterfs_meta is information only (never restored).
 # Exit status: 0 done, 1 refused or an item failed, 2 usage error. MHC_ROOT (default /) prefixes
 # every path; commands via PATH.
+# shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../lib/common.sh
@@ -59,6 +63,7 @@ set_mode() {
   [[ -z $MODE ]] || bad_usage "use only one of --list, --latest and --id"
   MODE=$1
 }
+CONFIG=''
 while (($#)); do
   case $1 in
     --list) set_mode list ;;
@@ -90,9 +95,12 @@ while (($#)); do
     --dry-run) DRY_RUN=1 ;;
     --auto-confirm | --yes) AUTO_CONFIRM=1 ;;
     --config)
+      # the seed documents' command lines: checked against the bundle's input sha256
       (($# >= 2)) || bad_usage "--config needs a value"
+      CONFIG=$2
       shift
       ;;
+    --config=*) CONFIG=${1#*=} ;;
     -h | --help)
       usage
       exit 0
@@ -113,6 +121,7 @@ if [[ -n $ITEMS_OPT ]]; then
   done
 fi
 color_init
+[[ -z $CONFIG ]] || config_check "$CONFIG"
 
 # --- --list -------------------------------------------------------------------------------------
 if [[ $MODE == list ]]; then
@@ -237,26 +246,63 @@ cluster_ok() {
   out=$(rcli "$1" cluster info 2>/dev/null) && [[ $(info_field "$out" cluster_state) == ok ]]
 }
 
+# restore_configs: the members of configs.tar.gz, checked first (archive_check: only files and
+# directories of the configuration paths backup.sh keeps, owned by root or a daemon owner of the
+# bundle; anything else refuses the whole archive), unpacked into a private directory, then each
+# file installed like the start script installs files (install_file: root never writes by name in
+# a directory a daemon user can write). Existing directories are left as they are.
 restore_configs() {
-  if ((DRY_RUN)); then
-    would tar -C "${MHC_ROOT:-/}" -xzpf "$SNAP/configs.tar.gz"
-    return 0
+  local listing mode owner group type name dest stage rc n=0 same=0 failed=0
+  local -a prefixes=("${MHC_CONFIG_PATHS[@]#/}")
+  archive_owners_init
+  listing=$(archive_check "$SNAP/configs.tar.gz" "configs.tar.gz" "${prefixes[@]}") || return 1
+  stage=$(mktemp -d "$OPS_TMP/configs.XXXXXX")
+  tar -C "$stage" --no-same-owner --no-same-permissions -xzf "$SNAP/configs.tar.gz" || return 1
+  while read -r mode owner group type name; do
+    [[ -n $name ]] || continue
+    dest=$(root_path "/$name")
+    if [[ $type == d ]]; then
+      [[ -d $dest ]] || run install -d -m "$mode" -o "$owner" -g "$group" -- "$dest" || failed=$((failed + 1))
+      continue
+    fi
+    if (install_file "$stage/$name" "$dest" "$mode" "$owner" "$group"); then
+      n=$((n + 1))
+    else
+      rc=$?
+      if ((rc == 1)); then same=$((same + 1)); else failed=$((failed + 1)); fi
+    fi
+  done <<<"$listing"
+  if ((failed)); then
+    error "configs: $failed path(s) not restored (above); $n file(s) replaced"
+    return 1
   fi
-  tar -C "${MHC_ROOT:-/}" -xzpf "$SNAP/configs.tar.gz" || return 1
-  ok "configs restored; restart the services (start_multihead.sh) to apply them"
+  if ((DRY_RUN)); then
+    info "configs: would replace $n file(s) ($same already as in the snapshot)"
+  else
+    ok "configs: $n file(s) replaced ($same already as in the snapshot); restart the services (start_multihead.sh) to apply them"
+  fi
 }
 
+# restore_mariadb: the dump replayed through the client in sandbox mode (--sandbox: a "\!" shell
+# escape, "source" or "system" line in a snapshot's dump is refused, never run as root). A client
+# without --sandbox (older than MariaDB 10.5.25 / 10.6.18 / 10.11.8 / 11.0.6) is refused.
 restore_mariadb() {
   local client
   client=$(db_tool mariadb mysql) || {
     error "mariadb: no MariaDB client on PATH"
     return 1
   }
+  local help
+  help=$(bounded "$client" --no-defaults --help 2>/dev/null) || help=''
+  if [[ ! $help =~ (^|$'\n')\ *--sandbox\  ]]; then
+    error "mariadb: $client has no --sandbox option (MariaDB 10.5.25, 10.6.18, 10.11.8, 11.0.6 or newer has it): refusing to replay a dump without it; upgrade mariadb-client, then run restore.sh again"
+    return 1
+  fi
   if ((DRY_RUN)); then
-    would sh -c "gzip -dc $SNAP/mariadb/dump.sql.gz | $client --defaults-file=CLIENT.cnf"
+    would sh -c "gzip -dc $SNAP/mariadb/dump.sql.gz | $client --defaults-file=CLIENT.cnf --sandbox"
     return 0
   fi
-  if ! gzip -dc -- "$SNAP/mariadb/dump.sql.gz" | "$client" --defaults-file="$DB_CNF" 2>"$OPS_TMP/restore.err"; then
+  if ! gzip -dc -- "$SNAP/mariadb/dump.sql.gz" | "$client" --defaults-file="$DB_CNF" --sandbox 2>"$OPS_TMP/restore.err"; then
     error "mariadb: replaying the dump failed: $(one_line "$(<"$OPS_TMP/restore.err")")"
     return 1
   fi
@@ -287,7 +333,7 @@ restore_redis() {
     fi
     if ((DRY_RUN)); then
       ((running == 0)) || would systemctl stop "$unit"
-      would install -m 0660 "$SNAP/redis/$port.rdb" "$rdb"
+      would put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"
       ((running == 0)) || would systemctl start "$unit"
       continue
     fi
@@ -299,11 +345,19 @@ restore_redis() {
         continue
       fi
     fi
-    mkdir -p -- "$(dirname -- "$rdb")"
-    cp -- "$SNAP/redis/$port.rdb" "$rdb.mhc-restore"
-    chmod 0660 -- "$rdb.mhc-restore"
-    if id -u redis >/dev/null 2>&1 && [[ -z $MHC_ROOT ]]; then chown redis:redis -- "$rdb.mhc-restore"; fi
-    mv -f -- "$rdb.mhc-restore" "$rdb"
+    # written as the Redis user, who owns the directory (put_file_as: a fresh mktemp name, then
+    # mv -T): a link planted there cannot aim root at another file
+    if [[ ! -d ${rdb%/*} ]]; then
+      # a node without the package's directory: made as root's (its parent is root's), then Redis's
+      mkdir -p -- "${rdb%/*}"
+      chmod 0750 -- "${rdb%/*}"
+      [[ -n $MHC_ROOT ]] || chown -- "$MHC_REDIS_USER:" "${rdb%/*}"
+    fi
+    if ! put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"; then
+      error "redis: cannot write $rdb as $MHC_REDIS_USER (ls -ld ${rdb%/*}); $unit stays stopped: restore.sh --id $ID --items redis again once fixed"
+      rc=1
+      continue
+    fi
     if ((running)); then
       if ! with_timeout 120 systemctl start "$unit" || ! wait_for 120 redis_answers "$port"; then
         error "redis: $unit does not answer after the restore"
@@ -322,13 +376,26 @@ restore_redis() {
   return "$rc"
 }
 
+# restore_slurm_state: the archive checked first (archive_check: files and directories only, owned
+# by root or a daemon owner of the bundle, no setuid/setgid bit); unpacked into a fresh mktemp
+# directory beside the state directory (its parent must be root's alone: nobody else can swap
+# names there), then swapped in with mv -T.
 restore_slurm_state() {
-  local dir new old active=0
+  local dir parent writer new old active=0
   dir=$(root_path "$MHC_SLURM_STATE_DIR")
+  parent=${dir%/*}
+  archive_owners_init
+  [[ " ${ARCHIVE_OWNERS[*]} " == *" $MHC_SLURM_USER "* ]] || ARCHIVE_OWNERS+=("$MHC_SLURM_USER")
+  archive_check "$SNAP/slurm_state.tar.gz" slurm_state.tar.gz . >/dev/null || return 1
+  if ! writer=$(dir_writer "${parent:-/}") || [[ -n $writer ]]; then
+    error "slurm_state: ${parent:-/} can be written by ${writer:-someone through a symbolic link} (ls -ld ${parent:-/}): make it root's (chown root: ; chmod go-w), then restore.sh --id $ID --items slurm_state"
+    return 1
+  fi
   unit_active slurmctld.service && active=1
   if ((DRY_RUN)); then
     ((active == 0)) || would systemctl stop slurmctld.service
-    would tar -C "$dir" -xzpf "$SNAP/slurm_state.tar.gz"
+    would tar -C "$parent/.mhc-restore.XXXXXX" -xzpf "$SNAP/slurm_state.tar.gz"
+    would mv -T -- "$parent/.mhc-restore.XXXXXX" "$dir"
     ((active == 0)) || would systemctl start slurmctld.service
     return 0
   fi
@@ -337,18 +404,20 @@ restore_slurm_state() {
     error "slurm_state: cannot stop slurmctld"
     return 1
   fi
-  new=$dir.mhc-restore.$$
-  old=$dir.mhc-old.$$
-  rm -rf -- "$new"
-  mkdir -p -- "$new"
+  new=$(mktemp -d "$parent/.mhc-restore.XXXXXX")
   if ! tar -C "$new" -xzpf "$SNAP/slurm_state.tar.gz"; then
     rm -rf -- "$new"
     error "slurm_state: cannot extract the state"
     return 1
   fi
-  [[ ! -e $dir ]] || mv -T -- "$dir" "$old"
+  old=''
+  if [[ -e $dir || -L $dir ]]; then
+    # mv -T onto the empty mktemp directory: rename(2) replaces it
+    old=$(mktemp -d "$parent/.mhc-old.XXXXXX")
+    mv -T -- "$dir" "$old"
+  fi
   mv -T -- "$new" "$dir"
-  rm -rf -- "$old"
+  [[ -z $old ]] || rm -rf -- "$old"
   if ((active)) && ! with_timeout 120 systemctl start slurmctld.service; then
     error "slurm_state: slurmctld does not start again"
     return 1

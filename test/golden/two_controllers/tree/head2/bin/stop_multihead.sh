@@ -5,15 +5,15 @@
 # glusterfs (unmounted unless --keep-data). Each unit gets a graceful stop with a timeout;
 # --force escalates to SIGKILL. Every path is under $MHC_ROOT (default /); every command is
 # found through PATH. See --help.
-# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
 PROG=${0##*/}
 BUNDLE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-# shellcheck source=lib/common.sh
+# shellcheck source=../lib/common.sh
 source "$BUNDLE/lib/common.sh"
-# shellcheck source=lib/facts.sh
+# shellcheck source=../lib/facts.sh
 source "$BUNDLE/lib/facts.sh"
 
 STOP_LOG=$(root_path /var/log/cluster_multihead_stop.log)
@@ -23,7 +23,7 @@ STOP_TIMEOUT_DB=${MHC_STOP_TIMEOUT_DB:-60}
 
 usage() {
   cat <<EOF
-Usage: $PROG [--service NAME] [--force] [--keep-data] [--auto-confirm] [--dry-run] [--no-color] [--help]
+Usage: $PROG [--service NAME] [--force] [--keep-data] [--auto-confirm] [--dry-run] [--no-color] [--config YAML] [--help]
 
 Stops the cluster services of $MHC_NODE in reverse start order: ${ORDER[*]}.
 
@@ -35,6 +35,7 @@ Stops the cluster services of $MHC_NODE in reverse start order: ${ORDER[*]}.
   --auto-confirm  do not ask
   --dry-run       print each command that would change the node; change nothing
   --no-color      no colours (also when NO_COLOR is set, or output is not a terminal)
+  --config YAML   the cluster YAML: refused unless this bundle was built from it
   --help          show this help
 
 Log: /var/log/cluster_multihead_stop.log. Exit status: 0 everything asked for stopped, 1 something did not, 2 bad usage.
@@ -48,7 +49,7 @@ usage_error() {
   exit 2
 }
 
-ONLY='' FORCE=0 KEEP_DATA=0
+ONLY='' FORCE=0 KEEP_DATA=0 CONFIG=''
 while (($#)); do
   case $1 in
     --service | --service=*)
@@ -71,6 +72,12 @@ while (($#)); do
     --auto-confirm) AUTO_CONFIRM=1 ;;
     --dry-run) DRY_RUN=1 ;;
     --no-color) MHC_NO_COLOR=1 ;;
+    --config)
+      (($# >= 2)) || usage_error "--config needs a FILE"
+      CONFIG=$2
+      shift
+      ;;
+    --config=*) CONFIG=${1#*=} ;;
     -h | --help)
       usage
       exit 0
@@ -80,6 +87,7 @@ while (($#)); do
   shift
 done
 color_init
+[[ -z $CONFIG ]] || config_check "$CONFIG"
 
 need_cmds awk grep id systemctl timeout flock
 ((DRY_RUN)) || require_root
@@ -123,6 +131,11 @@ stop_unit() {
     info "$u is not running"
     return 0
   fi
+  if ((DRY_RUN)); then
+    run with_timeout "$secs" systemctl stop "$u"
+    info "would stop $u"
+    return 0
+  fi
   info "Stopping $u..."
   if run with_timeout "$secs" systemctl stop "$u"; then
     ok "$u stopped"
@@ -132,7 +145,7 @@ stop_unit() {
     warn "$u did not stop within ${secs}s: killing it"
     run systemctl kill --signal=SIGKILL "$u" || true
     run with_timeout 10 systemctl stop "$u" || true
-    if ((DRY_RUN)) || ! unit_active "$u"; then
+    if ! unit_active "$u"; then
       ok "$u killed"
       return 0
     fi
@@ -194,7 +207,7 @@ stop_glusterfs() {
     elif mountpoint -q -- "$mnt"; then
       info "Unmounting $MHC_GLUSTER_MOUNT..."
       if run with_timeout "$STOP_TIMEOUT" umount -- "$mnt"; then
-        ok "$MHC_GLUSTER_MOUNT unmounted"
+        done_or_would "$MHC_GLUSTER_MOUNT unmounted" "would unmount $MHC_GLUSTER_MOUNT"
       elif ((FORCE)); then
         warn "unmount of $MHC_GLUSTER_MOUNT timed out or failed: lazy unmount"
         run umount -l -- "$mnt" || FAILED+=("umount $MHC_GLUSTER_MOUNT")
@@ -225,6 +238,10 @@ info "Finished at: $(date '+%Y-%m-%d %H:%M:%S')"
 if ((${#FAILED[@]})); then
   error "Still running or not released: ${FAILED[*]}"
   exit 1
+fi
+if ((DRY_RUN)); then
+  info "Dry run complete: $PROG without --dry-run would stop ${TODO[*]}"
+  exit 0
 fi
 ok "=== Cluster services stopped: ${TODO[*]} ==="
 if ((KEEP_DATA)) || [[ $MHC_GLUSTER_MOUNTS != 1 ]]; then

@@ -122,9 +122,9 @@ check_mariadb() {
   fi
 }
 
-# redis_password FILE: sets REDIS_PASSWORD from the `requirepass "…"` line of Redis's installed
-# static config (mhc writes it there with \ and " escaped; Redis never rewrites that file).
-# Read as text, never sourced.
+# redis_password FILE: sets REDIS_PASSWORD from the `requirepass "…"` line of the installed
+# static config of a Redis instance or of Sentinel (mhc writes it there with \ and " escaped; the
+# daemon never rewrites that file). Read as text, never sourced.
 redis_password() {
   local line body
   REDIS_PASSWORD=
@@ -144,20 +144,16 @@ redis_password() {
   return 1
 }
 
-# check_redis NAME HOST PORT [CONFIG]: redis-cli PING answers PONG. With CONFIG the password is
-# read from it and passed in REDISCLI_AUTH (the environment, never argv: ps shows argv);
-# without (Sentinel) no password is sent.
+# check_redis NAME HOST PORT CONFIG: redis-cli PING answers PONG. The password (an instance's or
+# Sentinel's) is read from CONFIG and passed in REDISCLI_AUTH (the environment, never argv: ps
+# shows argv).
 check_redis() {
-  local name=$1 host=$2 port=$3 conf=${4:-} out rc
-  if [[ -n $conf ]]; then
-    if ! redis_password "$ROOT$conf"; then
-      result "$name" fail "cannot read the Redis password (requirepass) from $ROOT$conf"
-      return
-    fi
-    out=$(REDISCLI_AUTH=$REDIS_PASSWORD timeout -k "$KILL_AFTER" "$CMD_TIMEOUT" redis-cli -h "$host" -p "$port" ping 2>&1)
-  else
-    out=$(bounded redis-cli -h "$host" -p "$port" ping 2>&1)
+  local name=$1 host=$2 port=$3 conf=$4 out rc
+  if ! redis_password "$ROOT$conf"; then
+    result "$name" fail "cannot read the Redis password (requirepass) from $ROOT$conf"
+    return
   fi
+  out=$(REDISCLI_AUTH=$REDIS_PASSWORD timeout -k "$KILL_AFTER" "$CMD_TIMEOUT" redis-cli -h "$host" -p "$port" ping 2>&1)
   rc=$?
   if ((rc == 0)) && [[ $'\n'$out$'\n' == *$'\nPONG\n'* ]]; then
     result "$name" ok "$host:$port answers PONG"
