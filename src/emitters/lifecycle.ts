@@ -8,7 +8,7 @@ import { SERVICES, runs, type Controller, type Model } from '../compiler/model.j
 import type { BundleFile, EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
 import { MHC_HOME } from './systemd.js';
-import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, instances, SENTINEL_INSTANCE } from './redis.js';
+import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, instances, SENTINEL_INSTANCE, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
 import { FSTAB_ENTRY, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
 import { PATHS } from './slurm.js';
@@ -211,6 +211,8 @@ export function startContext(model: Model, node: Controller, sofar: readonly Bun
     fstabEntry: dest(FSTAB_ENTRY),
     redisInstances: dest(INSTANCES),
     redisClusterPlan: dest(CLUSTER_PLAN),
+    sentinelStatic: sentinelStaticPath,
+    sentinelRuntime: sentinelRuntimePath,
     checkScript: CHECK_SCRIPT,
     packages: packages(model, node),
     fileServices: files.flatMap((f) => {

@@ -3,7 +3,7 @@
 // their calls and keeping a little node state. Nothing here touches the real node or the network.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWKWARD, EXAMPLES, buildFile } from '../helpers.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
@@ -13,6 +13,9 @@ import { rankedControllers } from '../../src/emitters/lifecycle.js';
 import { claimsDone, fakeNode, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
 import { requireTool, scratch } from '../daemons/tools.js';
 import { ROOT, SEED_INPUTS } from '../helpers.js';
+
+/** A system account's uid (or with 'g' its primary gid), from the machine's id(1). */
+const uidOf = (user: string, kind: 'u' | 'g' = 'u') => Number(spawnSync('id', [`-${kind}`, user], { encoding: 'utf8' }).stdout.trim());
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
@@ -554,6 +557,26 @@ describe('issue 12: start/stop', () => {
     expect(stop(s, ['--config', other, '--dry-run']).status).toBe(2);
     expect(stop(s, ['--config', join(EXAMPLES, ex), '--dry-run']).status).toBe(0);
     expect(start(s, ['--config', join(s.node.dir, 'nope.yaml'), '--dry-run']).status).toBe(2);
+  });
+
+  it('a kept run-time file is tightened to the bundle mode as its owner, its content kept; a planted link is left alone', () => {
+    const s = setup(ex);
+    const seeds = s.files.filter((f) => f.dest?.endsWith('.seed'));
+    expect(seeds.length).toBeGreaterThan(1);
+    const [open, linked] = seeds.map((f) => join(s.node.root, f.dest!.slice(1, -'.seed'.length)));
+    mkdirSync(join(open!, '..'), { recursive: true });
+    writeFileSync(open!, 'requirepass "old"\n', { mode: 0o640 });
+    chownSync(open!, uidOf('redis'), uidOf('redis', 'g'));
+    const outside = join(s.node.dir, 'outside');
+    writeFileSync(outside, 'not redis\n', { mode: 0o644 });
+    symlinkSync(outside, linked!);
+    const r = start(s, ['--phase', '0', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(open!, 'utf8')).toBe('requirepass "old"\n');
+    expect(statSync(open!).mode & 0o777).toBe(0o600);
+    expect(lstatSync(linked!).isSymbolicLink()).toBe(true);
+    expect(statSync(outside).mode & 0o777).toBe(0o644);
+    expect(r.stderr).toContain('is not a regular file');
   });
 
   it('replaced files: the last 10 runs are kept under /var/backups/mhc/files, root-only', () => {
