@@ -53,7 +53,9 @@ redis_stop() {
   kill -TERM "$(<"$RUN/redis-$1.pid")"
   wait_until 30 dead "$RUN/redis-$1.pid"
 }
-sentinel_up() { [[ $(inns redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
+# Sentinel requires its password: the credential in its static file's requirepass (plain hex)
+sentinel_auth() { sed -n 's/^requirepass "\(.*\)"$/\1/p' "$R/etc/redis/mhc/sentinel.conf"; }
+sentinel_up() { [[ $(REDISCLI_AUTH=$(sentinel_auth) inns redis-cli --no-auth-warning -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
 sentinel_start() {
   local conf=$R/etc/redis/sentinel-mhc.conf sport
   [[ -e $conf ]] || return 0

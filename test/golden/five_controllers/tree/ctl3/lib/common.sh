@@ -433,6 +433,25 @@ install_file() {
   return 0
 }
 
+# seed_tighten FILE MODE OWNER: a kept run-time file (the daemon rewrites it, with the passwords
+# CONFIG REWRITE copies in) never stays more open than the bundle's MODE: older bundles installed
+# it 0640. chmod runs as OWNER, the file's owner in a directory OWNER can write, so a link planted
+# there reaches nothing OWNER could not change anyway; a link or another owner's file is reported.
+seed_tighten() {
+  local f=$1 mode=$2 owner=$3 st
+  if [[ -L $f || ! -f $f ]]; then
+    warn "${f#"$MHC_ROOT"} is not a regular file (ls -l ${f#"$MHC_ROOT"}); left as it is"
+    return 0
+  fi
+  st=$(stat -c '%U %a' -- "$f") || return 0
+  (((8#${st#* } & ~8#$mode) != 0)) || return 0
+  if [[ ${st% *} != "$owner" ]]; then
+    warn "${f#"$MHC_ROOT"} is ${st% *}'s, not $owner's; its mode ${st#* } is left (chown $owner: ${f#"$MHC_ROOT"})"
+    return 0
+  fi
+  run as_user "$owner" chmod "$mode" -- "$f" || warn "cannot tighten ${f#"$MHC_ROOT"} to $mode"
+}
+
 # plan_values FILE NAME: the values of the array (or scalar) NAME that the bash plan FILE
 # (files/etc/mhc/…: volume-plan, redis instances, cluster-plan) sets, one a line. The plan is
 # sourced in a clean bash, so its names cannot clash with lib/facts.sh's read-only ones.
