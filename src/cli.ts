@@ -172,7 +172,18 @@ function cmdValidate(config: string, o: { format: 'text' | 'json' }): void {
   }
 }
 
-function cmdSecretsInit(config: string, o: { output: string; force?: boolean; for: string[] }): void {
+function cmdSecretsInit(config: string, o: { output: string; force?: boolean; for: string[]; from?: string }): void {
+  // a subset with fresh values would not match the other nodes' (the munge key must be the same
+  // everywhere): --for takes its values from the cluster's secrets.env
+  if (o.for.length && !o.from) {
+    err('mhc: --for writes the values of an existing secrets.env: give it with --from FILE (mhc secrets init CONFIG -o FILE makes one)\n');
+    throw new Exit(EXIT.USAGE);
+  }
+  if (o.from && !o.for.length) {
+    err('mhc: --from FILE is only read with --for\n');
+    throw new Exit(EXIT.USAGE);
+  }
+  const given = o.from ? new Map(parseSecretsEnv(Buffer.from(readUserFile(o.from)).toString('utf8'))) : undefined;
   const c = load(config);
   report(c);
   if (!c.model || hasErrors(c.diagnostics)) throw new Exit(EXIT.INVALID);
@@ -193,7 +204,14 @@ function cmdSecretsInit(config: string, o: { output: string; force?: boolean; fo
   const needed = new Set(sel.targets.flatMap((t) => secretsOf(files.filter((f) => f.path.startsWith(`${t.name}/`)))));
   const specs = model.secrets.filter((s) => needed.has(s.name));
   const values = new Map<string, string>();
-  for (const s of specs) values.set(s.name, c.literals!.get(s.name) ?? generate(s, (n) => randomBytes(n)));
+  if (given) {
+    const missing = specs.filter((s) => !given.has(s.name)).map((s) => s.name);
+    if (missing.length) {
+      err(`mhc: ${o.from} lacks ${missing.join(', ')}, which ${sel.targets.map((t) => t.name).join(', ')} need${sel.targets.length === 1 ? 's' : ''}\n`);
+      throw new Exit(EXIT.INVALID);
+    }
+  }
+  for (const s of specs) values.set(s.name, given?.get(s.name) ?? c.literals!.get(s.name) ?? generate(s, (n) => randomBytes(n)));
   try {
     writeFileAtomic(o.output, formatSecretsEnv(specs, values), 0o600, !!o.force);
   } catch (e) {
@@ -244,8 +262,9 @@ export function program(): Command {
     .argument('<config>', 'the cluster YAML')
     .option('-o, --output <file>', 'where to write', 'secrets.env')
     .option('--force', 'replace an existing file')
-    .option('--for <node>', "only the secrets this bundle's manifest lists: a controller, or compute (any compute node) (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .action((config: string, o: { output: string; force?: boolean; for: string[] }) => cmdSecretsInit(config, o));
+    .option('--for <node>', "only the secrets this bundle's manifest lists: a controller, or compute (any compute node) (repeatable; with --from)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--from <file>', "with --for: the cluster's secrets.env the values are taken from")
+    .action((config: string, o: { output: string; force?: boolean; for: string[]; from?: string }) => cmdSecretsInit(config, o));
   registerReviewCommands(p, {
     out,
     err,

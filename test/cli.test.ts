@@ -286,17 +286,32 @@ describe('mhc CLI', () => {
     const names = (f: string): string[] => readFileSync(f, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.slice(0, l.indexOf('='))).sort();
     expect(listed('compute').length).toBeGreaterThan(0);
     expect(listed('compute')).not.toContain('DB_ROOT_PASSWORD');
-    for (const [args, bundles] of [[['--for', 'compute'], ['compute']], [['--for', 'server2'], ['server2']], [['--for', 'compute', '--for', 'server1'], ['compute', 'server1']], [[], ['compute', 'server1', 'server2', 'server3']]] as const) {
+    const all = join(d, 'all.env');
+    expect(mhc(['secrets', 'init', MAIN, '-o', all]).code).toBe(0);
+    const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l));
+    for (const [args, bundles] of [[['--for', 'compute'], ['compute']], [['--for', 'server2'], ['server2']], [['--for', 'compute', '--for', 'server1'], ['compute', 'server1']]] as const) {
       const f = join(d, `${bundles.join('+')}.env`);
-      const r = mhc(['secrets', 'init', MAIN, '-o', f, ...args]);
+      const r = mhc(['secrets', 'init', MAIN, '-o', f, '--from', all, ...args]);
       expect(r.code, r.err).toBe(0);
       expect(names(f), args.join(' ')).toEqual([...new Set(bundles.flatMap(listed))].sort());
+      // the values are the cluster's (one munge key everywhere), not fresh ones
+      for (const l of lines(f)) expect(lines(all)).toContain(l);
     }
+    expect(names(all)).toEqual([...new Set(['compute', 'server1', 'server2', 'server3'].flatMap(listed))].sort());
+    // --for without --from would make values no other node has: refused
+    const fresh = mhc(['secrets', 'init', MAIN, '-o', join(d, 'fresh.env'), '--for', 'compute']);
+    expect(fresh.code).toBe(2);
+    expect(fresh.err).toMatch(/--from FILE/);
+    // a --from file lacking a needed secret: named
+    writeFileSync(join(d, 'part.env'), lines(all).filter((l) => !l.startsWith('MUNGE_KEY=')).join('\n') + '\n', { mode: 0o600 });
+    const part = mhc(['secrets', 'init', MAIN, '-o', join(d, 'p.env'), '--from', join(d, 'part.env'), '--for', 'compute']);
+    expect(part.code).toBe(1);
+    expect(part.err).toMatch(/lacks MUNGE_KEY/);
     // a compute node's hostname selects the compute bundle, as build --node does; an unknown name is a usage error
     const c1 = join(d, 'c1.env');
-    expect(mhc(['secrets', 'init', MAIN, '-o', c1, '--for', 'node001']).code).toBe(0);
+    expect(mhc(['secrets', 'init', MAIN, '-o', c1, '--from', all, '--for', 'node001']).code).toBe(0);
     expect(names(c1)).toEqual(listed('compute'));
-    const bad = mhc(['secrets', 'init', MAIN, '-o', join(d, 'bad.env'), '--for', 'server9']);
+    const bad = mhc(['secrets', 'init', MAIN, '-o', join(d, 'bad.env'), '--from', all, '--for', 'server9']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--for server9: no such node/);
     expect(existsSync(join(d, 'bad.env'))).toBe(false);
