@@ -2,7 +2,7 @@
 // container per node, on the live lab's network (test/live/harness.ts LabNet).
 //
 // Layout of a run (id = 6 hex digits):
-//   /var/tmp/mhc-deploy-<id>/          the run's directory (MHC_DEPLOY_KEEP=1 keeps it)
+//   /var/tmp/mhc-deploy-<id>/          the run's directory (MHC_DEPLOY_KEEP=1 keeps it, and the nodes up)
 //     pids                             "<node> <nspawn pid>" lines, for the sweeper
 //     <node>/upper <node>/work         the overlay's writable layer (a node starts clean every run)
 //     <node>/root                      the node's root: overlay of the cached Debian root (rootfs.ts)
@@ -95,7 +95,7 @@ function destroyRun(dir: string): void {
     for (const m of mps) sys('umount', [i < 10 ? '-R' : '-l', m], 10_000);
     if (mountsBelow(dir).length) sys('sleep', ['0.3']);
   }
-  if (!mountsBelow(dir).length && !process.env.MHC_DEPLOY_KEEP) rmSync(dir, { recursive: true, force: true });
+  if (!mountsBelow(dir).length) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Removes what earlier, killed runs left: containers, overlays, directories, namespaces. Returns what it found. */
@@ -213,9 +213,14 @@ export class DeployLab {
       return children(n.nspawnPid!).find((c) => comm(c) === 'systemd');
     }, 50);
     // bounded: is-system-running --wait returns once the boot is done (running or degraded)
-    const left = Math.max(5_000, timeoutMs - (now() - t0));
-    const r = await this.run(name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: left });
-    const state = r.stdout.trim();
+    // (its bus socket appears a moment after it starts: retried until it answers)
+    let state = '';
+    let r: Result = { status: null, stdout: '', stderr: '' };
+    while (!state && now() - t0 < timeoutMs) {
+      r = await this.run(name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: Math.max(1_000, timeoutMs - (now() - t0)) });
+      state = r.stdout.trim();
+      if (!state) await sleep(100);
+    }
     if (state !== 'running' && state !== 'degraded') throw new Error(`${name} did not finish booting: ${state} ${r.stderr}`);
     return now() - t0;
   }
@@ -315,6 +320,11 @@ export class DeployLab {
     process.off('exit', this.onExit);
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
+    if (process.env.MHC_DEPLOY_KEEP) {
+      // for working on the lab: everything stays up (enter a node with nsenter -t PID -a); the next run sweeps it
+      for (const n of this.nodes.values()) console.log(`[deploy] kept ${n.name}: nsenter -t ${n.init} -a bash`);
+      return;
+    }
     for (const n of this.nodes.values()) {
       if (n.init) kill(n.init);
       if (n.nspawnPid && comm(n.nspawnPid) === 'systemd-nspawn') kill(n.nspawnPid);

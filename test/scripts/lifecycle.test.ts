@@ -402,6 +402,27 @@ describe('start_multihead.sh: Galera bootstrap or join', () => {
     expect(ls.indexOf('systemctl stop mariadb.service')).toBeGreaterThanOrEqual(0);
     expect(ls.indexOf('systemctl stop mariadb.service')).toBeLessThan(ls.indexOf('galera_new_cluster'));
   });
+
+  it("Debian's mariadb.socket (socket activation holding port 3306) is disabled before the Galera start", () => {
+    // found by the deploy lab: with the socket listening, galera_new_cluster's recovery run could not bind 3306
+    const s = setup(ex);
+    s.node.set('active/mariadb.socket');
+    s.node.set('enabled/mariadb.socket');
+    s.node.set('active/mariadb.service');
+    s.node.set('wsrep_status', 'Disconnected');
+    const r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ls = lines(calls(s));
+    const off = ls.indexOf('systemctl disable --now mariadb.socket');
+    expect(off).toBeGreaterThanOrEqual(0);
+    expect(off).toBeLessThan(ls.indexOf('systemctl stop mariadb.service'));
+    expect(off).toBeLessThan(ls.indexOf('galera_new_cluster'));
+    expect(s.node.has('active/mariadb.socket')).toBe(false);
+    // a node without the socket unit (older packages) is not touched
+    const t = setup(ex);
+    expect(db(t).status).toBe(0);
+    expect(lines(calls(t)).some((l) => /mariadb\.socket/.test(l) && !/is-(active|enabled)/.test(l))).toBe(false);
+  });
 });
 
 describe('stop_multihead.sh', () => {
