@@ -300,6 +300,22 @@ describe('start_multihead.sh: phases', () => {
   });
 });
 
+describe('start_multihead.sh: GlusterFS', () => {
+  it("makes this node's brick directory (with its parents) before the volume can be created; not again on a re-run", () => {
+    // found by the deploy lab: `gluster volume create … force` makes only the brick's last component
+    const s = setup('my_multihead_cluster.yaml');
+    const brick = s.model.gluster!.brickPath;
+    const r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`making the brick directory ${brick}`);
+    expect(r.stdout.indexOf('making the brick directory')).toBeLessThan(r.stdout.indexOf('creating the volume'));
+    expect(statSync(join(s.node.root, brick)).isDirectory()).toBe(true);
+    const again = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).not.toContain('making the brick directory');
+  });
+});
+
 describe('start_multihead.sh: Galera bootstrap or join', () => {
   const ex = 'my_multihead_cluster.yaml';
   const db = (s: Setup, args: string[] = []) => start(s, ['--phase', 'database', '--auto-confirm', ...args]);
