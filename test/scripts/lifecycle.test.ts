@@ -3,7 +3,7 @@
 // their calls and keeping a little node state. Nothing here touches the real node or the network.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWKWARD, EXAMPLES, buildFile } from '../helpers.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
@@ -313,6 +313,22 @@ describe('start_multihead.sh: GlusterFS', () => {
     const again = start(s, ['--phase', 'storage', '--auto-confirm']);
     expect(again.status).toBe(0);
     expect(again.stdout).not.toContain('making the brick directory');
+  });
+
+  it("the volume's client process (left by mount) does not hold the run's lock", () => {
+    // found by the deploy lab: glusterfs (the FUSE client mount.glusterfs starts) inherited the
+    // lock's fd, so every later start_multihead.sh said "another lifecycle run is in progress"
+    const s = setup('my_multihead_cluster.yaml');
+    s.node.set('mount-daemon');
+    let r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lines(calls(s)).some((l) => l.startsWith('mount '))).toBe(true);
+    const m = join(s.node.root, 'mnt/gluster');
+    rmSync(join(s.node.state, 'mounted'), { force: true }); // unmounted: the next run mounts again
+    expect(existsSync(m)).toBe(true);
+    r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.stderr).not.toMatch(/another lifecycle run is in progress/);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });
 
