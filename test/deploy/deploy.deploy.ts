@@ -36,6 +36,7 @@ let out: string;
 let controllers: string[];
 let compute: string[];
 const t0 = now();
+let runCount = 0;
 
 /** The stand-in web application of a service: busybox httpd serving a health file on $PORT. */
 const webApp = (name: string) => `#!/bin/sh
@@ -60,6 +61,8 @@ async function start(node: string, args: string[] = []): Promise<Result & { ms: 
   const t = now();
   const r = await lab.run(node, ['/opt/mhc/bin/start_multihead.sh', '--auto-confirm', '--no-color', ...args], { timeoutMs: 900_000 });
   const res = { ...r, ms: now() - t, pending: pendingPhases(r) };
+  mkdirSync(join(lab.dir, 'logs'), { recursive: true });
+  writeFileSync(join(lab.dir, 'logs', `${node}-start-${++runCount}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
   console.log(`[deploy] start_multihead.sh on ${node}: exit ${r.status} in ${res.ms} ms${res.pending.length ? `, pending: ${res.pending.join(', ')}` : ''}`);
   if (r.status !== 0) console.log(`--- ${node} stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return res;
@@ -121,7 +124,7 @@ beforeAll(async () => {
   for (const n of controllers) {
     lab.must(n, 'umask 077 && cat >>/root/.ssh/authorized_keys', { input: keys });
     const known = controllers.map((p) => `${model.controllers.find((c) => c.hostname === p)!.ip}`).join(' ');
-    lab.must(n, `for h in ${known} ${controllers.join(' ')}; do ssh-keyscan -T 5 "$h" 2>/dev/null; done >>/root/.ssh/known_hosts`, { timeoutMs: 60_000 });
+    lab.must(n, `for h in ${known}; do ssh-keyscan -T 5 "$h" 2>/dev/null; done >>/root/.ssh/known_hosts`, { timeoutMs: 60_000 });
   }
   for (const n of controllers) installWebApps(n);
   fig('setup ms', now() - t0);

@@ -332,6 +332,39 @@ describe('start_multihead.sh: GlusterFS', () => {
   });
 });
 
+describe('start_multihead.sh: Slurm on a fresh cluster', () => {
+  it('the VIP is not up yet: slurmctld starts without accounting (keepalived checks it); once the VIP answers, slurmdbd, the registration, a slurmctld restart', () => {
+    // found by the deploy lab: slurmdbd waited for the VIP, the VIP for keepalived's check, the
+    // check for slurmctld, and slurmctld for slurmdbd: a fresh cluster never got its VIP
+    const s = setup('my_multihead_cluster.yaml');
+    const acc = s.model.slurm!.accounting!;
+    rmSync(join(s.node.state, `up/${acc.storageHost}:${acc.storagePort}`));
+    // (storage too: StateSaveLocation is on the volume)
+    let r = start(s, ['--phase', 'storage', '--phase', 'slurm', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Phase 4 \(slurm\): pending/);
+    let ls = lines(calls(s));
+    expect(ls).toContain('systemctl start slurmctld.service');
+    expect(ls).not.toContain('systemctl start slurmdbd.service');
+    expect(ls.some((l) => / add cluster /.test(l))).toBe(false);
+    // keepalived's check passes now; the VIP answers
+    s.node.set(`up/${acc.storageHost}:${acc.storagePort}`);
+    const n = calls(s).length;
+    r = start(s, ['--phase', 'slurm', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/pending/);
+    ls = lines(calls(s).slice(n));
+    const dbd = ls.indexOf('systemctl start slurmdbd.service');
+    const add = ls.findIndex((l) => / add cluster /.test(l));
+    const restart = ls.indexOf('systemctl restart slurmctld.service');
+    expect([dbd >= 0, add > dbd, restart > add]).toEqual([true, true, true]);
+    // a third run changes nothing
+    const m = calls(s).length;
+    expect(start(s, ['--phase', 'slurm', '--auto-confirm']).status).toBe(0);
+    expect(calls(s).slice(m).filter(mutating).map((c) => c.line)).toEqual([]);
+  });
+});
+
 describe('start_multihead.sh: Galera bootstrap or join', () => {
   const ex = 'my_multihead_cluster.yaml';
   const db = (s: Setup, args: string[] = []) => start(s, ['--phase', 'database', '--auto-confirm', ...args]);
