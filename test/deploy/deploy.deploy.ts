@@ -105,6 +105,8 @@ beforeAll(async () => {
   fig('boot all ms', now() - tBoot);
   // --- each node (README "Deploy", steps 2-4): bundle, secrets, ssh between controllers, web code
   for (const n of lab.nodes.keys()) {
+    // the hostname the YAML gives it (the image says "vm")
+    lab.must(n, `hostnamectl set-hostname ${n}`);
     const bundle = controllers.includes(n) ? n : 'compute';
     mkdirSync(lab.path(n, '/opt/mhc'), { recursive: true, mode: 0o755 });
     if (n === 'ctl1' || n === 'ctl2') {

@@ -300,6 +300,20 @@ describe('start_multihead.sh: phases', () => {
   });
 });
 
+describe('start_multihead.sh: the node', () => {
+  it("refuses to run on the real root when the hostname is not the bundle's node (before touching anything)", () => {
+    // found by the deploy lab: a node still named as its image ("vm") ran every phase, and
+    // slurmctld then died with "This host (vm/vm) not a valid controller"
+    const s = setup('my_multihead_cluster.yaml');
+    writeFileSync(join(s.node.bin, 'hostname'), '#!/bin/sh\necho vm\n', { mode: 0o755 });
+    // MHC_ROOT=/ is the real root: --dry-run, and the check comes before anything is read there
+    const r = runScript(s.start, ['--dry-run'], { ...env(s), MHC_ROOT: '/' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`this node's hostname is 'vm', but this bundle is ${s.hostname}'s: set it first (hostnamectl set-hostname ${s.hostname})`);
+    expect(r.stdout).toBe('');
+  });
+});
+
 describe('start_multihead.sh: GlusterFS', () => {
   it("makes this node's brick directory (with its parents) before the volume can be created; not again on a re-run", () => {
     // found by the deploy lab: `gluster volume create … force` makes only the brick's last component
