@@ -300,6 +300,29 @@ describe('start_multihead.sh: phases', () => {
   });
 });
 
+describe('start_compute.sh', () => {
+  it('fails when slurmd exits right after its start (it is "active" for a moment)', () => {
+    // found by the deploy lab: slurmd died at once (read-only cgroups) and start_compute.sh said ok
+    const files = bundleOf('my_multihead_cluster.yaml');
+    const node = fakeNode('lc-compute');
+    nodes.push(node);
+    const bundle = join(node.dir, 'bundle');
+    writeBundle(files, 'compute', bundle);
+    mkdirSync(join(node.root, 'etc/mhc'), { recursive: true });
+    writeFileSync(join(node.root, 'etc/hosts'), '127.0.0.1 localhost\n');
+    writeFileSync(join(node.root, 'etc/mhc/secrets.env'), `MUNGE_KEY=${VALUES.MUNGE_KEY}\n`, { mode: 0o600 });
+    const script = join(bundle, 'bin/start_compute.sh');
+    node.set('dies/slurmd.service');
+    let r = runScript(script, [], node.env());
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/slurmd is not running: see journalctl -u slurmd/);
+    rmSync(join(node.state, 'dies'), { recursive: true });
+    r = runScript(script, [], node.env());
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/munge and slurmd are running/);
+  });
+});
+
 describe('start_multihead.sh: the node', () => {
   it("refuses to run on the real root when the hostname is not the bundle's node (before touching anything)", () => {
     // found by the deploy lab: a node still named as its image ("vm") ran every phase, and

@@ -37,7 +37,15 @@ norm() { [[ $1 == *.* ]] && printf '%s' "$1" || printf '%s.service' "$1"; }
 mkdir -p "$S/active" "$S/enabled"
 rc=0
 case $cmd in
-  is-active) for u in "\${units[@]}"; do [[ -e $S/active/$(norm "$u") ]] || rc=3; done ;;
+  is-active)
+    for u in "\${units[@]}"; do
+      u=$(norm "$u")
+      # $S/dies/UNIT: started fine, active for one query, then gone (a daemon that exits at once)
+      if [[ -e $S/dies/$u && -e $S/active/$u ]]; then
+        if [[ -e $S/died-once/$u ]]; then rm -f "$S/active/$u"; else mkdir -p "$S/died-once"; touch "$S/died-once/$u"; fi
+      fi
+      [[ -e $S/active/$u ]] || rc=3
+    done ;;
   is-enabled) for u in "\${units[@]}"; do [[ -e $S/enabled/$(norm "$u") ]] || rc=1; done ;;
   start | restart)
     for u in "\${units[@]}"; do
