@@ -75,6 +75,44 @@ function sql(node: string, q: string): string {
 }
 const wsrep = (node: string, k: string): string => sql(node, `SHOW GLOBAL STATUS LIKE '${k}'`).split('\t')[1] ?? '';
 
+/** Boots a node; a compute node gets writable cgroups (harness.ts writableCgroups: nspawn's are read-only). */
+async function boot(n: string): Promise<number> {
+  const ms = await lab.boot(n);
+  if (compute.includes(n)) lab.writableCgroups(n);
+  return ms;
+}
+
+let secretValues: Map<string, string>;
+const redisEnv = () => ({ REDISCLI_AUTH: secretValues.get(model.redis!.password.name)! });
+const vip = () => model.network.vip!.address;
+const holders = () => controllers.filter((n) => lab.addrs(n).includes(vip()));
+
+/** The units mhc starts on a node, with their main PIDs. */
+function mainPids(n: string): Record<string, number> {
+  const units = controllers.includes(n)
+    ? ['glusterd', 'mariadb', ...lab.must(n, "systemctl list-units --plain --no-legend 'redis-server@*' | awk '{print $1}'").split('\n').filter(Boolean), 'munge', 'slurmdbd', 'slurmctld', 'keepalived', 'nginx', ...model.web!.services.map((x) => `mhc-web-${x.name}`)]
+    : ['munge', 'slurmd'];
+  return Object.fromEntries(units.map((u) => [u, lab.mainPid(n, u)]));
+}
+
+/** inode and mtime of every file the bundle installs (seeds excepted: the daemons rewrite them), /etc/hosts and /etc/fstab. */
+function fileStamps(n: string): string {
+  const manifest = JSON.parse(readFileSync(lab.path(n, "/opt/mhc/manifest.json"), "utf8")) as { files: { dest?: string }[] };
+  const dests = manifest.files.flatMap((f) => (f.dest && !f.dest.endsWith(".seed") ? [f.dest] : []));
+  return lab.must(n, `cd / && stat -c '%n %i %Y' -- "$@" /etc/hosts /etc/fstab /etc/munge/munge.key 2>&1 | sort`.replace('"$@"', dests.map((d) => `'${d}'`).join(' ')));
+}
+
+async function sbatch(from: string): Promise<{ id: string; ms: number; node: string }> {
+  const t = now();
+  const id = lab.must(from, `sbatch --parsable -N1 -o /tmp/job-%j.out --wrap 'hostname; sleep 1'`).trim().split(';')[0]!;
+  const line = await until(`job ${id} to complete`, 120_000, () => {
+    const r = lab.bash(from, `sacct -n -P -X -j ${id} -o JobID,State,NodeList`);
+    const l = r.stdout.trim();
+    return /\|COMPLETED\|/.test(l) ? l : (/\|(FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(l) ? (() => { throw new Error(l); })() : undefined);
+  }, 1000);
+  return { id, ms: now() - t, node: line.split('|')[2]! };
+}
+
 beforeAll(async () => {
   expect(userInfo().uid, 'the deploy lab boots containers and mounts overlays: run it as root').toBe(0);
   for (const t of TOOLS) expect(sys('bash', ['-c', `command -v ${t}`]).status, `${t} is missing: run scripts/setup-ci.sh`).toBe(0);
@@ -96,11 +134,12 @@ beforeAll(async () => {
   out = join(lab.dir, 'out');
   const secrets = join(lab.dir, 'secrets.env'); // outside out/, as the README says
   must('node', [MHC, 'secrets', 'init', yaml, '-o', secrets]);
+  secretValues = new Map(readFileSync(secrets, 'utf8').split('\n').filter((l) => /^[A-Za-z_]\w*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   must('node', [MHC, 'build', yaml, '-o', out, '--tar', '--quiet'], 60_000);
   fig('lab', `${lab.prefix}, subnet 10.214.${lab.octet}.0/24, VIP ${model.network.vip!.address}, run directory ${lab.dir}`);
   lab.create([...model.controllers.map((c) => ({ name: c.hostname, ip: c.ip })), ...model.computeNodes.map((c) => ({ name: c.hostname, ip: c.ip! }))]);
   const tBoot = now();
-  const boots = await Promise.all([...lab.nodes.keys()].map(async (n) => [n, await lab.boot(n)] as const));
+  const boots = await Promise.all([...lab.nodes.keys()].map(async (n) => [n, await boot(n)] as const));
   fig('boot ms', Object.fromEntries(boots));
   fig('boot all ms', now() - tBoot);
   // --- each node (README "Deploy", steps 2-4): bundle, secrets, ssh between controllers, web code
@@ -178,5 +217,133 @@ describe.sequential('deploy lab', () => {
       const r = lab.exec(n, ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
       expect(r.status, `${n} status:\n${r.stdout}${r.stderr}`).toBe(0);
     }
+    // GlusterFS: one replica-3 volume, mounted on all three, holding StateSaveLocation
+    const g = model.gluster!;
+    const info = lab.must('ctl1', `gluster --mode=script volume info ${g.volumeName}`);
+    expect(info).toMatch(/^Type: Replicate$/m);
+    expect(info).toMatch(/^Number of Bricks: 1 x 3 = 3$/m);
+    expect(info).toMatch(/^Status: Started$/m);
+    for (const n of controllers) expect(lab.must(n, `findmnt -n -o FSTYPE ${g.mountPoint}`).trim(), n).toBe('fuse.glusterfs');
+    const state = model.slurm!.stateSaveLocation;
+    expect(state.startsWith(`${g.mountPoint}/`)).toBe(true);
+    lab.must('ctl1', `echo "written on ctl1" >${g.mountPoint}/lab-probe`);
+    for (const n of controllers) {
+      expect(lab.must(n, `cat ${g.mountPoint}/lab-probe`).trim()).toBe('written on ctl1');
+      expect(lab.must(n, `ls ${state}`)).toMatch(/clustername/);
+    }
+    fig('scenario 1: gluster', `${g.volumeName}: replica 3, 1 x 3 bricks, mounted on ${controllers.join(' ')}; StateSaveLocation ${state} on it`);
+    // Galera: 3, all Synced
+    const sizes = controllers.map((n) => `${n}=${wsrep(n, 'wsrep_cluster_size')}/${wsrep(n, 'wsrep_local_state_comment')}`);
+    fig('scenario 1: galera', sizes);
+    expect(sizes).toEqual(controllers.map((n) => `${n}=3/Synced`));
+    // Redis: the cluster the scripts formed
+    const ci = lab.exec('ctl1', ['redis-cli', '-p', String(model.redis!.port), 'cluster', 'info'], { env: redisEnv() }).stdout;
+    expect(ci).toMatch(/^cluster_state:ok\r?$/m);
+    const known = /cluster_known_nodes:(\d+)/.exec(ci)?.[1];
+    fig('scenario 1: redis', `cluster_state:ok, ${known} nodes`);
+    expect(Number(known)).toBe(6);
+    // the VIP on its owner
+    expect(holders()).toEqual([model.vipOwner]);
+    // Slurm: a job on the compute node, in sacct
+    const job = await sbatch('ctl1');
+    fig('scenario 1: job', job);
+    expect(job.node).toBe(compute[0]);
+    // https://VIP/health through nginx and the stand-in application's units
+    const health = lab.must('ctl2', `curl -sk --max-time 5 -o /dev/null -w '%{http_code}' https://${vip()}/health`).trim();
+    const api = lab.must('ctl2', `curl -sk --max-time 5 https://${vip()}/api/health`).trim();
+    fig('scenario 1: https', `https://${vip()}/health → ${health}; /api/health → ${api}`);
+    expect(health).toBe('200');
+    expect(api).toBe(`api on ${model.vipOwner}: ok`);
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/usr/local/sbin/check_all_services.sh'], { timeoutMs: 20_000 });
+      expect(r.status, `${n}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  scenario('2')('2 idempotent re-run: exit 0 everywhere, no service restarted, no file rewritten, no second bootstrap', async () => {
+    const nodesAll = [...controllers, ...compute];
+    const pids = Object.fromEntries(nodesAll.map((n) => [n, mainPids(n)]));
+    const stamps = Object.fromEntries(nodesAll.map((n) => [n, fileStamps(n)]));
+    const uuid = wsrep('ctl1', 'wsrep_cluster_state_uuid');
+    const bootstraps = () => controllers.map((n) => Number(lab.bash(n, "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim() || 0)).reduce((a, b) => a + b, 0);
+    const before = bootstraps();
+    expect(before).toBe(1);
+    for (const v of Object.values(pids)) for (const [u, p] of Object.entries(v)) expect(p, u).toBeGreaterThan(0);
+    const ms: Record<string, number> = {};
+    for (const n of controllers) {
+      const r = await start(n);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.pending).toEqual([]);
+      ms[n] = r.ms;
+    }
+    for (const n of compute) {
+      const t = now();
+      const r = await lab.run(n, ['/opt/mhc/bin/start_compute.sh'], { timeoutMs: 120_000 });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      ms[n] = now() - t;
+    }
+    fig('scenario 2: re-run ms', ms);
+    for (const n of nodesAll) {
+      expect(mainPids(n), `${n}: main PIDs`).toEqual(pids[n]);
+      expect(fileStamps(n), `${n}: files`).toBe(stamps[n]);
+    }
+    expect(bootstraps()).toBe(before);
+    expect(wsrep('ctl1', 'wsrep_cluster_state_uuid')).toBe(uuid);
+    fig('scenario 2: unchanged', `${nodesAll.length} nodes: main PIDs of ${Object.values(pids).reduce((a, v) => a + Object.keys(v).length, 0)} units, every installed file (inode, mtime), 1 bootstrap, cluster uuid`);
+  });
+
+  scenario('3')('3 planned maintenance: stop on the VIP owner moves the VIP, the backup slurmctld takes over, Galera stays Primary with 2; start again: IST rejoin, VIP back', async () => {
+    const owner = model.vipOwner!;
+    const next = controllers.find((n) => n !== owner)!;
+    const since = Math.floor(Date.now() / 1000);
+    const t = now();
+    const stopping = lab.run(owner, ['/opt/mhc/bin/stop_multihead.sh', '--auto-confirm'], { timeoutMs: 300_000 });
+    // the VIP: gone from the owner, then on the next-priority node
+    let gone = 0;
+    const moved = await until('the VIP to move', 120_000, () => {
+      const h = holders();
+      if (!gone && !h.includes(owner)) gone = now();
+      return gone && h.length === 1 && h[0] !== owner ? h[0] : undefined;
+    }, 50);
+    const moveMs = now() - gone;
+    const r = await stopping;
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    fig('scenario 3: stop_multihead.sh ms', now() - t);
+    fig('scenario 3: VIP move ms', `${moveMs} (${owner} → ${moved})`);
+    expect(moved).toBe(next);
+    expect(moveMs).toBeLessThan(5000);
+    // Galera: Primary with 2
+    expect(wsrep(next, 'wsrep_cluster_status')).toBe('Primary');
+    expect(wsrep(next, 'wsrep_cluster_size')).toBe('2');
+    // the backup slurmctld takes over: a job runs
+    const job = await sbatch(next);
+    fig('scenario 3: job with the backup slurmctld', job);
+    expect(job.node).toBe(compute[0]);
+    // start again: rejoins by IST, the VIP returns
+    const back = await start(owner);
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.pending).toEqual([]);
+    const returned = await until('the VIP to return', 60_000, () => (holders().join() === owner ? now() : undefined), 100);
+    fig('scenario 3: start again ms (VIP back after)', `${back.ms} (${returned - t} ms after the stop began)`);
+    expect(wsrep(owner, 'wsrep_local_state_comment')).toBe('Synced');
+    expect(wsrep(owner, 'wsrep_cluster_size')).toBe('3');
+    const journal = lab.must(owner, `journalctl -u mariadb --since @${since} --no-pager -o cat`);
+    const ist = /IST received|Receiving IST/.test(journal);
+    const sst = /SST received|State transfer required|Running: 'wsrep_sst/.test(journal) && !ist;
+    fig('scenario 3: rejoin', ist ? 'IST' : sst ? 'SST' : 'unknown');
+    expect(ist).toBe(true);
+  });
+
+  scenario('7')('7 cluster_info.sh --all-nodes and web_health_check.sh --all-nodes from ctl1 show every node', () => {
+    const ci = lab.exec('ctl1', ['/opt/mhc/bin/cluster_info.sh', '--all-nodes'], { timeoutMs: 120_000 });
+    expect(ci.status, ci.stdout + ci.stderr).toBe(0);
+    for (const n of controllers) expect(ci.stdout).toContain(n);
+    const w = lab.exec('ctl1', ['/opt/mhc/bin/web_health_check.sh', '--all-nodes', '--no-color'], { timeoutMs: 120_000 });
+    expect(w.status, w.stdout + w.stderr).toBe(0);
+    for (const n of controllers) expect(w.stdout).toContain(n);
+    const st = lab.exec('ctl1', ['/opt/mhc/bin/status_multihead.sh', '--all-nodes', '--format', 'compact', '--no-color'], { timeoutMs: 120_000 });
+    expect(st.status, st.stdout + st.stderr).toBe(0);
+    for (const n of controllers) expect(st.stdout).toContain(n);
+    fig('scenario 7', `cluster_info: ${ci.stdout.split('\n').length} lines; web_health_check: ${w.stdout.split('\n').filter((l) => /yes|healthy/i.test(l)).length} healthy lines; status --all-nodes exit 0`);
   });
 });

@@ -14,13 +14,17 @@
 // Its file system stays mounted on the machine while the node is off, so a node can be killed
 // (power loss) and booted again with its disk as it was.
 //
+// slurmd needs writable cgroup v1 hierarchies, which nspawn mounts read-only: writableCgroups()
+// remounts them read-write inside a compute node (from the machine, after each boot); slurmd's
+// groups (slurm_cn<N>) are removed at teardown.
+//
 // Teardown (afterAll, and on exit/SIGINT/SIGTERM): every container's init is killed (its whole PID
 // namespace dies with it), every process left in the lab's namespaces is killed, the namespaces
-// are deleted, the overlays unmounted, the run's directory removed. sweepStaleDeploys() does the
+// are deleted, the overlays unmounted, the run's directory and slurmd's cgroups removed. sweepStaleDeploys() does the
 // same for what a killed run left (/var/tmp/mhc-deploy-*, namespaces mhc-dep-*).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { destroyNamespaces, LabNet, namespacesNamed, now, sleep, until, type Result } from '../live/harness.js';
 
@@ -78,6 +82,36 @@ function mountsBelow(dir: string): string[] {
   return [...new Set(mps)].sort((a, b) => b.length - a.length);
 }
 
+/** cgroup directories slurmd makes for a lab compute node (cgroup v1: slurm_<node> in each hierarchy). */
+export const LAB_CGROUP = /^slurm_cn\d+$/;
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Removes (deepest first) the cgroup directories of lab compute nodes, up to 4 levels down. */
+export function removeLabCgroups(): void {
+  const rmTree = (d: string): void => {
+    try {
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(d, e.name));
+      rmdirSync(d);
+    } catch {
+      /* busy: left for the next sweep */
+    }
+  };
+  const walk = (d: string, depth: number): void => {
+    let entries: import('node:fs').Dirent[] = [];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (LAB_CGROUP.test(e.name)) rmTree(join(d, e.name));
+      else if (depth > 0) walk(join(d, e.name), depth - 1);
+    }
+  };
+  walk(CGROUP_ROOT, 4);
+}
+
 /** Kills the run's containers, unmounts and removes its directory (synchronous: exit handlers). */
 function destroyRun(dir: string): void {
   const pidFile = join(dir, 'pids');
@@ -108,6 +142,7 @@ export function sweepStaleDeploys(): string[] {
   }
   const ns = namespacesNamed(NS_PREFIX);
   destroyNamespaces(ns);
+  removeLabCgroups();
   return [...found, ...ns];
 }
 
@@ -332,5 +367,18 @@ export class DeployLab {
     // every process left in the lab's namespaces (the containers' and any nsenter'd command)
     this.net.destroy();
     destroyRun(this.dir);
+    for (let i = 0; i < 10; i++) {
+      removeLabCgroups();
+      if (!sys('find', [CGROUP_ROOT, '-maxdepth', '5', '-type', 'd', '-regex', '.*/slurm_cn[0-9]+'], 10_000).stdout.trim()) break;
+      sys('sleep', ['0.3']);
+    }
+  }
+
+  /**
+   * The node's cgroup v1 hierarchies writable, as on a real node (systemd-nspawn mounts them
+   * read-only; slurmd's proctrack/task cgroup plugins make their own groups). After every boot.
+   */
+  writableCgroups(name: string): void {
+    this.must(name, `for c in /sys/fs/cgroup/*/; do c=\${c%/}; [ "$(findmnt -n -o FSTYPE "$c")" = cgroup ] && mount -o remount,bind,rw "$c"; done; true`);
   }
 }
