@@ -334,6 +334,137 @@ describe.sequential('deploy lab', () => {
     expect(ist).toBe(true);
   });
 
+  scenario('4')('4 whole-cluster stop and start: Galera only from the node grastate.dat marks safe; every service and every record back', async () => {
+    const g = model.gluster!;
+    // records written before: a Galera row, a Redis key, a file on the volume, Slurm jobs
+    sql('ctl1', "CREATE DATABASE IF NOT EXISTS labdata; CREATE TABLE IF NOT EXISTS labdata.t (id INT PRIMARY KEY, v VARCHAR(40)); REPLACE INTO labdata.t VALUES (4, 'before the full stop')");
+    const set = lab.exec('ctl1', ['redis-cli', '-c', '-p', String(model.redis!.port), 'set', 'lab:s4', 'before the full stop'], { env: redisEnv() });
+    expect(set.stdout.trim()).toBe('OK');
+    lab.must('ctl1', `echo 'before the full stop' >${g.mountPoint}/lab-s4`);
+    const jobs = lab.must('ctl1', 'sacct -n -P -X -S 2020-01-01 -o JobID').trim().split('\n').filter(Boolean);
+    expect(jobs.length).toBeGreaterThan(0);
+    // stop everything: ctl1, ctl3, then ctl2 last (so ctl2 is the one safe to bootstrap, not the VIP owner)
+    const order = ['ctl1', 'ctl3', 'ctl2'];
+    const t = now();
+    for (const n of order) {
+      const r = await lab.run(n, ['/opt/mhc/bin/stop_multihead.sh', '--auto-confirm'], { timeoutMs: 300_000 });
+      expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    fig('scenario 4: stop all ms', now() - t);
+    const grastate = Object.fromEntries(controllers.map((n) => [n, lab.must(n, "awk '$1 == \"safe_to_bootstrap:\" { print $2 }' /var/lib/mysql/grastate.dat").trim()]));
+    fig('scenario 4: safe_to_bootstrap after the stop', grastate);
+    expect(grastate).toEqual({ ctl1: '0', ctl2: '1', ctl3: '0' });
+    // start in seed 002's order: ctl1 is not the safe one and says which node is
+    const t2 = now();
+    const first = await start('ctl1');
+    expect(first.status).toBe(1);
+    expect(first.stderr).toMatch(/ctl2 has safe_to_bootstrap: 1: start it first/);
+    expect(lab.bash('ctl1', "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim()).toBe('1');
+    let pending: string[] = [];
+    for (const n of ['ctl2', 'ctl1', 'ctl3']) {
+      const r = await start(n);
+      expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+      if (r.pending.length) pending.push(n);
+    }
+    for (let round = 0; round < 3 && pending.length; round++) {
+      const still: string[] = [];
+      for (const n of pending) {
+        const r = await start(n);
+        expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+        if (r.pending.length) still.push(n);
+      }
+      pending = still;
+    }
+    expect(pending).toEqual([]);
+    fig('scenario 4: start all ms', now() - t2);
+    expect(lab.must('ctl2', "grep 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log | tail -1")).toMatch(/from ctl2/);
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+      expect(r.status, `${n} status:\n${r.stdout}${r.stderr}`).toBe(0);
+      expect(wsrep(n, 'wsrep_cluster_size')).toBe('3');
+    }
+    await until('the VIP on its owner', 60_000, () => holders().join() === model.vipOwner, 200);
+    // every record is back
+    expect(sql('ctl3', 'SELECT v FROM labdata.t WHERE id = 4')).toBe('before the full stop');
+    expect(lab.exec('ctl2', ['redis-cli', '-c', '-p', String(model.redis!.port), 'get', 'lab:s4'], { env: redisEnv() }).stdout.trim()).toBe('before the full stop');
+    expect(lab.must('ctl3', `cat ${g.mountPoint}/lab-s4`).trim()).toBe('before the full stop');
+    const after = lab.must('ctl1', 'sacct -n -P -X -S 2020-01-01 -o JobID').trim().split('\n').filter(Boolean);
+    for (const j of jobs) expect(after).toContain(j);
+    const job = await sbatch('ctl1');
+    fig('scenario 4: records back', `row, key, file, ${jobs.length} job record(s); a new job ran on ${job.node}`);
+  });
+
+  scenario('5')('5 power loss: all controllers killed at once and booted; start names the highest seqno; --bootstrap there; all healthy', async () => {
+    sql('ctl1', "REPLACE INTO labdata.t VALUES (5, 'before the power loss')");
+    const t = now();
+    await Promise.all(controllers.map((n) => lab.kill(n)));
+    const boots = await Promise.all(controllers.map(async (n) => [n, await boot(n)] as const));
+    fig('scenario 5: boot ms after the power loss', Object.fromEntries(boots));
+    // the scripts' first answer on each node: no member up, none marked safe; each names its seqno
+    const seqnos: Record<string, number> = {};
+    for (const n of controllers) {
+      const r = await start(n);
+      const m = /HIGHEST recovered seqno \(this one: (-?\d+)/.exec(r.stderr);
+      expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(m, r.stderr).not.toBeNull();
+      seqnos[n] = Number(m![1]);
+    }
+    fig('scenario 5: recovered seqnos', seqnos);
+    const best = Object.entries(seqnos).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0];
+    // the one command, on the node with the highest seqno
+    const b = await lab.run(best, ['/opt/mhc/bin/start_multihead.sh', '--auto-confirm', '--no-color', '--phase', 'database', '--bootstrap'], { timeoutMs: 600_000 });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+    let pending: string[] = [];
+    for (const n of [best, ...controllers.filter((x) => x !== best)]) {
+      const r = await start(n);
+      expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+      if (r.pending.length) pending.push(n);
+    }
+    for (let round = 0; round < 3 && pending.length; round++) {
+      const still: string[] = [];
+      for (const n of pending) {
+        const r = await start(n);
+        expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+        if (r.pending.length) still.push(n);
+      }
+      pending = still;
+    }
+    expect(pending).toEqual([]);
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+      expect(r.status, `${n} status:\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+    expect(sql('ctl2', 'SELECT v FROM labdata.t WHERE id = 5')).toBe('before the power loss');
+    fig('scenario 5: recovered ms', `${now() - t} (bootstrapped from ${best}, the highest seqno)`);
+  });
+
+  scenario('6')('6 backup and restore on the live cluster (ctl1): a snapshot with a consistent dump; restore --latest --only-configs', async () => {
+    const dir = model.backup.dir;
+    const t = now();
+    const b = await lab.run('ctl1', ['/opt/mhc/bin/backup.sh'], { timeoutMs: 300_000 });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+    const backupMs = now() - t;
+    const id = lab.must('ctl1', `readlink ${dir}/latest`).trim().replace(/^snapshots\//, '');
+    expect(id).toMatch(/^\d{8}_\d{6}$/);
+    const files = lab.must('ctl1', `cd ${dir}/snapshots/${id} && find . -type f | sort`);
+    expect(files).toMatch(/metadata\.json/);
+    const list = lab.exec('ctl1', ['/opt/mhc/bin/restore.sh', '--list'], { timeoutMs: 60_000 });
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toContain(id);
+    // a config file changed by hand comes back from the snapshot
+    const conf = '/etc/keepalived/keepalived.conf';
+    const orig = lab.must('ctl1', `sha256sum ${conf}`).split(' ')[0];
+    const dry = lab.exec('ctl1', ['/opt/mhc/bin/restore.sh', '--latest', '--only-configs', '--dry-run'], { timeoutMs: 120_000 });
+    expect(dry.status, dry.stdout + dry.stderr).toBe(0);
+    const t2 = now();
+    const r = await lab.run('ctl1', ['/opt/mhc/bin/restore.sh', '--latest', '--only-configs', '--auto-confirm'], { timeoutMs: 300_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lab.must('ctl1', `sha256sum ${conf}`).split(' ')[0]).toBe(orig);
+    fig('scenario 6', `backup.sh ${backupMs} ms (${files.split('\n').filter(Boolean).length} files in snapshot ${id}); restore --only-configs ${now() - t2} ms`);
+    const st = lab.exec('ctl1', ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+    expect(st.status, st.stdout + st.stderr).toBe(0);
+  });
+
   scenario('7')('7 cluster_info.sh --all-nodes and web_health_check.sh --all-nodes from ctl1 show every node', () => {
     const ci = lab.exec('ctl1', ['/opt/mhc/bin/cluster_info.sh', '--all-nodes'], { timeoutMs: 120_000 });
     expect(ci.status, ci.stdout + ci.stderr).toBe(0);
