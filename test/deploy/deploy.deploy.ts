@@ -90,26 +90,47 @@ const holders = () => controllers.filter((n) => lab.addrs(n).includes(vip()));
 /** The units mhc starts on a node, with their main PIDs. */
 function mainPids(n: string): Record<string, number> {
   const units = controllers.includes(n)
-    ? ['glusterd', 'mariadb', ...lab.must(n, "systemctl list-units --plain --no-legend 'redis-server@*' | awk '{print $1}'").split('\n').filter(Boolean), 'munge', 'slurmdbd', 'slurmctld', 'keepalived', 'nginx', ...model.web!.services.map((x) => `mhc-web-${x.name}`)]
+    ? [
+        'glusterd',
+        'mariadb',
+        ...lab.must(n, "systemctl list-units --plain --no-legend 'redis-server@*' | awk '{print $1}'").split('\n').filter(Boolean),
+        'munge',
+        'slurmdbd',
+        'slurmctld',
+        'keepalived',
+        'nginx',
+        ...model.web!.services.map((x) => `mhc-web-${x.name}`),
+      ]
     : ['munge', 'slurmd'];
   return Object.fromEntries(units.map((u) => [u, lab.mainPid(n, u)]));
 }
 
 /** inode and mtime of every file the bundle installs (seeds excepted: the daemons rewrite them), /etc/hosts and /etc/fstab. */
 function fileStamps(n: string): string {
-  const manifest = JSON.parse(readFileSync(lab.path(n, "/opt/mhc/manifest.json"), "utf8")) as { files: { dest?: string }[] };
-  const dests = manifest.files.flatMap((f) => (f.dest && !f.dest.endsWith(".seed") ? [f.dest] : []));
+  const manifest = JSON.parse(readFileSync(lab.path(n, '/opt/mhc/manifest.json'), 'utf8')) as { files: { dest?: string }[] };
+  const dests = manifest.files.flatMap((f) => (f.dest && !f.dest.endsWith('.seed') ? [f.dest] : []));
   return lab.must(n, `cd / && stat -c '%n %i %Y' -- "$@" /etc/hosts /etc/fstab /etc/munge/munge.key 2>&1 | sort`.replace('"$@"', dests.map((d) => `'${d}'`).join(' ')));
 }
 
 async function sbatch(from: string): Promise<{ id: string; ms: number; node: string }> {
   const t = now();
   const id = lab.must(from, `sbatch --parsable -N1 -o /tmp/job-%j.out --wrap 'hostname; sleep 1'`).trim().split(';')[0]!;
-  const line = await until(`job ${id} to complete`, 120_000, () => {
-    const r = lab.bash(from, `sacct -n -P -X -j ${id} -o JobID,State,NodeList`);
-    const l = r.stdout.trim();
-    return /\|COMPLETED\|/.test(l) ? l : (/\|(FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(l) ? (() => { throw new Error(l); })() : undefined);
-  }, 1000);
+  const line = await until(
+    `job ${id} to complete`,
+    120_000,
+    () => {
+      const r = lab.bash(from, `sacct -n -P -X -j ${id} -o JobID,State,NodeList`);
+      const l = r.stdout.trim();
+      return /\|COMPLETED\|/.test(l)
+        ? l
+        : /\|(FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(l)
+          ? (() => {
+              throw new Error(l);
+            })()
+          : undefined;
+    },
+    1000,
+  );
   return { id, ms: now() - t, node: line.split('|')[2]! };
 }
 
@@ -134,7 +155,12 @@ beforeAll(async () => {
   out = join(lab.dir, 'out');
   const secrets = join(lab.dir, 'secrets.env'); // outside out/, as the README says
   must('node', [MHC, 'secrets', 'init', yaml, '-o', secrets]);
-  secretValues = new Map(readFileSync(secrets, 'utf8').split('\n').filter((l) => /^[A-Za-z_]\w*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  secretValues = new Map(
+    readFileSync(secrets, 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Za-z_]\w*=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   must('node', [MHC, 'build', yaml, '-o', out, '--tar', '--quiet'], 60_000);
   fig('lab', `${lab.prefix}, subnet 10.214.${lab.octet}.0/24, VIP ${model.network.vip!.address}, run directory ${lab.dir}`);
   lab.create([...model.controllers.map((c) => ({ name: c.hostname, ip: c.ip })), ...model.computeNodes.map((c) => ({ name: c.hostname, ip: c.ip! }))]);
@@ -265,7 +291,8 @@ describe.sequential('deploy lab', () => {
     const pids = Object.fromEntries(nodesAll.map((n) => [n, mainPids(n)]));
     const stamps = Object.fromEntries(nodesAll.map((n) => [n, fileStamps(n)]));
     const uuid = wsrep('ctl1', 'wsrep_cluster_state_uuid');
-    const bootstraps = () => controllers.map((n) => Number(lab.bash(n, "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim() || 0)).reduce((a, b) => a + b, 0);
+    const bootstraps = () =>
+      controllers.map((n) => Number(lab.bash(n, "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim() || 0)).reduce((a, b) => a + b, 0);
     const before = bootstraps();
     expect(before).toBe(1);
     for (const v of Object.values(pids)) for (const [u, p] of Object.entries(v)) expect(p, u).toBeGreaterThan(0);
@@ -289,7 +316,10 @@ describe.sequential('deploy lab', () => {
     }
     expect(bootstraps()).toBe(before);
     expect(wsrep('ctl1', 'wsrep_cluster_state_uuid')).toBe(uuid);
-    fig('scenario 2: unchanged', `${nodesAll.length} nodes: main PIDs of ${Object.values(pids).reduce((a, v) => a + Object.keys(v).length, 0)} units, every installed file (inode, mtime), 1 bootstrap, cluster uuid`);
+    fig(
+      'scenario 2: unchanged',
+      `${nodesAll.length} nodes: main PIDs of ${Object.values(pids).reduce((a, v) => a + Object.keys(v).length, 0)} units, every installed file (inode, mtime), 1 bootstrap, cluster uuid`,
+    );
   });
 
   scenario('3')('3 planned maintenance: stop on the VIP owner moves the VIP, the backup slurmctld takes over, Galera stays Primary with 2; start again: IST rejoin, VIP back', async () => {
@@ -300,11 +330,16 @@ describe.sequential('deploy lab', () => {
     const stopping = lab.run(owner, ['/opt/mhc/bin/stop_multihead.sh', '--auto-confirm'], { timeoutMs: 300_000 });
     // the VIP: gone from the owner, then on the next-priority node
     let gone = 0;
-    const moved = await until('the VIP to move', 120_000, () => {
-      const h = holders();
-      if (!gone && !h.includes(owner)) gone = now();
-      return gone && h.length === 1 && h[0] !== owner ? h[0] : undefined;
-    }, 50);
+    const moved = await until(
+      'the VIP to move',
+      120_000,
+      () => {
+        const h = holders();
+        if (!gone && !h.includes(owner)) gone = now();
+        return gone && h.length === 1 && h[0] !== owner ? h[0] : undefined;
+      },
+      50,
+    );
     const moveMs = now() - gone;
     const r = await stopping;
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -351,7 +386,7 @@ describe.sequential('deploy lab', () => {
       expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
     }
     fig('scenario 4: stop all ms', now() - t);
-    const grastate = Object.fromEntries(controllers.map((n) => [n, lab.must(n, "awk '$1 == \"safe_to_bootstrap:\" { print $2 }' /var/lib/mysql/grastate.dat").trim()]));
+    const grastate = Object.fromEntries(controllers.map((n) => [n, lab.must(n, 'awk \'$1 == "safe_to_bootstrap:" { print $2 }\' /var/lib/mysql/grastate.dat').trim()]));
     fig('scenario 4: safe_to_bootstrap after the stop', grastate);
     expect(grastate).toEqual({ ctl1: '0', ctl2: '1', ctl3: '0' });
     // start in seed 002's order: ctl1 is not the safe one and says which node is
@@ -444,7 +479,10 @@ describe.sequential('deploy lab', () => {
     const b = await lab.run('ctl1', ['/opt/mhc/bin/backup.sh'], { timeoutMs: 300_000 });
     expect(b.status, b.stdout + b.stderr).toBe(0);
     const backupMs = now() - t;
-    const id = lab.must('ctl1', `readlink ${dir}/latest`).trim().replace(/^snapshots\//, '');
+    const id = lab
+      .must('ctl1', `readlink ${dir}/latest`)
+      .trim()
+      .replace(/^snapshots\//, '');
     expect(id).toMatch(/^\d{8}_\d{6}$/);
     const files = lab.must('ctl1', `cd ${dir}/snapshots/${id} && find . -type f | sort`);
     expect(files).toMatch(/metadata\.json/);
@@ -475,6 +513,9 @@ describe.sequential('deploy lab', () => {
     const st = lab.exec('ctl1', ['/opt/mhc/bin/status_multihead.sh', '--all-nodes', '--format', 'compact', '--no-color'], { timeoutMs: 120_000 });
     expect(st.status, st.stdout + st.stderr).toBe(0);
     for (const n of controllers) expect(st.stdout).toContain(n);
-    fig('scenario 7', `cluster_info: ${ci.stdout.split('\n').length} lines; web_health_check: ${w.stdout.split('\n').filter((l) => /yes|healthy/i.test(l)).length} healthy lines; status --all-nodes exit 0`);
+    fig(
+      'scenario 7',
+      `cluster_info: ${ci.stdout.split('\n').length} lines; web_health_check: ${w.stdout.split('\n').filter((l) => /yes|healthy/i.test(l)).length} healthy lines; status --all-nodes exit 0`,
+    );
   });
 });

@@ -61,9 +61,7 @@ const comm = (pid: number): string => {
 };
 const children = (pid: number): number[] => {
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
-    );
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
   } catch {
     return [];
   }
@@ -226,12 +224,21 @@ export class DeployLab {
     const child = spawn(
       'systemd-nspawn',
       [
-        '--quiet', '--boot', '--register=no', '--keep-unit',
-        '-D', n.root, '-M', name, `--hostname=${name}`,
+        '--quiet',
+        '--boot',
+        '--register=no',
+        '--keep-unit',
+        '-D',
+        n.root,
+        '-M',
+        name,
+        `--hostname=${name}`,
         `--network-namespace-path=/run/netns/${n.ns}`,
         '--capability=CAP_NET_ADMIN',
         '--bind=/dev/fuse',
-        '--resolv-conf=off', '--timezone=off', '--link-journal=no',
+        '--resolv-conf=off',
+        '--timezone=off',
+        '--link-journal=no',
       ],
       { stdio: ['ignore', log, log], detached: true, env: { ...BASE_ENV, SYSTEMD_NSPAWN_TMPFS_TMP: '0' } },
     );
@@ -243,10 +250,15 @@ export class DeployLab {
     n.init = undefined;
     child.on('exit', (code, sig) => (n.exited = code ?? sig));
     appendFileSync(join(this.dir, 'pids'), `${name} ${child.pid}\n`);
-    n.init = await until(`${name}'s systemd`, 20_000, () => {
-      if (n.exited !== undefined) throw new Error(`systemd-nspawn for ${name} exited (${n.exited}): ${this.console(name)}`);
-      return children(n.nspawnPid!).find((c) => comm(c) === 'systemd');
-    }, 50);
+    n.init = await until(
+      `${name}'s systemd`,
+      20_000,
+      () => {
+        if (n.exited !== undefined) throw new Error(`systemd-nspawn for ${name} exited (${n.exited}): ${this.console(name)}`);
+        return children(n.nspawnPid!).find((c) => comm(c) === 'systemd');
+      },
+      50,
+    );
     // bounded: is-system-running --wait returns once the boot is done (running or degraded)
     // (its bus socket appears a moment after it starts: retried until it answers)
     let state = '';

@@ -16,8 +16,21 @@ export const RELEASE = 'bookworm';
 export const MIRROR = process.env.MHC_DEPLOY_MIRROR ?? 'http://deb.debian.org/debian';
 /** A Debian node as an operator gets it (sshd: the scripts' --all-nodes log in to the peers), plus what the lab's stand-ins need (busybox: the web apps' runtime). */
 export const BASE_PACKAGES = [
-  'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'iputils-ping', 'procps', 'rsync', 'tar', 'gzip', 'curl', 'ca-certificates',
-  'openssh-client', 'openssh-server', 'busybox', 'less',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'iproute2',
+  'iputils-ping',
+  'procps',
+  'rsync',
+  'tar',
+  'gzip',
+  'curl',
+  'ca-certificates',
+  'openssh-client',
+  'openssh-server',
+  'busybox',
+  'less',
 ];
 const COMPLETE = '.mhc-root-complete';
 
@@ -30,7 +43,10 @@ export function labPackages(model: Model): string[] {
 }
 
 export function rootKey(pkgs: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify({ release: RELEASE, mirror: MIRROR, variant: 'minbase', pkgs })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ release: RELEASE, mirror: MIRROR, variant: 'minbase', pkgs }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The script that builds the root under a lock (bash, so the lock is a plain flock on a file). */
