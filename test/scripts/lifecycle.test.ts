@@ -582,6 +582,25 @@ describe('stop_multihead.sh', () => {
     expect(lines(calls(s))).toContain('systemctl kill --signal=SIGKILL slurmctld.service');
   });
 
+  it("the last node up: slurmdbd, whose database (the VIP) left with keepalived, is killed instead of hanging", () => {
+    // found by the deploy lab: on the last controller stopped, slurmdbd's shutdown waited on its
+    // connection to the vanished VIP and the stop failed after 30 s
+    const s = started();
+    const acc = s.model.slurm!.accounting!;
+    rmSync(join(s.node.state, `up/${acc.storageHost}:${acc.storagePort}`));
+    s.node.set('hang-stop/slurmdbd.service');
+    const r = stop(s, ['--auto-confirm', '--service', 'slurm'], { env: { MHC_STOP_TIMEOUT: '2' } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/slurmdbd's database .* no longer answers: killing slurmdbd/);
+    const ls = lines(calls(s));
+    expect(ls.indexOf('systemctl kill --signal=SIGKILL slurmdbd.service')).toBeGreaterThan(ls.indexOf('systemctl stop slurmctld.service'));
+    // with the database reachable, a plain stop (no kill)
+    const t = started();
+    const r2 = stop(t, ['--auto-confirm', '--service', 'slurm']);
+    expect(r2.status).toBe(0);
+    expect(lines(calls(t)).some((l) => /^systemctl kill/.test(l))).toBe(false);
+  });
+
   it('bad options: usage on stderr, exit 2', () => {
     const s = setup(ex);
     for (const args of [['--bogus'], ['--service'], ['--service', 'nope']]) {
