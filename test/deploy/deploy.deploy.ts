@@ -114,7 +114,9 @@ function fileStamps(n: string): string {
 
 async function sbatch(from: string): Promise<{ id: string; ms: number; node: string }> {
   const t = now();
-  const id = lab.must(from, `sbatch --parsable -N1 -o /tmp/job-%j.out --wrap 'hostname; sleep 1'`).trim().split(';')[0]!;
+  // (sbatch waits while no slurmctld is in control: a backup takes over after SlurmctldTimeout)
+  const id = (await lab.runBash(from, `sbatch --parsable -N1 -o /tmp/job-%j.out --wrap 'hostname; sleep 1'`, { timeoutMs: 180_000 })).stdout.trim().split(';')[0]!;
+  expect(id, `sbatch on ${from}`).toMatch(/^\d+$/);
   const line = await until(
     `job ${id} to complete`,
     120_000,
