@@ -352,6 +352,22 @@ describe('start_multihead.sh: GlusterFS', () => {
     expect(again.stdout).not.toContain('making the brick directory');
   });
 
+  it('mounts only once a brick is online (glusterd answers before its brick runs); pending until then', () => {
+    // found by the deploy lab: after a whole-cluster stop the first node mounted at once and
+    // mount.glusterfs failed ("All subvolumes are down")
+    const s = setup('my_multihead_cluster.yaml');
+    s.node.set('gluster/brick-offline');
+    let r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/no brick of the volume \S+ is online yet/);
+    expect(r.stdout + r.stderr).toMatch(/Phase 1 \(storage\): pending/);
+    expect(lines(calls(s)).some((l) => l.startsWith('mount '))).toBe(false);
+    rmSync(join(s.node.state, 'gluster/brick-offline'));
+    r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lines(calls(s)).some((l) => l.startsWith('mount '))).toBe(true);
+  });
+
   it("the volume's client process (left by mount) does not hold the run's lock", () => {
     // found by the deploy lab: glusterfs (the FUSE client mount.glusterfs starts) inherited the
     // lock's fd, so every later start_multihead.sh said "another lifecycle run is in progress"

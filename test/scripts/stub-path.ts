@@ -153,6 +153,10 @@ case "$1 $2" in
   "volume info")
     [[ -e $S/gluster/volume ]] || { echo "Volume $3 does not exist" >&2; exit 1; }
     printf 'Volume Name: %s\\nStatus: %s\\n' "$3" "$(cat "$S/gluster/volume")" ;;
+  "volume status")
+    [[ $(cat "$S/gluster/volume" 2>/dev/null) == Started ]] || { echo "Volume $3 is not started" >&2; exit 1; }
+    printf 'Status of volume: %s\\nGluster process TCP Port RDMA Port Online Pid\\n' "$3"
+    if [[ -e $S/gluster/brick-offline ]]; then printf 'Brick h:/b N/A N/A N N/A\\n'; else printf 'Brick h:/b 49152 0 Y 4242\\n'; fi ;;
   "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
   "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
   *) ;;
