@@ -156,7 +156,9 @@ case "$1 $2" in
   "volume status")
     [[ $(cat "$S/gluster/volume" 2>/dev/null) == Started ]] || { echo "Volume $3 is not started" >&2; exit 1; }
     printf 'Status of volume: %s\\nGluster process TCP Port RDMA Port Online Pid\\n' "$3"
-    if [[ -e $S/gluster/brick-offline ]]; then printf 'Brick h:/b N/A N/A N N/A\\n'; else printf 'Brick h:/b 49152 0 Y 4242\\n'; fi ;;
+    # $S/gluster/bricks-online: how many of the three bricks are online (default all)
+    on=$(cat "$S/gluster/bricks-online" 2>/dev/null || echo 3)
+    for i in 1 2 3; do if ((i <= on)); then printf 'Brick h%s:/b 49152 0 Y 424%s\\n' "$i" "$i"; else printf 'Brick h%s:/b N/A N/A N N/A\\n' "$i"; fi; done ;;
   "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
   "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
   *) ;;
