@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite judges generated files with. Idempotent.
+# Installs the Debian packages the test suite judges generated files with (and the deploy
+# lab builds and boots its Debian nodes with: debootstrap, systemd-nspawn). Idempotent.
 # A missing tool makes the daemon tests fail (never skip), so CI runs this first.
 set -Eeuo pipefail
 pkgs=(nginx keepalived redis-server mariadb-server galera-4 mariadb-backup
       slurmctld slurmd slurmdbd slurm-client munge shellcheck bats iproute2
-      openssl systemd curl procps gcc libc6-dev socat util-linux)
+      openssl systemd curl procps gcc libc6-dev socat util-linux rsync
+      debootstrap systemd-container)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -175,6 +175,11 @@ export function packages(model: Model, node: Controller): { service: string; lis
   return out;
 }
 
+/** Debian packages a compute node needs before bin/start_compute.sh runs (it installs none itself). */
+export function computePackages(model: Model): string[] {
+  return model.slurm ? ['munge', 'slurmd', 'slurm-client'] : [];
+}
+
 /** The service whose daemons read an installed file (a change there marks it for reload/restart). */
 export function fileService(path: string): string | undefined {
   const rules: [RegExp, string][] = [

@@ -111,7 +111,7 @@ export interface Proc {
 }
 
 /** Kills every process in a lab namespace and deletes the lab's namespaces. Synchronous (exit handlers). */
-function destroyNamespaces(names: readonly string[]): void {
+export function destroyNamespaces(names: readonly string[]): void {
   for (const ns of names) {
     for (let i = 0; i < 3; i++) {
       const pids = sys('ip', ['netns', 'pids', ns], 5000).stdout.split(/\s+/).filter(Boolean);
@@ -160,12 +160,62 @@ function removeLabCgroups(): void {
   }
 }
 
-/** Deletes namespaces an earlier run left (mhc-lab-*), with their processes and cgroups. Returns their names. */
-export function sweepStaleLabs(): string[] {
-  const stale = sys('ip', ['netns', 'list'])
+/** The network namespaces whose names start with prefix. */
+export function namespacesNamed(prefix: string): string[] {
+  return sys('ip', ['netns', 'list'])
     .stdout.split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith(NS_PREFIX));
+    .filter((n) => n.startsWith(prefix));
+}
+
+/**
+ * The lab network (also the deploy lab's, test/deploy): a "switch" namespace `<prefix>-sw` with a
+ * bridge br0, and per host a namespace `<prefix>-<host>` with lo and eth0 (a veth whose other
+ * end is a port of br0) holding the host's address. Nothing changes in the root namespace.
+ */
+export class LabNet {
+  readonly namespaces: string[] = [];
+  private ports = 0;
+  constructor(readonly prefix: string) {}
+
+  get switchNs(): string {
+    return `${this.prefix}-sw`;
+  }
+
+  createSwitch(): void {
+    const sw = this.switchNs;
+    must('ip', ['netns', 'add', sw]);
+    this.namespaces.push(sw);
+    must('ip', ['-n', sw, 'link', 'set', 'lo', 'up']);
+    must('ip', ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
+    must('ip', ['-n', sw, 'link', 'set', 'br0', 'up']);
+  }
+
+  /** A host's namespace on the switch, with eth0 = ip/prefixLen. Returns the namespace's name. */
+  addHost(name: string, ip: string, prefixLen = 24): string {
+    const sw = this.switchNs;
+    const i = ++this.ports;
+    const ns = `${this.prefix}-${name}`;
+    must('ip', ['netns', 'add', ns]);
+    this.namespaces.push(ns);
+    // both veth ends are made inside the switch namespace; one moves to the host at once
+    must('ip', ['-n', sw, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    must('ip', ['-n', sw, 'link', 'set', `p${i}`, 'master', 'br0', 'up']);
+    must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    must('ip', ['-n', ns, 'addr', 'add', `${ip}/${prefixLen}`, 'dev', 'eth0']);
+    must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    return ns;
+  }
+
+  /** Kills every process left in the namespaces and deletes them. Synchronous. */
+  destroy(): void {
+    destroyNamespaces(this.namespaces);
+  }
+}
+
+/** Deletes namespaces an earlier run left (mhc-lab-*), with their processes and cgroups. Returns their names. */
+export function sweepStaleLabs(): string[] {
+  const stale = namespacesNamed(NS_PREFIX);
   destroyNamespaces(stale);
   removeLabCgroups();
   return stale;
@@ -180,7 +230,10 @@ export class Lab {
   readonly shared: string;
   readonly hosts = new Map<string, Host>();
   readonly procs: Proc[] = [];
-  private readonly namespaces: string[] = [];
+  private readonly net = new LabNet(this.prefix);
+  private get namespaces(): string[] {
+    return this.net.namespaces;
+  }
   private torn = false;
   private readonly onSignal = (sig: NodeJS.Signals) => {
     this.teardown();
@@ -199,7 +252,7 @@ export class Lab {
   }
 
   get switchNs(): string {
-    return `${this.prefix}-sw`;
+    return this.net.switchNs;
   }
 
   /** The lab config's addresses (10.213.7.x) moved to this run's subnet. */
@@ -259,24 +312,9 @@ export class Lab {
 
   /** Creates the switch and the hosts. */
   async create(hosts: readonly { name: string; ip: string; bundle: string }[]): Promise<void> {
-    const sw = this.switchNs;
-    must('ip', ['netns', 'add', sw]);
-    this.namespaces.push(sw);
-    must('ip', ['-n', sw, 'link', 'set', 'lo', 'up']);
-    must('ip', ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
-    must('ip', ['-n', sw, 'link', 'set', 'br0', 'up']);
-    let i = 0;
+    this.net.createSwitch();
     for (const h of hosts) {
-      i++;
-      const ns = `${this.prefix}-${h.name}`;
-      must('ip', ['netns', 'add', ns]);
-      this.namespaces.push(ns);
-      // both veth ends are made inside the switch namespace; one moves to the host at once
-      must('ip', ['-n', sw, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      must('ip', ['-n', sw, 'link', 'set', `p${i}`, 'master', 'br0', 'up']);
-      must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      must('ip', ['-n', ns, 'addr', 'add', `${h.ip}/24`, 'dev', 'eth0']);
-      must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      const ns = this.net.addHost(h.name, h.ip);
       const root = join(this.dir, h.name);
       mkdirSync(join(root, 'fs'), { recursive: true, mode: 0o755 });
       mkdirSync(join(root, 'log'), { recursive: true, mode: 0o755 });

@@ -3,7 +3,7 @@
 // their calls and keeping a little node state. Nothing here touches the real node or the network.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWKWARD, EXAMPLES, buildFile } from '../helpers.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
@@ -303,6 +303,125 @@ describe('start_multihead.sh: phases', () => {
   });
 });
 
+describe('start_compute.sh', () => {
+  it('fails when slurmd exits right after its start (it is "active" for a moment)', () => {
+    // found by the deploy lab: slurmd died at once (read-only cgroups) and start_compute.sh said ok
+    const files = bundleOf('my_multihead_cluster.yaml');
+    const node = fakeNode('lc-compute');
+    nodes.push(node);
+    const bundle = join(node.dir, 'bundle');
+    writeBundle(files, 'compute', bundle);
+    mkdirSync(join(node.root, 'etc/mhc'), { recursive: true });
+    writeFileSync(join(node.root, 'etc/hosts'), '127.0.0.1 localhost\n');
+    writeFileSync(join(node.root, 'etc/mhc/secrets.env'), `MUNGE_KEY=${VALUES.MUNGE_KEY}\n`, { mode: 0o600 });
+    const script = join(bundle, 'bin/start_compute.sh');
+    node.set('dies/slurmd.service');
+    let r = runScript(script, [], node.env());
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/slurmd is not running: see journalctl -u slurmd/);
+    rmSync(join(node.state, 'dies'), { recursive: true });
+    r = runScript(script, [], node.env());
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/munge and slurmd are running/);
+  });
+});
+
+describe('start_multihead.sh: the node', () => {
+  it("refuses to run on the real root when the hostname is not the bundle's node (before touching anything)", () => {
+    // found by the deploy lab: a node still named as its image ("vm") ran every phase, and
+    // slurmctld then died with "This host (vm/vm) not a valid controller"
+    const s = setup('my_multihead_cluster.yaml');
+    writeFileSync(join(s.node.bin, 'hostname'), '#!/bin/sh\necho vm\n', { mode: 0o755 });
+    // MHC_ROOT=/ is the real root: --dry-run, and the check comes before anything is read there
+    const r = runScript(s.start, ['--dry-run'], { ...env(s), MHC_ROOT: '/' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`this node's hostname is 'vm', but this bundle is ${s.hostname}'s: set it first (hostnamectl set-hostname ${s.hostname})`);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('start_multihead.sh: GlusterFS', () => {
+  it("makes this node's brick directory (with its parents) before the volume can be created; not again on a re-run", () => {
+    // found by the deploy lab: `gluster volume create … force` makes only the brick's last component
+    const s = setup('my_multihead_cluster.yaml');
+    const brick = s.model.gluster!.brickPath;
+    const r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`making the brick directory ${brick}`);
+    expect(r.stdout.indexOf('making the brick directory')).toBeLessThan(r.stdout.indexOf('creating the volume'));
+    expect(statSync(join(s.node.root, brick)).isDirectory()).toBe(true);
+    const again = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).not.toContain('making the brick directory');
+  });
+
+  it('mounts only once a majority of the replica-3 bricks is online; pending until then', () => {
+    // found by the deploy lab: after a whole-cluster stop the first node mounted with its own
+    // brick alone and mount.glusterfs failed ("All subvolumes are down", no read subvols)
+    const s = setup('my_multihead_cluster.yaml');
+    expect(s.model.gluster!.replicaCount).toBe(3);
+    s.node.set('gluster/bricks-online', '1');
+    let r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 of the 3 bricks of \S+ are online; the volume needs a majority/);
+    expect(r.stdout + r.stderr).toMatch(/Phase 1 \(storage\): pending/);
+    expect(lines(calls(s)).some((l) => l.startsWith('mount '))).toBe(false);
+    s.node.set('gluster/bricks-online', '2');
+    r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lines(calls(s)).some((l) => l.startsWith('mount '))).toBe(true);
+  });
+
+  it("the volume's client process (left by mount) does not hold the run's lock", () => {
+    // found by the deploy lab: glusterfs (the FUSE client mount.glusterfs starts) inherited the
+    // lock's fd, so every later start_multihead.sh said "another lifecycle run is in progress"
+    const s = setup('my_multihead_cluster.yaml');
+    s.node.set('mount-daemon');
+    let r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lines(calls(s)).some((l) => l.startsWith('mount '))).toBe(true);
+    const m = join(s.node.root, 'mnt/gluster');
+    rmSync(join(s.node.state, 'mounted'), { force: true }); // unmounted: the next run mounts again
+    expect(existsSync(m)).toBe(true);
+    r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.stderr).not.toMatch(/another lifecycle run is in progress/);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe('start_multihead.sh: Slurm on a fresh cluster', () => {
+  it('the VIP is not up yet: slurmctld starts without accounting (keepalived checks it); once the VIP answers, slurmdbd, the registration, a slurmctld restart', () => {
+    // found by the deploy lab: slurmdbd waited for the VIP, the VIP for keepalived's check, the
+    // check for slurmctld, and slurmctld for slurmdbd: a fresh cluster never got its VIP
+    const s = setup('my_multihead_cluster.yaml');
+    const acc = s.model.slurm!.accounting!;
+    rmSync(join(s.node.state, `up/${acc.storageHost}:${acc.storagePort}`));
+    // (storage too: StateSaveLocation is on the volume)
+    let r = start(s, ['--phase', 'storage', '--phase', 'slurm', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Phase 4 \(slurm\): pending/);
+    let ls = lines(calls(s));
+    expect(ls).toContain('systemctl start slurmctld.service');
+    expect(ls).not.toContain('systemctl start slurmdbd.service');
+    expect(ls.some((l) => / add cluster /.test(l))).toBe(false);
+    // keepalived's check passes now; the VIP answers
+    s.node.set(`up/${acc.storageHost}:${acc.storagePort}`);
+    const n = calls(s).length;
+    r = start(s, ['--phase', 'slurm', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/pending/);
+    ls = lines(calls(s).slice(n));
+    const dbd = ls.indexOf('systemctl start slurmdbd.service');
+    const add = ls.findIndex((l) => / add cluster /.test(l));
+    const restart = ls.indexOf('systemctl restart slurmctld.service');
+    expect([dbd >= 0, add > dbd, restart > add]).toEqual([true, true, true]);
+    // a third run changes nothing
+    const m = calls(s).length;
+    expect(start(s, ['--phase', 'slurm', '--auto-confirm']).status).toBe(0);
+    expect(calls(s).slice(m).filter(mutating).map((c) => c.line)).toEqual([]);
+  });
+});
+
 describe('start_multihead.sh: Galera bootstrap or join', () => {
   const ex = 'my_multihead_cluster.yaml';
   const db = (s: Setup, args: string[] = []) => start(s, ['--phase', 'database', '--auto-confirm', ...args]);
@@ -405,6 +524,27 @@ describe('start_multihead.sh: Galera bootstrap or join', () => {
     expect(ls.indexOf('systemctl stop mariadb.service')).toBeGreaterThanOrEqual(0);
     expect(ls.indexOf('systemctl stop mariadb.service')).toBeLessThan(ls.indexOf('galera_new_cluster'));
   });
+
+  it("Debian's mariadb.socket (socket activation holding port 3306) is disabled before the Galera start", () => {
+    // found by the deploy lab: with the socket listening, galera_new_cluster's recovery run could not bind 3306
+    const s = setup(ex);
+    s.node.set('active/mariadb.socket');
+    s.node.set('enabled/mariadb.socket');
+    s.node.set('active/mariadb.service');
+    s.node.set('wsrep_status', 'Disconnected');
+    const r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ls = lines(calls(s));
+    const off = ls.indexOf('systemctl disable --now mariadb.socket');
+    expect(off).toBeGreaterThanOrEqual(0);
+    expect(off).toBeLessThan(ls.indexOf('systemctl stop mariadb.service'));
+    expect(off).toBeLessThan(ls.indexOf('galera_new_cluster'));
+    expect(s.node.has('active/mariadb.socket')).toBe(false);
+    // a node without the socket unit (older packages) is not touched
+    const t = setup(ex);
+    expect(db(t).status).toBe(0);
+    expect(lines(calls(t)).some((l) => /mariadb\.socket/.test(l) && !/is-(active|enabled)/.test(l))).toBe(false);
+  });
 });
 
 describe('stop_multihead.sh', () => {
@@ -460,6 +600,25 @@ describe('stop_multihead.sh', () => {
     r = stop(s, ['--auto-confirm', '--service', 'slurm', '--force'], { env: { MHC_STOP_TIMEOUT: '1' } });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(lines(calls(s))).toContain('systemctl kill --signal=SIGKILL slurmctld.service');
+  });
+
+  it("the last node up: slurmdbd, whose database (the VIP) left with keepalived, is killed instead of hanging", () => {
+    // found by the deploy lab: on the last controller stopped, slurmdbd's shutdown waited on its
+    // connection to the vanished VIP and the stop failed after 30 s
+    const s = started();
+    const acc = s.model.slurm!.accounting!;
+    rmSync(join(s.node.state, `up/${acc.storageHost}:${acc.storagePort}`));
+    s.node.set('hang-stop/slurmdbd.service');
+    const r = stop(s, ['--auto-confirm', '--service', 'slurm'], { env: { MHC_STOP_TIMEOUT: '2' } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/slurmdbd's database .* no longer answers: killing slurmdbd/);
+    const ls = lines(calls(s));
+    expect(ls.indexOf('systemctl kill --signal=SIGKILL slurmdbd.service')).toBeGreaterThan(ls.indexOf('systemctl stop slurmctld.service'));
+    // with the database reachable, a plain stop (no kill)
+    const t = started();
+    const r2 = stop(t, ['--auto-confirm', '--service', 'slurm']);
+    expect(r2.status).toBe(0);
+    expect(lines(calls(t)).some((l) => /^systemctl kill/.test(l))).toBe(false);
   });
 
   it('bad options: usage on stderr, exit 2', () => {

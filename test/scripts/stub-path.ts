@@ -37,7 +37,15 @@ norm() { [[ $1 == *.* ]] && printf '%s' "$1" || printf '%s.service' "$1"; }
 mkdir -p "$S/active" "$S/enabled"
 rc=0
 case $cmd in
-  is-active) for u in "\${units[@]}"; do [[ -e $S/active/$(norm "$u") ]] || rc=3; done ;;
+  is-active)
+    for u in "\${units[@]}"; do
+      u=$(norm "$u")
+      # $S/dies/UNIT: started fine, active for one query, then gone (a daemon that exits at once)
+      if [[ -e $S/dies/$u && -e $S/active/$u ]]; then
+        if [[ -e $S/died-once/$u ]]; then rm -f "$S/active/$u"; else mkdir -p "$S/died-once"; touch "$S/died-once/$u"; fi
+      fi
+      [[ -e $S/active/$u ]] || rc=3
+    done ;;
   is-enabled) for u in "\${units[@]}"; do [[ -e $S/enabled/$(norm "$u") ]] || rc=1; done ;;
   start | restart)
     for u in "\${units[@]}"; do
@@ -145,6 +153,12 @@ case "$1 $2" in
   "volume info")
     [[ -e $S/gluster/volume ]] || { echo "Volume $3 does not exist" >&2; exit 1; }
     printf 'Volume Name: %s\\nStatus: %s\\n' "$3" "$(cat "$S/gluster/volume")" ;;
+  "volume status")
+    [[ $(cat "$S/gluster/volume" 2>/dev/null) == Started ]] || { echo "Volume $3 is not started" >&2; exit 1; }
+    printf 'Status of volume: %s\\nGluster process TCP Port RDMA Port Online Pid\\n' "$3"
+    # $S/gluster/bricks-online: how many of the three bricks are online (default all)
+    on=$(cat "$S/gluster/bricks-online" 2>/dev/null || echo 3)
+    for i in 1 2 3; do if ((i <= on)); then printf 'Brick h%s:/b 49152 0 Y 424%s\\n' "$i" "$i"; else printf 'Brick h%s:/b N/A N/A N N/A\\n' "$i"; fi; done ;;
   "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
   "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
   *) ;;
@@ -158,6 +172,8 @@ p=\${*: -1}
 p=\${*: -1}
 [[ $p == /* && $p != "$MHC_ROOT"* ]] && p=$MHC_ROOT$p
 echo "$p" >>"$S/mounted"
+# like mount.glusterfs: a client process stays behind (with every fd the caller gave it)
+[[ ! -e $S/mount-daemon ]] || { sleep 20 </dev/null >/dev/null 2>&1 & }
 `,
   umount: `
 p=\${*: -1}

@@ -171,7 +171,16 @@ stop_keepalived() {
 }
 stop_slurm() {
   stop_unit slurmctld.service
-  [[ $MHC_SLURM_ACCOUNTING != 1 ]] || stop_unit slurmdbd.service
+  if [[ $MHC_SLURM_ACCOUNTING == 1 ]]; then
+    if unit_active slurmdbd.service && ! tcp_probe "$MHC_SLURMDBD_STORAGE_HOST" "$MHC_SLURMDBD_STORAGE_PORT" 2; then
+      # its database is behind the VIP, which left with keepalived (the last node up): slurmdbd's
+      # shutdown would wait on a dead connection. Nothing is lost: slurmctld keeps the records
+      # slurmdbd has not taken in its state directory.
+      warn "slurmdbd's database ($MHC_SLURMDBD_STORAGE_HOST:$MHC_SLURMDBD_STORAGE_PORT) no longer answers: killing slurmdbd"
+      run systemctl kill --signal=SIGKILL slurmdbd.service || true
+    fi
+    stop_unit slurmdbd.service
+  fi
   stop_unit munge.service
 }
 stop_redis() {

@@ -116,6 +116,12 @@ fi
 if ((DRY_RUN)); then
   info "dry run: nothing was changed"
 else
+  # slurmd is "active" as soon as it is forked and exits at once when it cannot work (cgroups,
+  # its NodeName): it must still be running a few seconds later
+  for _ in 1 2 3; do
+    unit_active slurmd || die "slurmd is not running: see journalctl -u slurmd"
+    sleep 1
+  done
   unit_active slurmd || die "slurmd is not running: see journalctl -u slurmd"
   ok "munge and slurmd are running"
 fi

@@ -161,6 +161,17 @@ lock_acquire() {
   flock -n "$MHC_LOCK_FD" || die "another ${1} run is in progress (lock $f is held); wait for it to finish"
 }
 
+# run_daemon CMD ARGS…: `run` for a command that leaves a process behind (mount.glusterfs
+# starts the volume's FUSE client): it must not inherit the lock's file descriptor, which would
+# hold the lock long after this script has exited.
+run_daemon() {
+  if [[ -n ${MHC_LOCK_FD:-} ]]; then
+    run "$@" {MHC_LOCK_FD}>&-
+  else
+    run "$@"
+  fi
+}
+
 # --- manifest.json ----------------------------------------------------------------------------
 # manifest_read [DIR]: reads DIR/manifest.json (default: the bundle) into the arrays MF_DEST
 # (absolute target path), MF_PATH (bundle path, files/…), MF_MODE, MF_OWNER, MF_GROUP: one entry

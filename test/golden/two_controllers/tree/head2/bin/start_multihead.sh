@@ -139,6 +139,12 @@ need_cmds awk base64 cat cmp cp date dirname flock getent id install mkdir mktem
 ((DRY_RUN)) || require_root
 [[ -r $BUNDLE/manifest.json && -d $BUNDLE/files ]] || die "$BUNDLE is not a whole mhc bundle (manifest.json and files/ are needed)"
 [[ -z $CONFIG ]] || config_check "$CONFIG"
+# Slurm (SlurmctldHost), Galera and gluster know this node by its hostname (the real root only)
+if [[ -z $MHC_ROOT ]]; then
+  host_now=$(hostname 2>/dev/null) || host_now=''
+  [[ ${host_now%%.*} == "$MHC_NODE" ]] ||
+    die "this node's hostname is '${host_now:-unknown}', but this bundle is $MHC_NODE's: set it first (hostnamectl set-hostname $MHC_NODE), or copy this node's own bundle"
+fi
 lock_acquire lifecycle
 ((DRY_RUN)) || log_open "$SETUP_LOG"
 RUN_ID=$(date +%Y%m%d_%H%M%S)
@@ -344,10 +350,12 @@ file_backups_prune() {
 }
 
 # --- phase 1: storage (GlusterFS) ----------------------------------------------------------------
-GLUSTER_PEERS=() GLUSTER_CREATE_ARGS=()
+GLUSTER_PEERS=() GLUSTER_CREATE_ARGS=() GLUSTER_BRICKS=()
 gluster_plan() {
   local plan=$BUNDLE/files/etc/mhc/glusterfs/volume-plan
   mapfile -t GLUSTER_PEERS < <(plan_values "$plan" MHC_GLUSTER_PEERS)
+  mapfile -t GLUSTER_BRICKS < <(plan_values "$plan" MHC_GLUSTER_BRICKS)
+  MHC_GLUSTER_REPLICA=$(plan_values "$plan" MHC_GLUSTER_REPLICA)
   mapfile -t GLUSTER_CREATE_ARGS < <(plan_values "$plan" MHC_GLUSTER_CREATE_ARGS)
   ((${#GLUSTER_CREATE_ARGS[@]})) || die "no volume create arguments in $plan"
 }
@@ -357,6 +365,14 @@ phase_storage() {
     gluster_plan
     RESTART=0 unit_up glusterd.service
     wait_for "$WAIT_SERVICE" "glusterd" gluster --mode=script pool list
+    # this node's brick directories: `volume create` (run by whichever node creates the volume)
+    # makes only their last component
+    local b
+    for b in "${GLUSTER_BRICKS[@]}"; do
+      [[ ${b%%:*} == "$MHC_NODE" && ! -d $(root_path "${b#*:}") ]] || continue
+      info "making the brick directory ${b#*:}"
+      run mkdir -p -- "$(root_path "${b#*:}")"
+    done
     if ! gluster --mode=script volume info "$MHC_GLUSTER_VOLUME" >/dev/null 2>&1; then
       # every peer's glusterd must answer before the volume can be made
       local down=() h pool
@@ -408,13 +424,29 @@ phase_storage() {
     return 0
   fi
   [[ -d $mnt ]] || run mkdir -p -- "$mnt"
+  # glusterd answers before it has started its brick, and a replicated volume refuses every
+  # lookup (so the mount fails) until a majority of its bricks is online: after a whole-cluster
+  # stop, the first gluster node to start waits for the next one
+  if runs_here glusterfs && ((!DRY_RUN)) && ! wait_for "$WAIT_SERVICE" "a majority of the bricks of $MHC_GLUSTER_VOLUME online" gluster_bricks_quorum; then
+    pending "$(gluster_bricks_online) of the $MHC_GLUSTER_REPLICA bricks of $MHC_GLUSTER_VOLUME are online; the volume needs a majority: run this again once the other gluster nodes have run theirs"
+  fi
   info "mounting $MHC_GLUSTER_MOUNT"
   if [[ -n $MHC_ROOT ]]; then
-    run mount --fstab "$fstab" -- "$MHC_GLUSTER_MOUNT"
+    run_daemon mount --fstab "$fstab" -- "$MHC_GLUSTER_MOUNT"
   else
-    run mount -- "$MHC_GLUSTER_MOUNT"
+    run_daemon mount -- "$MHC_GLUSTER_MOUNT"
   fi
   done_or_would "storage: $MHC_GLUSTER_MOUNT is mounted" "storage: would mount $MHC_GLUSTER_MOUNT"
+}
+# gluster_bricks_online: how many bricks of the volume `gluster volume status` shows online
+gluster_bricks_online() {
+  { gluster --mode=script volume status "$MHC_GLUSTER_VOLUME" 2>/dev/null || true; } | awk '$1 == "Brick" && $(NF - 1) == "Y" { n++ } END { print n + 0 }'
+}
+# gluster_bricks_quorum: are enough bricks online to mount (a majority of a replica set of 3 or more)?
+gluster_bricks_quorum() {
+  local n
+  n=$(gluster_bricks_online)
+  if ((MHC_GLUSTER_REPLICA >= 3)); then ((n > MHC_GLUSTER_REPLICA / 2)); else ((n >= 1)); fi
 }
 gluster_all_connected() {
   local h pool
@@ -491,6 +523,16 @@ phase_database() {
   if [[ $status == non-Primary ]]; then
     die "mariadb runs but is not in a primary component (lost quorum): see the Galera recovery notes; this script does not bootstrap a running server"
   fi
+  # Debian's socket activation (mariadb.socket listens on 3306 and the client socket) holds the
+  # port the Galera start's recovery run binds, and would start a stand-alone server again on
+  # any client connection
+  local sock
+  for sock in mariadb.socket mariadb-extra.socket; do
+    if unit_active "$sock" || systemctl is-enabled --quiet "$sock" 2>/dev/null; then
+      info "disabling Debian's $sock (socket activation): mariadb.service alone starts the Galera member"
+      run systemctl disable --now "$sock"
+    fi
+  done
   if unit_active mariadb.service; then
     # the server Debian's package started, without Galera (or one that is not clustered yet)
     info "stopping the stand-alone mariadb the package started, to start it as a Galera member"
@@ -674,9 +716,18 @@ phase_slurm() {
     fi
     run install -d -m 0700 -o "$MHC_SLURM_USER" -g "$MHC_SLURM_USER" -- "$state"
   fi
+  local registered=0
   if [[ $MHC_SLURM_ACCOUNTING == 1 ]]; then
     need_cmds sacctmgr
     if ! unit_active slurmdbd.service && ! tcp_probe "$MHC_SLURMDBD_STORAGE_HOST" "$MHC_SLURMDBD_STORAGE_PORT" "$PROBE_SECS"; then
+      # a fresh cluster: the VIP comes only once keepalived's check (check_all_services.sh, which
+      # wants slurmctld up) passes somewhere. slurmctld starts now, without accounting; the run's
+      # second try of this phase (after keepalived) starts slurmdbd, registers, restarts slurmctld.
+      if ! unit_active slurmctld.service; then
+        info "slurmdbd's database (the VIP) does not answer yet: starting slurmctld without accounting for now"
+        RESTART=0 unit_up slurmctld.service
+        wait_for "$WAIT_SERVICE" "slurmctld" unit_active slurmctld.service || die "slurmctld is not running: see journalctl -u slurmctld"
+      fi
       pending "slurmdbd's database ($MHC_SLURMDBD_STORAGE_HOST:$MHC_SLURMDBD_STORAGE_PORT, the VIP) does not answer yet (phases database and keepalived)"
     fi
     RESTART=$restart unit_up slurmdbd.service
@@ -685,9 +736,14 @@ phase_slurm() {
     if ((DRY_RUN)) || ! with_timeout 20 sacctmgr -n -P show cluster format=cluster 2>/dev/null | grep -qx -- "$MHC_SLURM_CLUSTER"; then
       info "registering the cluster $MHC_SLURM_CLUSTER with slurmdbd"
       run with_timeout 30 sacctmgr -i add cluster "$MHC_SLURM_CLUSTER"
+      ((DRY_RUN)) || registered=1
     fi
   fi
-  if unit_active slurmctld.service && ((restart)); then
+  if unit_active slurmctld.service && ((registered)) && ((!restart)); then
+    # it ran before the cluster was registered (see above): it connects to slurmdbd when it starts
+    info "the cluster was just registered: restarting slurmctld so it reports to slurmdbd"
+    run systemctl restart slurmctld.service
+  elif unit_active slurmctld.service && ((restart)); then
     # slurm.conf changed: every daemon rereads it (the safe order: slurmctld, then slurmd)
     info "slurm.conf changed: scontrol reconfigure"
     run systemctl restart slurmctld.service

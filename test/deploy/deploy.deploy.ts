@@ -1,0 +1,525 @@
+// The deploy lab (issue 13): three controllers and one compute node, each a real Debian 12
+// container booted with systemd (harness.ts), deployed exactly as the README's "Deploy" section
+// tells an operator: `mhc secrets init` and `mhc build --tar` on the build machine; the bundle
+// rsync'd (ctl1, ctl2) or untarred (ctl3, cn1) into /opt/mhc; secrets.env to /etc/mhc/secrets.env
+// (0600); root ssh keys between the controllers; the web applications' code under
+// /opt/mhc/web/<service>/start.sh; then bin/start_multihead.sh on the VIP owner first, then the
+// others, again where it said "pending", then bin/start_compute.sh. Nothing else is installed or
+// started by the test. The scenarios of the issue follow, each asserted, with figures printed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { compileText, ROOT } from '../helpers.js';
+import type { Model } from '../../src/compiler/model.js';
+import { ensureRoot, labPackages } from './rootfs.js';
+import { DeployLab, must, now, sleep, sweepStaleDeploys, sys, until, type Result } from './harness.js';
+
+const LAB_YAML = join(ROOT, 'test/deploy/lab.yaml');
+const MHC = join(ROOT, 'bin/mhc.cjs');
+const TOOLS = ['debootstrap', 'systemd-nspawn', 'nsenter', 'ip', 'mount', 'umount', 'rsync', 'tar', 'flock'];
+const CLUSTER = 'mhc-deploy';
+
+/** MHC_DEPLOY_ONLY=1,2 runs only those scenarios (later ones need the earlier ones). */
+const ONLY = process.env.MHC_DEPLOY_ONLY?.split(',');
+const scenario = (n: string) => it.skipIf(ONLY !== undefined && !ONLY.includes(n));
+
+const figures: Record<string, unknown> = {};
+const fig = (k: string, v: unknown) => {
+  figures[k] = v;
+  console.log(`[deploy] ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+};
+
+let lab: DeployLab;
+let model: Model;
+let out: string;
+let controllers: string[];
+let compute: string[];
+const t0 = now();
+let runCount = 0;
+
+/** The stand-in web application of a service: busybox httpd serving a health file on $PORT. */
+const webApp = (name: string) => `#!/bin/sh
+# stand-in for the ${name} application (the deploy lab): serves /health and ${name}'s paths on $PORT
+exec busybox httpd -f -p "0.0.0.0:$PORT" -h /opt/mhc/web/${name}/www
+`;
+
+function installWebApps(node: string): void {
+  for (const s of model.web!.services) {
+    const dir = lab.path(node, `/opt/mhc/web/${s.name}`);
+    for (const d of ['www', `www${s.path}`]) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, 'start.sh'), webApp(s.name), { mode: 0o755 });
+    chmodSync(join(dir, 'start.sh'), 0o755);
+    for (const f of ['www/health', `www${s.path}health`]) writeFileSync(join(dir, f), `${s.name} on ${node}: ok\n`, { mode: 0o644 });
+  }
+}
+
+/** start_multihead.sh's phases that ended "pending" (from its summary). */
+const pendingPhases = (r: Result): string[] => [...r.stdout.concat(r.stderr).matchAll(/Phase (\d) \((\w+)\): pending/g)].map((m) => `${m[1]} ${m[2]}`);
+
+async function start(node: string, args: string[] = []): Promise<Result & { ms: number; pending: string[] }> {
+  const t = now();
+  const r = await lab.run(node, ['/opt/mhc/bin/start_multihead.sh', '--auto-confirm', '--no-color', ...args], { timeoutMs: 900_000 });
+  const res = { ...r, ms: now() - t, pending: pendingPhases(r) };
+  mkdirSync(join(lab.dir, 'logs'), { recursive: true });
+  writeFileSync(join(lab.dir, 'logs', `${node}-start-${++runCount}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
+  console.log(`[deploy] start_multihead.sh on ${node}: exit ${r.status} in ${res.ms} ms${res.pending.length ? `, pending: ${res.pending.join(', ')}` : ''}`);
+  if (r.status !== 0) console.log(`--- ${node} stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return res;
+}
+
+function sql(node: string, q: string): string {
+  const r = lab.exec(node, ['mariadb', '-N', '-B', '-e', q]);
+  if (r.status !== 0) throw new Error(`${node}: ${q}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+const wsrep = (node: string, k: string): string => sql(node, `SHOW GLOBAL STATUS LIKE '${k}'`).split('\t')[1] ?? '';
+
+/** Boots a node; a compute node gets writable cgroups (harness.ts writableCgroups: nspawn's are read-only). */
+async function boot(n: string): Promise<number> {
+  const ms = await lab.boot(n);
+  if (compute.includes(n)) lab.writableCgroups(n);
+  return ms;
+}
+
+let secretValues: Map<string, string>;
+const redisEnv = () => ({ REDISCLI_AUTH: secretValues.get(model.redis!.password.name)! });
+const vip = () => model.network.vip!.address;
+const holders = () => controllers.filter((n) => lab.addrs(n).includes(vip()));
+
+/** The units mhc starts on a node, with their main PIDs. */
+function mainPids(n: string): Record<string, number> {
+  const units = controllers.includes(n)
+    ? [
+        'glusterd',
+        'mariadb',
+        ...lab.must(n, "systemctl list-units --plain --no-legend 'redis-server@*' | awk '{print $1}'").split('\n').filter(Boolean),
+        'munge',
+        'slurmdbd',
+        'slurmctld',
+        'keepalived',
+        'nginx',
+        ...model.web!.services.map((x) => `mhc-web-${x.name}`),
+      ]
+    : ['munge', 'slurmd'];
+  return Object.fromEntries(units.map((u) => [u, lab.mainPid(n, u)]));
+}
+
+/** inode and mtime of every file the bundle installs (seeds excepted: the daemons rewrite them), /etc/hosts and /etc/fstab. */
+function fileStamps(n: string): string {
+  const manifest = JSON.parse(readFileSync(lab.path(n, '/opt/mhc/manifest.json'), 'utf8')) as { files: { dest?: string }[] };
+  const dests = manifest.files.flatMap((f) => (f.dest && !f.dest.endsWith('.seed') ? [f.dest] : []));
+  return lab.must(n, `cd / && stat -c '%n %i %Y' -- "$@" /etc/hosts /etc/fstab /etc/munge/munge.key 2>&1 | sort`.replace('"$@"', dests.map((d) => `'${d}'`).join(' ')));
+}
+
+async function sbatch(from: string): Promise<{ id: string; ms: number; node: string }> {
+  const t = now();
+  // (sbatch waits while no slurmctld is in control: a backup takes over after SlurmctldTimeout)
+  const id = (await lab.runBash(from, `sbatch --parsable -N1 -o /tmp/job-%j.out --wrap 'hostname; sleep 1'`, { timeoutMs: 180_000 })).stdout.trim().split(';')[0]!;
+  expect(id, `sbatch on ${from}`).toMatch(/^\d+$/);
+  const line = await until(
+    `job ${id} to complete`,
+    120_000,
+    () => {
+      const r = lab.bash(from, `sacct -n -P -X -j ${id} -o JobID,State,NodeList`);
+      const l = r.stdout.trim();
+      return /\|COMPLETED\|/.test(l)
+        ? l
+        : /\|(FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(l)
+          ? (() => {
+              throw new Error(l);
+            })()
+          : undefined;
+    },
+    1000,
+  );
+  return { id, ms: now() - t, node: line.split('|')[2]! };
+}
+
+beforeAll(async () => {
+  expect(userInfo().uid, 'the deploy lab boots containers and mounts overlays: run it as root').toBe(0);
+  for (const t of TOOLS) expect(sys('bash', ['-c', `command -v ${t}`]).status, `${t} is missing: run scripts/setup-ci.sh`).toBe(0);
+  const stale = sweepStaleDeploys();
+  if (stale.length) console.log(`[deploy] removed what an earlier run left: ${stale.join(' ')}`);
+  const text0 = readFileSync(LAB_YAML, 'utf8');
+  const pkgs = labPackages(compileText(text0).model);
+  const tRoot = now();
+  const lower = process.env.MHC_DEPLOY_ROOT ?? ensureRoot(pkgs, (s) => console.log(`[deploy] ${s}`));
+  fig('root', `${lower} (${pkgs.length} packages; ${now() - tRoot} ms to find or build)`);
+  lab = new DeployLab(lower);
+  const text = lab.subst(text0);
+  model = compileText(text).model;
+  controllers = model.controllers.map((c) => c.hostname);
+  compute = model.computeNodes.map((c) => c.hostname);
+  // --- on the build machine (README "Deploy", step 1)
+  const yaml = join(lab.dir, 'cluster.yaml');
+  writeFileSync(yaml, text);
+  out = join(lab.dir, 'out');
+  const secrets = join(lab.dir, 'secrets.env'); // outside out/, as the README says
+  must('node', [MHC, 'secrets', 'init', yaml, '-o', secrets]);
+  secretValues = new Map(
+    readFileSync(secrets, 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Za-z_]\w*=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  must('node', [MHC, 'build', yaml, '-o', out, '--tar', '--quiet'], 60_000);
+  fig('lab', `${lab.prefix}, subnet 10.214.${lab.octet}.0/24, VIP ${model.network.vip!.address}, run directory ${lab.dir}`);
+  lab.create([...model.controllers.map((c) => ({ name: c.hostname, ip: c.ip })), ...model.computeNodes.map((c) => ({ name: c.hostname, ip: c.ip! }))]);
+  const tBoot = now();
+  const boots = await Promise.all([...lab.nodes.keys()].map(async (n) => [n, await boot(n)] as const));
+  fig('boot ms', Object.fromEntries(boots));
+  fig('boot all ms', now() - tBoot);
+  // --- each node (README "Deploy", steps 2-4): bundle, secrets, ssh between controllers, web code
+  for (const n of lab.nodes.keys()) {
+    // the hostname the YAML gives it (the image says "vm")
+    lab.must(n, `hostnamectl set-hostname ${n}`);
+    const bundle = controllers.includes(n) ? n : 'compute';
+    mkdirSync(lab.path(n, '/opt/mhc'), { recursive: true, mode: 0o755 });
+    if (n === 'ctl1' || n === 'ctl2') {
+      // rsync -a --exclude=/web/ out/<cluster>/<node>/ root@<node>:/opt/mhc/
+      must('rsync', ['-a', '--exclude=/web/', `${out}/${CLUSTER}/${bundle}/`, `${lab.path(n, '/opt/mhc')}/`]);
+    } else {
+      // scp out/<cluster>-<node>.tar.gz root@<node>: ; tar -xzf … -C /opt/mhc --strip-components=1
+      copyFileSync(`${out}/${CLUSTER}-${bundle}.tar.gz`, lab.path(n, `/root/${CLUSTER}-${bundle}.tar.gz`));
+      lab.must(n, `tar -xzf /root/${CLUSTER}-${bundle}.tar.gz -C /opt/mhc --strip-components=1`);
+    }
+    // ssh root@<node> 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env' <secrets.env
+    lab.must(n, 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env', { input: readFileSync(secrets, 'utf8') });
+  }
+  // root ssh between the controllers (README: for --all-nodes and the Galera recovery)
+  for (const n of controllers) lab.must(n, `[ -f /root/.ssh/id_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519`);
+  const keys = controllers.map((n) => readFileSync(lab.path(n, '/root/.ssh/id_ed25519.pub'), 'utf8')).join('');
+  for (const n of controllers) {
+    lab.must(n, 'umask 077 && cat >>/root/.ssh/authorized_keys', { input: keys });
+    const known = controllers.map((p) => `${model.controllers.find((c) => c.hostname === p)!.ip}`).join(' ');
+    lab.must(n, `for h in ${known}; do ssh-keyscan -T 5 "$h" 2>/dev/null; done >>/root/.ssh/known_hosts`, { timeoutMs: 60_000 });
+  }
+  for (const n of controllers) installWebApps(n);
+  fig('setup ms', now() - t0);
+}, 1_800_000);
+
+afterAll(() => {
+  fig('total lab ms', now() - t0);
+  console.log(`[deploy] figures:\n${JSON.stringify(figures, null, 2)}`);
+  lab?.teardown();
+});
+
+describe.sequential('deploy lab', () => {
+  scenario('1')('1 fresh deploy in seed 002 order: every controller healthy, compute runs a job, the VIP serves https', async () => {
+    const tAll = now();
+    const perNode: Record<string, number> = {};
+    const runs: Record<string, string[]> = {};
+    let pending: string[] = [];
+    for (const n of controllers) {
+      const r = await start(n);
+      expect(r.status, `${n}: ${r.stderr.slice(-3000)}`).toBe(0);
+      perNode[n] = r.ms;
+      runs[n] = [r.pending.length ? `pending ${r.pending.join(', ')}` : 'ok'];
+      if (r.pending.length) pending.push(n);
+    }
+    // again where it said pending, in the same order, until nothing is pending (bounded)
+    for (let round = 0; round < 3 && pending.length; round++) {
+      const still: string[] = [];
+      for (const n of pending) {
+        const r = await start(n);
+        expect(r.status, `${n}: ${r.stderr.slice(-3000)}`).toBe(0);
+        perNode[n] = (perNode[n] ?? 0) + r.ms;
+        runs[n]!.push(r.pending.length ? `pending ${r.pending.join(', ')}` : 'ok');
+        if (r.pending.length) still.push(n);
+      }
+      pending = still;
+    }
+    fig('scenario 1: runs per node', runs);
+    expect(pending, 'still pending after 3 rounds').toEqual([]);
+    for (const n of compute) {
+      const t = now();
+      const r = await lab.run(n, ['/opt/mhc/bin/start_compute.sh'], { timeoutMs: 300_000 });
+      expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
+      perNode[n] = now() - t;
+    }
+    fig('scenario 1: wall ms per node', perNode);
+    fig('scenario 1: wall ms total', now() - tAll);
+
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+      expect(r.status, `${n} status:\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+    // GlusterFS: one replica-3 volume, mounted on all three, holding StateSaveLocation
+    const g = model.gluster!;
+    const info = lab.must('ctl1', `gluster --mode=script volume info ${g.volumeName}`);
+    expect(info).toMatch(/^Type: Replicate$/m);
+    expect(info).toMatch(/^Number of Bricks: 1 x 3 = 3$/m);
+    expect(info).toMatch(/^Status: Started$/m);
+    for (const n of controllers) expect(lab.must(n, `findmnt -n -o FSTYPE ${g.mountPoint}`).trim(), n).toBe('fuse.glusterfs');
+    const state = model.slurm!.stateSaveLocation;
+    expect(state.startsWith(`${g.mountPoint}/`)).toBe(true);
+    lab.must('ctl1', `echo "written on ctl1" >${g.mountPoint}/lab-probe`);
+    for (const n of controllers) {
+      expect(lab.must(n, `cat ${g.mountPoint}/lab-probe`).trim()).toBe('written on ctl1');
+      expect(lab.must(n, `ls ${state}`)).toMatch(/clustername/);
+    }
+    fig('scenario 1: gluster', `${g.volumeName}: replica 3, 1 x 3 bricks, mounted on ${controllers.join(' ')}; StateSaveLocation ${state} on it`);
+    // Galera: 3, all Synced
+    const sizes = controllers.map((n) => `${n}=${wsrep(n, 'wsrep_cluster_size')}/${wsrep(n, 'wsrep_local_state_comment')}`);
+    fig('scenario 1: galera', sizes);
+    expect(sizes).toEqual(controllers.map((n) => `${n}=3/Synced`));
+    // Redis: the cluster the scripts formed
+    const ci = lab.exec('ctl1', ['redis-cli', '-p', String(model.redis!.port), 'cluster', 'info'], { env: redisEnv() }).stdout;
+    expect(ci).toMatch(/^cluster_state:ok\r?$/m);
+    const known = /cluster_known_nodes:(\d+)/.exec(ci)?.[1];
+    fig('scenario 1: redis', `cluster_state:ok, ${known} nodes`);
+    expect(Number(known)).toBe(6);
+    // the VIP on its owner (keepalived preempts once the owner's check passes: a few seconds)
+    const tVip = now();
+    await until('the VIP on its owner', 60_000, () => holders().join() === model.vipOwner, 200);
+    fig('scenario 1: VIP on its owner', `${model.vipOwner}, ${now() - tVip} ms after the last run`);
+    // Slurm: a job on the compute node, in sacct
+    const job = await sbatch('ctl1');
+    fig('scenario 1: job', job);
+    expect(job.node).toBe(compute[0]);
+    // https://VIP/health through nginx and the stand-in application's units
+    const health = lab.must('ctl2', `curl -sk --max-time 5 -o /dev/null -w '%{http_code}' https://${vip()}/health`).trim();
+    const api = lab.must('ctl2', `curl -sk --max-time 5 https://${vip()}/api/health`).trim();
+    fig('scenario 1: https', `https://${vip()}/health → ${health}; /api/health → ${api}`);
+    expect(health).toBe('200');
+    expect(api).toBe(`api on ${model.vipOwner}: ok`);
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/usr/local/sbin/check_all_services.sh'], { timeoutMs: 20_000 });
+      expect(r.status, `${n}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  scenario('2')('2 idempotent re-run: exit 0 everywhere, no service restarted, no file rewritten, no second bootstrap', async () => {
+    const nodesAll = [...controllers, ...compute];
+    const pids = Object.fromEntries(nodesAll.map((n) => [n, mainPids(n)]));
+    const stamps = Object.fromEntries(nodesAll.map((n) => [n, fileStamps(n)]));
+    const uuid = wsrep('ctl1', 'wsrep_cluster_state_uuid');
+    const bootstraps = () =>
+      controllers.map((n) => Number(lab.bash(n, "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim() || 0)).reduce((a, b) => a + b, 0);
+    const before = bootstraps();
+    expect(before).toBe(1);
+    for (const v of Object.values(pids)) for (const [u, p] of Object.entries(v)) expect(p, u).toBeGreaterThan(0);
+    const ms: Record<string, number> = {};
+    for (const n of controllers) {
+      const r = await start(n);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.pending).toEqual([]);
+      ms[n] = r.ms;
+    }
+    for (const n of compute) {
+      const t = now();
+      const r = await lab.run(n, ['/opt/mhc/bin/start_compute.sh'], { timeoutMs: 120_000 });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      ms[n] = now() - t;
+    }
+    fig('scenario 2: re-run ms', ms);
+    for (const n of nodesAll) {
+      expect(mainPids(n), `${n}: main PIDs`).toEqual(pids[n]);
+      expect(fileStamps(n), `${n}: files`).toBe(stamps[n]);
+    }
+    expect(bootstraps()).toBe(before);
+    expect(wsrep('ctl1', 'wsrep_cluster_state_uuid')).toBe(uuid);
+    fig(
+      'scenario 2: unchanged',
+      `${nodesAll.length} nodes: main PIDs of ${Object.values(pids).reduce((a, v) => a + Object.keys(v).length, 0)} units, every installed file (inode, mtime), 1 bootstrap, cluster uuid`,
+    );
+  });
+
+  scenario('3')('3 planned maintenance: stop on the VIP owner moves the VIP, the backup slurmctld takes over, Galera stays Primary with 2; start again: IST rejoin, VIP back', async () => {
+    const owner = model.vipOwner!;
+    const next = controllers.find((n) => n !== owner)!;
+    const since = Math.floor(Date.now() / 1000);
+    const t = now();
+    const stopping = lab.run(owner, ['/opt/mhc/bin/stop_multihead.sh', '--auto-confirm'], { timeoutMs: 300_000 });
+    // the VIP: gone from the owner, then on the next-priority node
+    let gone = 0;
+    const moved = await until(
+      'the VIP to move',
+      120_000,
+      () => {
+        const h = holders();
+        if (!gone && !h.includes(owner)) gone = now();
+        return gone && h.length === 1 && h[0] !== owner ? h[0] : undefined;
+      },
+      50,
+    );
+    const moveMs = now() - gone;
+    const r = await stopping;
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    fig('scenario 3: stop_multihead.sh ms', now() - t);
+    fig('scenario 3: VIP move ms', `${moveMs} (${owner} → ${moved})`);
+    expect(moved).toBe(next);
+    expect(moveMs).toBeLessThan(5000);
+    // Galera: Primary with 2
+    expect(wsrep(next, 'wsrep_cluster_status')).toBe('Primary');
+    expect(wsrep(next, 'wsrep_cluster_size')).toBe('2');
+    // the backup slurmctld takes over: a job runs
+    const job = await sbatch(next);
+    fig('scenario 3: job with the backup slurmctld', job);
+    expect(job.node).toBe(compute[0]);
+    // start again: rejoins by IST, the VIP returns
+    const back = await start(owner);
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.pending).toEqual([]);
+    const returned = await until('the VIP to return', 60_000, () => (holders().join() === owner ? now() : undefined), 100);
+    fig('scenario 3: start again ms (VIP back after)', `${back.ms} (${returned - t} ms after the stop began)`);
+    expect(wsrep(owner, 'wsrep_local_state_comment')).toBe('Synced');
+    expect(wsrep(owner, 'wsrep_cluster_size')).toBe('3');
+    const journal = lab.must(owner, `journalctl -u mariadb --since @${since} --no-pager -o cat`);
+    const ist = /IST received|Receiving IST/.test(journal);
+    const sst = /SST received|State transfer required|Running: 'wsrep_sst/.test(journal) && !ist;
+    fig('scenario 3: rejoin', ist ? 'IST' : sst ? 'SST' : 'unknown');
+    expect(ist).toBe(true);
+  });
+
+  scenario('4')('4 whole-cluster stop and start: Galera only from the node grastate.dat marks safe; every service and every record back', async () => {
+    const g = model.gluster!;
+    // records written before: a Galera row, a Redis key, a file on the volume, Slurm jobs
+    sql('ctl1', "CREATE DATABASE IF NOT EXISTS labdata; CREATE TABLE IF NOT EXISTS labdata.t (id INT PRIMARY KEY, v VARCHAR(40)); REPLACE INTO labdata.t VALUES (4, 'before the full stop')");
+    const set = lab.exec('ctl1', ['redis-cli', '-c', '-p', String(model.redis!.port), 'set', 'lab:s4', 'before the full stop'], { env: redisEnv() });
+    expect(set.stdout.trim()).toBe('OK');
+    lab.must('ctl1', `echo 'before the full stop' >${g.mountPoint}/lab-s4`);
+    const jobs = lab.must('ctl1', 'sacct -n -P -X -S 2020-01-01 -o JobID').trim().split('\n').filter(Boolean);
+    expect(jobs.length).toBeGreaterThan(0);
+    // stop everything: ctl1, ctl3, then ctl2 last (so ctl2 is the one safe to bootstrap, not the VIP owner)
+    const order = ['ctl1', 'ctl3', 'ctl2'];
+    const t = now();
+    for (const n of order) {
+      const r = await lab.run(n, ['/opt/mhc/bin/stop_multihead.sh', '--auto-confirm'], { timeoutMs: 300_000 });
+      expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    fig('scenario 4: stop all ms', now() - t);
+    const grastate = Object.fromEntries(controllers.map((n) => [n, lab.must(n, 'awk \'$1 == "safe_to_bootstrap:" { print $2 }\' /var/lib/mysql/grastate.dat').trim()]));
+    fig('scenario 4: safe_to_bootstrap after the stop', grastate);
+    expect(grastate).toEqual({ ctl1: '0', ctl2: '1', ctl3: '0' });
+    // start in seed 002's order: ctl1 is not the safe one and says which node is
+    const t2 = now();
+    const first = await start('ctl1');
+    expect(first.status).toBe(1);
+    expect(first.stderr).toMatch(/ctl2 has safe_to_bootstrap: 1: start it first/);
+    expect(lab.bash('ctl1', "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim()).toBe('1');
+    let pending: string[] = [];
+    for (const n of ['ctl2', 'ctl1', 'ctl3']) {
+      const r = await start(n);
+      expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+      if (r.pending.length) pending.push(n);
+    }
+    for (let round = 0; round < 3 && pending.length; round++) {
+      const still: string[] = [];
+      for (const n of pending) {
+        const r = await start(n);
+        expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+        if (r.pending.length) still.push(n);
+      }
+      pending = still;
+    }
+    expect(pending).toEqual([]);
+    fig('scenario 4: start all ms', now() - t2);
+    expect(lab.must('ctl2', "grep 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log | tail -1")).toMatch(/from ctl2/);
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+      expect(r.status, `${n} status:\n${r.stdout}${r.stderr}`).toBe(0);
+      expect(wsrep(n, 'wsrep_cluster_size')).toBe('3');
+    }
+    await until('the VIP on its owner', 60_000, () => holders().join() === model.vipOwner, 200);
+    // every record is back
+    expect(sql('ctl3', 'SELECT v FROM labdata.t WHERE id = 4')).toBe('before the full stop');
+    expect(lab.exec('ctl2', ['redis-cli', '-c', '-p', String(model.redis!.port), 'get', 'lab:s4'], { env: redisEnv() }).stdout.trim()).toBe('before the full stop');
+    expect(lab.must('ctl3', `cat ${g.mountPoint}/lab-s4`).trim()).toBe('before the full stop');
+    const after = lab.must('ctl1', 'sacct -n -P -X -S 2020-01-01 -o JobID').trim().split('\n').filter(Boolean);
+    for (const j of jobs) expect(after).toContain(j);
+    const job = await sbatch('ctl1');
+    fig('scenario 4: records back', `row, key, file, ${jobs.length} job record(s); a new job ran on ${job.node}`);
+  });
+
+  scenario('5')('5 power loss: all controllers killed at once and booted; start names the highest seqno; --bootstrap there; all healthy', async () => {
+    sql('ctl1', "REPLACE INTO labdata.t VALUES (5, 'before the power loss')");
+    const t = now();
+    await Promise.all(controllers.map((n) => lab.kill(n)));
+    const boots = await Promise.all(controllers.map(async (n) => [n, await boot(n)] as const));
+    fig('scenario 5: boot ms after the power loss', Object.fromEntries(boots));
+    // the scripts' first answer on each node: no member up, none marked safe; each names its seqno
+    const seqnos: Record<string, number> = {};
+    for (const n of controllers) {
+      const r = await start(n);
+      const m = /HIGHEST recovered seqno \(this one: (-?\d+)/.exec(r.stderr);
+      expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(m, r.stderr).not.toBeNull();
+      seqnos[n] = Number(m![1]);
+    }
+    fig('scenario 5: recovered seqnos', seqnos);
+    const best = Object.entries(seqnos).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0];
+    // the one command, on the node with the highest seqno
+    const b = await lab.run(best, ['/opt/mhc/bin/start_multihead.sh', '--auto-confirm', '--no-color', '--phase', 'database', '--bootstrap'], { timeoutMs: 600_000 });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+    let pending: string[] = [];
+    for (const n of [best, ...controllers.filter((x) => x !== best)]) {
+      const r = await start(n);
+      expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+      if (r.pending.length) pending.push(n);
+    }
+    for (let round = 0; round < 3 && pending.length; round++) {
+      const still: string[] = [];
+      for (const n of pending) {
+        const r = await start(n);
+        expect(r.status, `${n}: ${r.stderr.slice(-2000)}`).toBe(0);
+        if (r.pending.length) still.push(n);
+      }
+      pending = still;
+    }
+    expect(pending).toEqual([]);
+    for (const n of controllers) {
+      const r = lab.exec(n, ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+      expect(r.status, `${n} status:\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+    expect(sql('ctl2', 'SELECT v FROM labdata.t WHERE id = 5')).toBe('before the power loss');
+    fig('scenario 5: recovered ms', `${now() - t} (bootstrapped from ${best}, the highest seqno)`);
+  });
+
+  scenario('6')('6 backup and restore on the live cluster (ctl1): a snapshot with a consistent dump; restore --latest --only-configs', async () => {
+    const dir = model.backup.dir;
+    const t = now();
+    const b = await lab.run('ctl1', ['/opt/mhc/bin/backup.sh'], { timeoutMs: 300_000 });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+    const backupMs = now() - t;
+    const id = lab
+      .must('ctl1', `readlink ${dir}/latest`)
+      .trim()
+      .replace(/^snapshots\//, '');
+    expect(id).toMatch(/^\d{8}_\d{6}$/);
+    const files = lab.must('ctl1', `cd ${dir}/snapshots/${id} && find . -type f | sort`);
+    expect(files).toMatch(/metadata\.json/);
+    const list = lab.exec('ctl1', ['/opt/mhc/bin/restore.sh', '--list'], { timeoutMs: 60_000 });
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toContain(id);
+    // a config file changed by hand comes back from the snapshot
+    const conf = '/etc/keepalived/keepalived.conf';
+    const orig = lab.must('ctl1', `sha256sum ${conf}`).split(' ')[0];
+    const dry = lab.exec('ctl1', ['/opt/mhc/bin/restore.sh', '--latest', '--only-configs', '--dry-run'], { timeoutMs: 120_000 });
+    expect(dry.status, dry.stdout + dry.stderr).toBe(0);
+    const t2 = now();
+    const r = await lab.run('ctl1', ['/opt/mhc/bin/restore.sh', '--latest', '--only-configs', '--auto-confirm'], { timeoutMs: 300_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lab.must('ctl1', `sha256sum ${conf}`).split(' ')[0]).toBe(orig);
+    fig('scenario 6', `backup.sh ${backupMs} ms (${files.split('\n').filter(Boolean).length} files in snapshot ${id}); restore --only-configs ${now() - t2} ms`);
+    const st = lab.exec('ctl1', ['/opt/mhc/bin/status_multihead.sh', '--no-color'], { timeoutMs: 60_000 });
+    expect(st.status, st.stdout + st.stderr).toBe(0);
+  });
+
+  scenario('7')('7 cluster_info.sh --all-nodes and web_health_check.sh --all-nodes from ctl1 show every node', () => {
+    const ci = lab.exec('ctl1', ['/opt/mhc/bin/cluster_info.sh', '--all-nodes'], { timeoutMs: 120_000 });
+    expect(ci.status, ci.stdout + ci.stderr).toBe(0);
+    for (const n of controllers) expect(ci.stdout).toContain(n);
+    const w = lab.exec('ctl1', ['/opt/mhc/bin/web_health_check.sh', '--all-nodes', '--no-color'], { timeoutMs: 120_000 });
+    expect(w.status, w.stdout + w.stderr).toBe(0);
+    for (const n of controllers) expect(w.stdout).toContain(n);
+    const st = lab.exec('ctl1', ['/opt/mhc/bin/status_multihead.sh', '--all-nodes', '--format', 'compact', '--no-color'], { timeoutMs: 120_000 });
+    expect(st.status, st.stdout + st.stderr).toBe(0);
+    for (const n of controllers) expect(st.stdout).toContain(n);
+    fig(
+      'scenario 7',
+      `cluster_info: ${ci.stdout.split('\n').length} lines; web_health_check: ${w.stdout.split('\n').filter((l) => /yes|healthy/i.test(l)).length} healthy lines; status --all-nodes exit 0`,
+    );
+  });
+});

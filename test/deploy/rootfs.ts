@@ -1,0 +1,92 @@
+// The deploy lab's root file system: Debian 12 made once by debootstrap (minbase, systemd, the
+// packages the bundles name), cached under /var/cache/mhc-deploy/root-<key>, where <key> is the
+// sha256 of the release, mirror, variant and package list. A missing (or half-built) root is
+// rebuilt; two runs never build at once (flock); a build goes to a temporary directory renamed
+// into place when complete. The package list comes from the bundles' own data (packages() and
+// computePackages() of src/emitters/lifecycle.ts) plus the base tools below.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { computePackages, packages } from '../../src/emitters/lifecycle.js';
+import type { Model } from '../../src/compiler/model.js';
+
+export const CACHE = process.env.MHC_DEPLOY_CACHE ?? '/var/cache/mhc-deploy';
+export const RELEASE = 'bookworm';
+export const MIRROR = process.env.MHC_DEPLOY_MIRROR ?? 'http://deb.debian.org/debian';
+/** A Debian node as an operator gets it (sshd: the scripts' --all-nodes log in to the peers), plus what the lab's stand-ins need (busybox: the web apps' runtime). */
+export const BASE_PACKAGES = [
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'iproute2',
+  'iputils-ping',
+  'procps',
+  'rsync',
+  'tar',
+  'gzip',
+  'curl',
+  'ca-certificates',
+  'openssh-client',
+  'openssh-server',
+  'busybox',
+  'less',
+];
+const COMPLETE = '.mhc-root-complete';
+
+/** Every package a node of this cluster needs (controllers and compute), sorted, unique. */
+export function labPackages(model: Model): string[] {
+  const set = new Set(BASE_PACKAGES);
+  for (const c of model.controllers) for (const p of packages(model, c)) for (const x of p.list.split(' ')) set.add(x);
+  if (model.computeNodes.length) for (const x of computePackages(model)) set.add(x);
+  return [...set].sort();
+}
+
+export function rootKey(pkgs: readonly string[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ release: RELEASE, mirror: MIRROR, variant: 'minbase', pkgs }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The script that builds the root under a lock (bash, so the lock is a plain flock on a file). */
+const BUILD = String.raw`set -Eeuo pipefail
+cache=$1 final=$2 release=$3 mirror=$4 include=$5
+mkdir -p -- "$cache"
+exec 9>>"$cache/.lock"
+flock -w 1800 9 || { echo "another build holds $cache/.lock" >&2; exit 1; }
+[[ -e $final/.mhc-root-complete ]] && exit 0
+# what a killed build left (we hold the lock: nobody else builds): debootstrap's mounts first
+awk -v c="$cache/.build." 'index($5, c) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l -- "$m"; done
+rm -rf --one-file-system -- "$cache"/.build.* "$final"
+tmp=$(mktemp -d "$cache/.build.XXXXXX")
+debootstrap --variant=minbase --include="$include" "$release" "$tmp/root" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
+  tail -n 40 "$tmp/debootstrap.log" >&2
+  rm -rf -- "$tmp"
+  exit 1
+}
+r=$tmp/root
+# each container gets its own machine id at boot (an empty file: systemd makes a transient one)
+: >"$r/etc/machine-id"
+rm -f -- "$r/var/lib/dbus/machine-id"
+apt-get -o RootDir="$r" clean 2>/dev/null || rm -rf -- "$r"/var/cache/apt/archives/*.deb
+printf '%s\n' "$include" | tr ',' '\n' >"$r/.mhc-root-packages"
+touch -- "$r/.mhc-root-complete"
+mv -T -- "$r" "$final"
+rm -rf -- "$tmp"
+`;
+
+/** The cached root for these packages: built (minutes) when missing. Returns its directory. */
+export function ensureRoot(pkgs: readonly string[], log: (s: string) => void = () => {}): string {
+  const final = join(CACHE, `root-${rootKey(pkgs)}`);
+  if (existsSync(join(final, COMPLETE))) return final;
+  log(`building the Debian ${RELEASE} root ${final} (${pkgs.length} packages; a few minutes, once)`);
+  const r = spawnSync('bash', ['-c', BUILD, 'build-root', CACHE, final, RELEASE, MIRROR, pkgs.join(',')], {
+    encoding: 'utf8',
+    timeout: 1_500_000,
+    killSignal: 'SIGKILL',
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0 || !existsSync(join(final, COMPLETE))) throw new Error(`building the root failed (exit ${r.status}):\n${r.stderr}`);
+  return final;
+}
