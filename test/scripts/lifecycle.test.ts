@@ -303,6 +303,20 @@ describe('start_multihead.sh: phases', () => {
   });
 });
 
+describe('start_multihead.sh: Redis Cluster', () => {
+  it('instances that already belong to a cluster whose state is not ok are never built into a new one (pending)', () => {
+    // found by the deploy lab: after a power loss the first node ran `redis-cli --cluster create`
+    // on instances that still held the cluster (cluster_state:fail while the others rebooted)
+    const s = setup('my_multihead_cluster.yaml');
+    if (s.model.redis?.mode !== 'cluster') return;
+    s.node.set('redis-known', '6');
+    const r = start(s, ['--phase', 'redis', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the Redis cluster exists \(the instance on port \d+ knows 6 nodes\) but its state is not ok yet/);
+    expect(lines(calls(s)).some((l) => /--cluster create/.test(l))).toBe(false);
+  });
+});
+
 describe('start_compute.sh', () => {
   it('fails when slurmd exits right after its start (it is "active" for a moment)', () => {
     // found by the deploy lab: slurmd died at once (read-only cgroups) and start_compute.sh said ok

@@ -194,7 +194,10 @@ while (($#)); do
 done
 case "\${rest[*]}" in
   ping) [[ -e $S/redis-down/$h:$p ]] && exit 1; echo PONG ;;
-  "cluster info") if [[ -e $S/redis-cluster ]]; then echo cluster_state:ok; else echo cluster_state:fail; fi ;;
+  "cluster info")
+    if [[ -e $S/redis-cluster ]]; then echo cluster_state:ok; else echo cluster_state:fail; fi
+    # $S/redis-known: the instances already belong to a cluster of that many nodes
+    [[ ! -e $S/redis-known ]] || echo "cluster_known_nodes:$(cat "$S/redis-known")" ;;
   "cluster myid") printf '%040d\\n' "$p" ;;
   "--cluster create"*) touch "$S/redis-cluster" ;;
   save) echo OK ;;
