@@ -172,6 +172,9 @@ beforeAll(async () => {
       .filter((l) => /^[A-Za-z_]\w*=/.test(l))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
+  // compute nodes get only what their bundle lists, cut from the same file (README step 3)
+  const computeSecrets = join(lab.dir, 'secrets-compute.env');
+  must('node', [MHC, 'secrets', 'init', yaml, '--for', 'compute', '--from', secrets, '-o', computeSecrets]);
   must('node', [MHC, 'build', yaml, '-o', out, '--tar', '--quiet'], 60_000);
   fig('lab', `${lab.prefix}, subnet 10.214.${lab.octet}.0/24, VIP ${model.network.vip!.address}, run directory ${lab.dir}`);
   lab.create([...model.controllers.map((c) => ({ name: c.hostname, ip: c.ip })), ...model.computeNodes.map((c) => ({ name: c.hostname, ip: c.ip! }))]);
@@ -194,7 +197,8 @@ beforeAll(async () => {
       lab.must(n, `tar -xzf /root/${CLUSTER}-${bundle}.tar.gz -C /opt/mhc --strip-components=1`);
     }
     // ssh root@<node> 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env' <secrets.env
-    lab.must(n, 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env', { input: readFileSync(secrets, 'utf8') });
+    const mine = controllers.includes(n) ? secrets : computeSecrets;
+    lab.must(n, 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env', { input: readFileSync(mine, 'utf8') });
   }
   // root ssh between the controllers (README: for --all-nodes and the Galera recovery)
   for (const n of controllers) lab.must(n, `[ -f /root/.ssh/id_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519`);

@@ -678,6 +678,18 @@ phase_redis() {
     ok "redis: the cluster is up (cluster_state:ok)"
     return 0
   fi
+  # instances that already know other nodes belong to the cluster (a restart, a failover in
+  # progress): never build it again (`--cluster create` refuses non-empty nodes anyway)
+  local known
+  for p in "${MHC_REDIS_PORTS[@]}"; do
+    known=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | awk -F: '$1 == "cluster_known_nodes" { print $2 + 0 }') || known=0
+    ((${known:-0} > 1)) || continue
+    if ((!DRY_RUN)) && wait_for "$WAIT_SERVICE" "the Redis cluster (cluster_state:ok)" redis_cluster_ok; then
+      ok "redis: the cluster is up again (cluster_state:ok)"
+      return 0
+    fi
+    pending "the Redis cluster exists (the instance on port $p knows ${known} nodes) but its state is not ok yet: run this again once every Redis node has run its redis phase (redis-cli -p $p cluster info)"
+  done
   [[ ${MHC_REDIS_MEMBERS[0]} == "$MHC_NODE" ]] || pending "the Redis cluster is not built yet: ${MHC_REDIS_MEMBERS[0]} builds it once every node's instances answer"
   local a down=()
   for a in "${masters[@]}" "${replicas[@]%%=*}"; do
