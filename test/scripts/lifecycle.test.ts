@@ -732,6 +732,18 @@ describe('issue 12: start/stop', () => {
     expect(start(s, ['--config', join(s.node.dir, 'nope.yaml'), '--dry-run']).status).toBe(2);
   });
 
+  it('a fresh node: /etc/redis is redis-writable (as Debian makes it) and /etc/redis/mhc absent: made and filled as redis, not refused', () => {
+    const s = setup(ex);
+    const etcRedis = join(s.node.root, 'etc/redis');
+    mkdirSync(etcRedis, { recursive: true, mode: 0o2775 });
+    chownSync(etcRedis, uidOf('redis'), uidOf('redis', 'g'));
+    const r = start(s, ['--phase', '0', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const statics = s.files.filter((f) => f.dest?.startsWith('/etc/redis/mhc/'));
+    expect(statics.length).toBeGreaterThan(0);
+    for (const f of statics) expect(readFileSync(join(s.node.root, f.dest!.slice(1)), 'utf8').length, f.dest).toBeGreaterThan(0);
+  });
+
   it('a kept run-time file is tightened to the bundle mode as its owner, its content kept; a planted link is left alone', () => {
     const s = setup(ex);
     const seeds = s.files.filter((f) => f.dest?.endsWith('.seed'));

@@ -419,9 +419,9 @@ dir_writer() {
 # under MHC_ROOT) unless it is already identical. A regular file it replaces is first copied to
 # $MHC_FILE_BACKUP_DIR (when set) under its own path: root-only (0700 directories, the copy
 # without group or other access). In a directory another user can write (dir_writer), the file is
-# written as that user (put_file_as), so OWNER:GROUP must be that user and its group; else the
-# install is refused. Returns 0 when it changed something (or would, under DRY_RUN), 1 when DEST
-# was already right; dies when it cannot install.
+# written as that user (put_file_as), missing directories made by that user, so OWNER:GROUP must
+# be that user and its group; else the install is refused. Returns 0 when it changed something
+# (or would, under DRY_RUN), 1 when DEST was already right; dies when it cannot install.
 MHC_FILE_BACKUP_DIR=''
 install_file() {
   local src=$1 dest=$2 mode=$3 owner=$4 group=$5 dir writer copy
@@ -436,7 +436,10 @@ install_file() {
   writer=$(dir_writer "${dir:-/}") || die "refusing to install $dest: ${dir:-/} is reached through a symbolic link; check it (ls -ld ${dir:-/}), then run this again"
   if [[ -z $writer ]]; then
     run install -D -m "$mode" -o "$owner" -g "$group" -- "$src" "$dest" || die "cannot install $dest"
-  elif [[ $writer == "$owner" && $dir == "${dest%/*}" && $(id -gn -- "$owner" 2>/dev/null) == "$group" ]]; then
+  elif [[ $writer == "$owner" && $(id -gn -- "$owner" 2>/dev/null) == "$group" ]]; then
+    # missing directories below one the owner can write are made by the owner too (/etc/redis/mhc
+    # on a fresh node): root never creates a name there
+    [[ $dir == "${dest%/*}" ]] || run as_user "$owner" mkdir -p -m 0755 -- "${dest%/*}" || die "cannot create ${dest%/*} (as $owner)"
     run put_file_as "$owner" "$mode" "$src" "$dest" || die "cannot install $dest (written as $owner)"
   else
     die "refusing to install $dest as $owner:$group: $dir can be written by $writer (ls -ld $dir); make it root's (chown root: $dir; chmod go-w $dir) or fix the owner in the cluster YAML, then run this again"
