@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -948,6 +949,22 @@ describe("restore.sh: a snapshot is not trusted (issue 12)", () => {
     expect(readFileSync(hosts, "utf8")).toBe(before);
     for (const p of ["etc/cron.d", "root", "etc/mhc/suid", "etc/mhc/link", "etc/mhc/fifo"])
       expect(existsSync(join(n.root, p)), p).toBe(false);
+  });
+
+  it("configs.tar.gz: a setgid directory (Debian's /etc/redis is 2770) is no reason to refuse; its files are restored", () => {
+    const { n, id, snap } = withSnapshot();
+    const src = join(n.state, "setgid");
+    mkdirSync(join(src, "etc/mhc"), { recursive: true });
+    writeFileSync(join(src, "etc/mhc/hosts"), "10.9.9.1 restored\n", { mode: 0o644 });
+    chmodSync(join(src, "etc"), 0o755);
+    chmodSync(join(src, "etc/mhc"), 0o2775);
+    const r0 = spawnSync("tar", ["-czf", "../s.tar.gz", "--owner=0", "--group=0", "etc/mhc"], { cwd: src, encoding: "utf8" });
+    expect(r0.status, r0.stderr).toBe(0);
+    expect(spawnSync("tar", ["-tvzf", join(n.state, "s.tar.gz")], { encoding: "utf8" }).stdout).toMatch(/^drwxrwsr-x /m);
+    plant(snap, "configs.tar.gz", readFileSync(join(n.state, "s.tar.gz")));
+    const r = sh(n, "restore.sh", ["--id", id, "--auto-confirm", "--items", "configs"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(join(n.root, "etc/mhc/hosts"), "utf8")).toBe("10.9.9.1 restored\n");
   });
 
   it("MariaDB: the dump is replayed with --sandbox; a client without it is refused", () => {

@@ -342,7 +342,8 @@ would() {
 # its listing is checked. archive_check ARCHIVE WHAT PREFIX… prints one "MODE OWNER GROUP TYPE NAME"
 # line per member (TYPE d or f; MODE octal; OWNER/GROUP names) and refuses (an error per member,
 # naming it, then fails) every member that is a link (symbolic or hard), a device, a fifo or
-# anything but a file or a directory; has a setuid, setgid or sticky bit; belongs to an owner or
+# anything but a file or a directory; is a file with a setuid, setgid or sticky bit (a directory's
+# are harmless and never restored: Debian's /etc/redis is setgid, 2770); belongs to an owner or
 # group other than root and the daemon owners this bundle's manifest names (ARCHIVE_OWNERS); has
 # an absolute name, a "." or ".." component or a character outside [A-Za-z0-9._/@+:=,~-]; or lies
 # outside every PREFIX (relative paths; "." allows every name).
@@ -399,7 +400,7 @@ archive_check() {
       error "$what: $name has a . or .. component: refused"
     elif [[ ! $name =~ ^[A-Za-z0-9._/@+:=,~-]+$ ]]; then
       error "$what: $(one_line "$name") has a character outside [A-Za-z0-9._/@+:=,~-]: refused"
-    elif [[ ${perms:3:1} == [sS] || ${perms:6:1} == [sS] || ${perms:9:1} == [tT] ]]; then
+    elif [[ ${perms:0:1} == - && (${perms:3:1} == [sS] || ${perms:6:1} == [sS] || ${perms:9:1} == [tT]) ]]; then
       error "$what: $name has a setuid, setgid or sticky bit ($perms): refused"
     elif [[ -z ${uid_name[${ids%/*}]:-} || -z ${gid_name[${ids#*/}]:-} ]]; then
       error "$what: $name belongs to uid/gid $ids, not to root or a daemon owner of this bundle (${ARCHIVE_OWNERS[*]}): refused"
