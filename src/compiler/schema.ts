@@ -203,7 +203,7 @@ const web = z.strictObject({
 
 const schedule = z.string().regex(/^[A-Za-z0-9*,:\/ .-]+$/, { message: 'a systemd OnCalendar expression such as "daily" or "*-*-* 02:00:00"' });
 
-const backupItems = z.array(z.enum(['configs', 'databases', 'mariadb', 'redis', 'slurm_state', 'glusterfs_meta']));
+const backupItems = z.array(z.enum(['configs', 'databases', 'mariadb', 'redis', 'slurm_state', 'glusterfs_meta', 'glusterfs_data']));
 
 export const inputSchema = z.strictObject({
   $schema: z.string().optional(),

@@ -13,6 +13,7 @@ export const SLURMDBD_CONF = 'files/etc/slurm/slurmdbd.conf';
 export const CGROUP_CONF = 'files/etc/slurm/cgroup.conf';
 export const GRES_CONF = 'files/etc/slurm/gres.conf';
 export const SLURMCTLD_DROPIN = 'files/etc/systemd/system/slurmctld.service.d/10-mhc.conf';
+export const SLURMDBD_DROPIN = 'files/etc/systemd/system/slurmdbd.service.d/10-mhc.conf';
 export const MUNGE_KEY_B64 = 'files/etc/munge/munge.key.b64';
 export const START_COMPUTE = 'bin/start_compute.sh';
 
@@ -215,6 +216,7 @@ export const slurm: Emitter = {
         owner: s.slurmUser,
         group: s.slurmUser,
       });
+      files.push({ path: SLURMDBD_DROPIN, content: render('slurm/slurmdbd-dropin.conf', {}) });
     }
     const mount = stateOnMount(model);
     if (mount || a) {

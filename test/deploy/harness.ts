@@ -260,13 +260,15 @@ export class DeployLab {
       50,
     );
     // bounded: is-system-running --wait returns once the boot is done (running or degraded)
-    // (its bus socket appears a moment after it starts: retried until it answers)
+    // (its bus socket appears a moment after it starts: until then it answers nothing, or
+    // "offline"; retried until it answers with a state of the boot)
     let state = '';
     let r: Result = { status: null, stdout: '', stderr: '' };
-    while (!state && now() - t0 < timeoutMs) {
+    const early = (s: string) => s === '' || s === 'offline';
+    while (early(state) && now() - t0 < timeoutMs) {
       r = await this.run(name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: Math.max(1_000, timeoutMs - (now() - t0)) });
       state = r.stdout.trim();
-      if (!state) await sleep(100);
+      if (early(state)) await sleep(100);
     }
     if (state !== 'running' && state !== 'degraded') throw new Error(`${name} did not finish booting: ${state} ${r.stderr}`);
     return now() - t0;

@@ -315,6 +315,48 @@ describe('start_multihead.sh: Redis Cluster', () => {
     expect(r.stderr).toMatch(/the Redis cluster exists \(the instance on port \d+ knows 6 nodes\) but its state is not ok yet/);
     expect(lines(calls(s)).some((l) => /--cluster create/.test(l))).toBe(false);
   });
+
+  // found by the deploy lab: after a whole-cluster stop a shard's replica was up, its master
+  // marked FAIL, and the replica never took over (its data counted as too old for an automatic
+  // failover): cluster_state:fail for good
+  const stateOf = (s: Setup, f: string) => (existsSync(join(s.node.state, f)) ? readFileSync(join(s.node.state, f), 'utf8') : undefined);
+  const orphan = (s: Setup) => {
+    const port = s.model.redis!.port + 1;
+    const me = '1'.repeat(40);
+    const master = '2'.repeat(40);
+    s.node.set('redis-known', '6');
+    s.node.set(
+      `redis-nodes-${port}`,
+      `${me} 10.0.0.1:${port}@${port + 10000} myself,slave ${master} 0 0 7 connected\n${master} 10.0.0.2:6379@16379 master,fail - 0 0 3 disconnected 0-5460\n`,
+    );
+    return port;
+  };
+  for (const [how, force] of [
+    ['cluster failover force', true],
+    ['cluster failover takeover, when no majority votes', false],
+  ] as const) {
+    it(`a local replica whose master carries FAIL is promoted (${how}); the cluster is ok again`, () => {
+      const s = setup('my_multihead_cluster.yaml');
+      if (s.model.redis?.mode !== 'cluster') return;
+      const port = orphan(s);
+      if (force) s.node.set('redis-force-works');
+      const r = start(s, ['--phase', 'redis', '--auto-confirm']);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toContain(`the master 10.0.0.2:6379 of the replica on port ${port} is down (FAIL)`);
+      expect(r.stdout).toMatch(/cluster is up again \(cluster_state:ok\) after promoting/);
+      expect(stateOf(s, 'redis-failovers')).toBe(force ? `${port} force\n` : `${port} force\n${port} takeover\n`);
+    });
+  }
+
+  it('a replica whose master is only suspected (fail?) is left alone: pending', () => {
+    const s = setup('my_multihead_cluster.yaml');
+    if (s.model.redis?.mode !== 'cluster') return;
+    const port = orphan(s);
+    s.node.set(`redis-nodes-${port}`, stateOf(s, `redis-nodes-${port}`)!.replace('master,fail', 'master,fail?'));
+    const r = start(s, ['--phase', 'redis', '--auto-confirm']);
+    expect(r.stderr).toMatch(/its state is not ok yet/);
+    expect(stateOf(s, 'redis-failovers')).toBeUndefined();
+  });
 });
 
 describe('start_compute.sh', () => {

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -89,6 +90,7 @@ case "\${cmd[*],,}" in
   ping) echo PONG ;;
   "info replication") printf '# Replication\\r\\nrole:%s\\r\\nconnected_slaves:0\\r\\n' "$(cat "$S/redis_role" 2>/dev/null || echo master)" ;;
   "cluster info") printf 'cluster_state:ok\\r\\ncluster_slots_ok:16384\\r\\ncluster_size:3\\r\\ncluster_known_nodes:6\\r\\n' ;;
+  "cluster nodes") cat "$S/cluster_nodes.$port" 2>/dev/null ;;
   sentinel*) printf '10.0.0.1\\n6379\\n' ;;
   dbsize) echo 5 ;;
 esac`,
@@ -773,6 +775,98 @@ describe("restore.sh", () => {
     );
     expect(c.status).toBe(1);
     expect(c.stderr).toMatch(/restore cancelled/);
+  });
+  it("glusterfs_data: the volume's files without the Slurm state; a deleted and a changed file come back, a newer one stays", () => {
+    const n = setup("my_multihead_cluster.yaml");
+    healthy(n);
+    const vol = join(n.root, "mnt", "gluster");
+    mkdirSync(join(vol, "shared", "deep"), { recursive: true });
+    writeFileSync(join(vol, "shared", "deep", "a file"), "v1\n", { mode: 0o640 });
+    writeFileSync(join(vol, "shared", "keep"), "keep\n");
+    chownSync(join(vol, "shared", "deep", "a file"), 4242, 4343);
+    symlinkSync("deep/a file", join(vol, "shared", "link"));
+    let r = sh(n, "backup.sh", ["--items", "glusterfs_data"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const id = readlinkSync(join(n.root, "/var/backups/cluster/latest")).slice("snapshots/".length);
+    const archive = join(n.root, "/var/backups/cluster/snapshots", id, "glusterfs_data.tar.gz");
+    const members = spawnSync("tar", ["-tzf", archive], { encoding: "utf8" }).stdout.split("\n");
+    expect(members).toContain("./shared/deep/a file");
+    expect(members.filter((m) => m.startsWith("./slurm/state"))).toEqual([]);
+    // the losses: a file deleted, one changed; one made since
+    rmSync(join(vol, "shared", "deep", "a file"));
+    writeFileSync(join(vol, "shared", "keep"), "changed\n");
+    writeFileSync(join(vol, "shared", "newer"), "made after the backup\n");
+    spawnSync("sleep", ["1.1"]);
+    r = sh(n, "restore.sh", ["--latest", "--items", "glusterfs_data", "--auto-confirm"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const back = statSync(join(vol, "shared", "deep", "a file"));
+    expect([readFileSync(join(vol, "shared", "deep", "a file"), "utf8"), back.mode & 0o777, back.uid, back.gid]).toEqual(["v1\n", 0o640, 4242, 4343]);
+    expect(readFileSync(join(vol, "shared", "keep"), "utf8")).toBe("keep\n");
+    expect(readFileSync(join(vol, "shared", "link"), "utf8")).toBe("v1\n");
+    expect(readFileSync(join(vol, "shared", "newer"), "utf8")).toBe("made after the backup\n");
+    expect(r.stdout).toMatch(/glusterfs_data: \d+ entries of \/mnt\/gluster restored \(files made since are kept\)/);
+    // not mounted: refused, naming the command
+    rmSync(join(n.state, "mounted"));
+    r = sh(n, "restore.sh", ["--latest", "--items", "glusterfs_data", "--auto-confirm"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\/mnt\/gluster is not mounted: start_multihead\.sh --phase storage/);
+  });
+
+  it("glusterfs_data: an archive with a setuid file or a device is refused whole, even with matching checksums", () => {
+    const n = setup("my_multihead_cluster.yaml");
+    healthy(n);
+    let r = sh(n, "backup.sh", ["--items", "glusterfs_data"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const id = readlinkSync(join(n.root, "/var/backups/cluster/latest")).slice("snapshots/".length);
+    const snap = join(n.root, "/var/backups/cluster/snapshots", id);
+    // a crafted archive, its metadata.json rewritten to match
+    const craft = mkdtempSync(join(dir, "craft-"));
+    writeFileSync(join(craft, "rootshell"), "#!/bin/sh\n", { mode: 0o755 });
+    chmodSync(join(craft, "rootshell"), 0o4755);
+    spawnSync("mknod", [join(craft, "disk"), "b", "8", "0"]);
+    expect(spawnSync("tar", ["-C", craft, "-czf", join(snap, "glusterfs_data.tar.gz"), "."]).status).toBe(0);
+    const data = readFileSync(join(snap, "glusterfs_data.tar.gz"));
+    const meta = readFileSync(join(snap, "metadata.json"), "utf8").replace(
+      /\{"path": "glusterfs_data\.tar\.gz", "bytes": \d+, "sha256": "[0-9a-f]{64}"\}/,
+      `{"path": "glusterfs_data.tar.gz", "bytes": ${data.length}, "sha256": "${createHash("sha256").update(data).digest("hex")}"}`,
+    );
+    writeFileSync(join(snap, "metadata.json"), meta);
+    spawnSync("sleep", ["1.1"]);
+    r = sh(n, "restore.sh", ["--latest", "--items", "glusterfs_data", "--auto-confirm"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/glusterfs_data\.tar\.gz: \.\/rootshell has a setuid or setgid bit/);
+    expect(r.stderr).toMatch(/glusterfs_data\.tar\.gz: \.\/disk is a device, fifo or socket/);
+    expect(existsSync(join(n.root, "mnt", "gluster", "rootshell"))).toBe(false);
+  });
+
+  it("a Redis Cluster master: its replicas are told not to take over while it is restored, and let go after", () => {
+    const { n, id } = withSnapshot();
+    const [me, other, gone] = ["a".repeat(40), "b".repeat(40), "c".repeat(40)];
+    writeFileSync(
+      join(n.state, "cluster_nodes.6379"),
+      `${me} 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-5460\n${other} 10.0.0.2:6380@16380 slave ${me} 0 0 1 connected\n${gone} 10.0.0.3:6380@16380 slave,fail ${me} 0 0 1 disconnected\n`,
+    );
+    const r = sh(n, "restore.sh", ["--id", id, "--items", "redis", "--auto-confirm"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const c = calls(n).split("\n");
+    const at = (re: RegExp) => c.findIndex((l) => re.test(l));
+    const hold = at(/^redis-cli .*\[-h\] \[10\.0\.0\.2\] \[-p\] \[6380\] \[config\] \[set\] \[cluster-replica-no-failover\] \[yes\]/);
+    const stop = at(/^systemctl \[stop\] \[redis-server@mhc-6379\.service\]/);
+    const start = at(/^systemctl \[start\] \[redis-server@mhc-6379\.service\]/);
+    const release = at(/^redis-cli .*\[-h\] \[10\.0\.0\.2\] \[-p\] \[6380\] \[config\] \[set\] \[cluster-replica-no-failover\] \[no\]/);
+    expect([hold, stop, start, release].every((i) => i >= 0), c.join("\n")).toBe(true);
+    expect(hold < stop && stop < start && start < release).toBe(true);
+    expect(c.some((l) => l.includes("[10.0.0.3]"))).toBe(false);
+  });
+
+  it("slurm_state is refused while slurmctld answers on another controller, naming it and the commands", () => {
+    const { n, id } = withSnapshot();
+    writeFileSync(join(n.state, "scontrol_ping"), `Slurmctld(primary) at ${n.host} is UP\nSlurmctld(backup) at server2 is UP\nSlurmctld(backup) at server3 is DOWN\n`);
+    const r = sh(n, "restore.sh", ["--id", id, "--items", "slurm_state", "--auto-confirm"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("slurm_state: slurmctld runs on server2 too (scontrol ping)");
+    expect(r.stderr).toContain("run stop_multihead.sh --service slurm on server2, then restore.sh --id");
+    expect(calls(n)).not.toMatch(/^systemctl \[stop\] \[slurmctld/m);
   });
 });
 

@@ -199,6 +199,14 @@ case "\${rest[*]}" in
     # $S/redis-known: the instances already belong to a cluster of that many nodes
     [[ ! -e $S/redis-known ]] || echo "cluster_known_nodes:$(cat "$S/redis-known")" ;;
   "cluster myid") printf '%040d\\n' "$p" ;;
+  # $S/redis-nodes-PORT: that instance's CLUSTER NODES; a failover makes it master, and with
+  # $S/redis-force-works (else only TAKEOVER) the cluster ok
+  "cluster nodes") cat "$S/redis-nodes-$p" 2>/dev/null ;;
+  "cluster failover force" | "cluster failover takeover")
+    echo "$p \${rest[2]}" >>"$S/redis-failovers"
+    if [[ \${rest[2]} == takeover || -e $S/redis-force-works ]]; then touch "$S/redis-master-$p" "$S/redis-cluster"; fi
+    echo OK ;;
+  role) if [[ -e $S/redis-master-$p ]]; then echo master; else echo slave; fi ;;
   "--cluster create"*) touch "$S/redis-cluster" ;;
   save) echo OK ;;
   *) ;;

@@ -219,6 +219,10 @@ describe('slurmdbd.conf, drop-in, munge key, cgroup.conf, start script', () => {
         expect(lines(t, 'SlurmUser')).toEqual([`SlurmUser=${s.slurmUser}`]);
         expect(drop!.content).toMatch(/^\[Unit\]$/m);
         expect(drop!.content).toMatch(/^After=slurmdbd\.service$/m);
+        // slurmdbd exits when its database connection breaks while it starts (found by the deploy lab)
+        const dbdDrop = at(files, c.hostname, 'files/etc/systemd/system/slurmdbd.service.d/10-mhc.conf')!.content;
+        expect(lines(dbdDrop, 'Restart')).toEqual(['Restart=on-failure']);
+        expect(dbdDrop).toMatch(/^\[Service\]\nRestart=on-failure\nRestartSec=3s$/m);
         if (model.gluster && s.stateSaveLocation.startsWith(`${model.gluster.mountPoint}/`)) {
           expect(lines(drop!.content, 'RequiresMountsFor')).toEqual([`RequiresMountsFor=${model.gluster.mountPoint}`]);
         }
@@ -246,6 +250,7 @@ slurm: { accounting_storage_type: none }
     expect(conf).toMatch(/^StateSaveLocation=\/var\/spool\/slurmctld$/m);
     expect(at(files, 'h1', 'files/etc/slurm/slurmdbd.conf')).toBeUndefined();
     expect(at(files, 'h1', 'files/etc/systemd/system/slurmctld.service.d/10-mhc.conf')).toBeUndefined();
+    expect(at(files, 'h1', 'files/etc/systemd/system/slurmdbd.service.d/10-mhc.conf')).toBeUndefined();
   });
 
   it('controllers without compute nodes: dynamic nodes allowed and an empty partition (else slurmctld stops)', () => {
