@@ -1,10 +1,11 @@
-// HTML for `mhc report`, built with one tagged template: every value interpolated into `html`
+// HTML for `mhc report`, built with one tagged template: every value interpolated into `markup`
 // is escaped by `esc` unless it is itself Html made by this module, so no string from a YAML, a
 // tree or a finding can open a tag, close an attribute or reach the page as a control or bidi
-// character. Pure.
+// character. (The tag is not called `html`: prettier reformats templates with that tag, which
+// would change the page's bytes.) Pure.
 import { printable } from '../compiler/diagnostics.js';
 
-/** Markup known to be safe: made only by `html`, `raw` (constant markup) and `join`. */
+/** Markup known to be safe: made only by `markup`, `raw` (constant markup) and `join`. */
 export class Html {
   constructor(readonly text: string) {}
   toString(): string {
@@ -33,14 +34,14 @@ function piece(v: Value): string {
 }
 
 /** The template tag: literal parts are markup, interpolated values are escaped (Html kept as is). */
-export function html(strings: TemplateStringsArray, ...values: readonly Value[]): Html {
+export function markup(strings: TemplateStringsArray, ...values: readonly Value[]): Html {
   let s = strings[0]!;
   for (let i = 0; i < values.length; i++) s += piece(values[i]!) + strings[i + 1]!;
   return new Html(s);
 }
 
 /** Constant markup written in this program (CSS, a fixed tag): never a value from the input. */
-export const raw = (markup: string): Html => new Html(markup);
+export const raw = (text: string): Html => new Html(text);
 
 export const join = (parts: readonly Value[], sep = ''): Html => new Html(parts.map(piece).join(esc(sep)));
 

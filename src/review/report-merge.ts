@@ -272,7 +272,7 @@ function findingChanges(findings: readonly Merged<FindingFacts>[]): Change[] {
 
 function fileChanges(diff: TreeDiff | undefined): Change[] {
   if (!diff) return [];
-  if (diff.identical) return [{ status: 'changed', text: 'the built files are identical', href: '#files' }];
+  if (diff.identical) return [];
   const s = diff.stats;
   const n = diff.bundlesChanged.length + diff.bundlesAdded.length + diff.bundlesRemoved.length;
   return [
