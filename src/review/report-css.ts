@@ -77,6 +77,7 @@ ul.changes li{margin:3px 0;padding:3px 10px;border-radius:6px}
 .sev-warning .sev{color:var(--chg)}
 .sev-info .sev{color:var(--muted)}
 details summary{cursor:pointer}
+details.long summary{color:var(--muted)}
 details p{margin:4px 0}
 pre.hunk{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 8px;overflow-x:auto;margin:4px 0 10px}
 pre.hunk span{display:block;white-space:pre}

@@ -56,7 +56,10 @@ const nodeLink = (bundle: string, text: string) => markup`<a href="#${nodeAnchor
 
 // --- tables -----------------------------------------------------------------------------------
 
-const cellHtml = (c: Cell | undefined): Html => (c === undefined ? NONE : typeof c === 'string' ? markup`${c}` : nodeLink(c.node, c.text));
+/** Longer cell texts (hostlists of thousands of nodes) fold into a details element. */
+export const FOLD_CHARS = 200;
+const folded = (s: string) => (s.length > FOLD_CHARS ? markup`<details class="long"><summary>${s.slice(0, 120)}… (${s.length} characters)</summary>${s}</details>` : markup`${s}`);
+const cellHtml = (c: Cell | undefined): Html => (c === undefined ? NONE : typeof c === 'string' ? folded(c) : nodeLink(c.node, c.text));
 
 /** A cell of a changed row shows what it was and what it is. */
 function mergedCell(r: Merged<Row>, i: number): Html {
@@ -160,16 +163,16 @@ function computeSection(m: MergedFacts): Html {
   return markup`<section id="compute"><h2>Compute nodes</h2>${files}${table}</section>`;
 }
 
-function portsBlock(p: MergedPorts): Html {
+function portsBlock(m: MergedFacts, p: MergedPorts): Html {
   const x = current(p);
-  const name = x.bundle === 'compute' ? markup`<a href="#compute">${x.node}</a>` : x.bundle ? nodeLink(x.bundle, x.node) : markup`${x.node}`;
+  const name = x.bundle === 'compute' ? markup`<a href="#compute">every compute node (${plural(m.now.computeNodes.length, 'node')})</a>` : x.bundle ? nodeLink(x.bundle, x.node) : markup`${x.node}`;
   const address = x.address ? markup` <span class="addr">${x.address}</span>` : NONE;
   const body = p.rows.length ? tableHtml({ title: 'accept from', columns: ['protocol', 'port', 'service', 'from'], rows: p.rows }) : markup`<p>nothing: no service listens for peers</p>`;
   return markup`<div id="${portsAnchor(p.key)}"${clsAttr(st(p.status))}><h3>${name}${address}${badge(p.status)}</h3>${body}</div>`;
 }
 
 const portsSection = (m: MergedFacts): Html =>
-  markup`<section id="ports"><h2>Ports the firewall must open</h2><p class="sub">Per node: what it must accept, and from whom (VRRP is IP protocol 112, not a port). The same table as <code>mhc audit</code> (A601).</p>${m.ports.map(portsBlock)}</section>`;
+  markup`<section id="ports"><h2>Ports the firewall must open</h2><p class="sub">Per node: what it must accept, and from whom (VRRP is IP protocol 112, not a port). The same table as <code>mhc audit</code> (A601).</p>${m.ports.map((p) => portsBlock(m, p))}</section>`;
 
 function findingRow(f: Merged<FindingFacts>, i: number): Html {
   const x = current(f);

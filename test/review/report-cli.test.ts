@@ -66,6 +66,9 @@ describe('mhc report (CLI)', () => {
   });
 
   it('usage and I/O errors: exit 2 and 3', () => {
+    const h = mhc('report', '--help');
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/^Usage: mhc report \[options\] <input> \[new\]/);
     expect(mhc('report').code).toBe(2);
     expect(mhc('report', 'a.yaml', 'b.yaml', 'a.yaml').code).toBe(2);
     expect(mhc('report', 'missing.yaml').code).toBe(3);
