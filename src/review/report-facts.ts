@@ -28,6 +28,8 @@ export interface Table {
   readonly title: string;
   readonly columns: readonly string[];
   readonly rows: readonly Row[];
+  /** two columns, setting and value */
+  readonly settings?: boolean;
 }
 
 export interface ControllerFacts {

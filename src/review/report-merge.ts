@@ -63,6 +63,7 @@ export interface MergedTable {
   readonly key: string;
   readonly status: Status;
   readonly title: string;
+  readonly settings: boolean;
   readonly columns: readonly string[];
   readonly rows: readonly Merged<Row>[];
 }
@@ -119,6 +120,7 @@ const mergeTable = (m: Merged<Table>, two: boolean): MergedTable => ({
   key: m.key,
   status: m.status,
   title: current(m).title,
+  settings: !!current(m).settings,
   columns: current(m).columns,
   rows: children(m, two, (t) => t.rows),
 });
@@ -188,11 +190,12 @@ export const nodeAnchor = (bundle: string): string => anchor('node', bundle);
 export const portsAnchor = (key: string): string => anchor('ports', key);
 const nodeHref = (h: string) => `#${nodeAnchor(h)}`;
 
-function nodeChanges(was: Facts, now: Facts, controllers: readonly MergedController[]): Change[] {
+function nodeChanges(was: Facts, now: Facts, m: Pick<MergedFacts, 'controllers' | 'arbitrator'>): Change[] {
   const out: Change[] = [];
-  for (const c of controllers) {
-    if (c.status === 'added') out.push({ status: 'added', text: `controller ${c.key} added (${c.now!.ip})`, href: nodeHref(c.key) });
-    if (c.status === 'removed') out.push({ status: 'removed', text: `controller ${c.key} removed`, href: nodeHref(c.key) });
+  const nodes = [...m.controllers.map((c) => ['controller', c] as const), ...m.arbitrator.map((a) => ['Galera arbitrator', a] as const)];
+  for (const [what, c] of nodes) {
+    if (c.status === 'added') out.push({ status: 'added', text: `${what} ${c.key} added (${c.now!.ip})`, href: nodeHref(c.key) });
+    if (c.status === 'removed') out.push({ status: 'removed', text: `${what} ${c.key} removed`, href: nodeHref(c.key) });
   }
   const added = minus(now.computeNodes, was.computeNodes);
   const removed = minus(was.computeNodes, now.computeNodes);
@@ -232,10 +235,9 @@ function sectionChanges(sections: readonly MergedSection[]): Change[] {
       continue;
     }
     for (const t of s.tables) {
-      const settings = t.key.endsWith('-settings');
-      const where = settings ? s.title : `${s.title}, ${t.title}`;
+      const where = t.settings ? s.title : `${s.title}, ${t.title}`;
       for (const r of t.rows) {
-        const c = rowChange(where, t.columns, r, settings, href);
+        const c = rowChange(where, t.columns, r, t.settings, href);
         if (c) out.push(c);
       }
     }
@@ -246,7 +248,8 @@ function sectionChanges(sections: readonly MergedSection[]): Change[] {
 function portChanges(ports: readonly MergedPorts[]): Change[] {
   const out: Change[] = [];
   const rule = (r: Row) => `${cellText(r.cells[0])} ${cellText(r.cells[1])}`;
-  for (const p of ports) {
+  // a node added or removed whole is one change of its own (nodeChanges)
+  for (const p of ports.filter((x) => x.status === 'same' || x.status === 'changed')) {
     const opened = p.rows.filter((r) => r.status === 'added').map((r) => rule(r.now!));
     const closed = p.rows.filter((r) => r.status === 'removed').map((r) => rule(r.was!));
     const peers = p.rows.filter((r) => r.status === 'changed').length;
@@ -285,5 +288,5 @@ function fileChanges(diff: TreeDiff | undefined): Change[] {
 }
 
 function summarize(was: Facts, now: Facts, m: Omit<MergedFacts, 'changes'>, diff: TreeDiff | undefined): Change[] {
-  return [...nodeChanges(was, now, m.controllers), ...serviceChanges(was, now), ...sectionChanges(m.sections), ...portChanges(m.ports), ...findingChanges(m.findings), ...fileChanges(diff)];
+  return [...nodeChanges(was, now, m), ...serviceChanges(was, now), ...sectionChanges(m.sections), ...portChanges(m.ports), ...findingChanges(m.findings), ...fileChanges(diff)];
 }

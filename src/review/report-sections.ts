@@ -21,6 +21,7 @@ function settings(id: string, rows: readonly (readonly [string, string] | readon
   return {
     key: `${id}-settings`,
     title: 'settings',
+    settings: true,
     columns: ['setting', 'value'],
     rows: rows.map(([k, v, move]) => ({ key: k, cells: [k, v], ...(move ? { move: true } : {}) })),
   };

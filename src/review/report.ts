@@ -149,7 +149,7 @@ const controllersSection = (m: MergedFacts): Html =>
 
 function haSection(m: MergedFacts): Html {
   const part = (s: MergedFacts['sections'][number]) =>
-    markup`<div id="ha-${s.key}"${clsAttr(st(s.status))}><h3>${s.title}${badge(s.status)}</h3>${s.tables.map((t) => tableHtml(t, t.key.endsWith('-settings') ? 'kv' : ''))}</div>`;
+    markup`<div id="ha-${s.key}"${clsAttr(st(s.status))}><h3>${s.title}${badge(s.status)}</h3>${s.tables.map((t) => tableHtml(t, t.settings ? 'kv' : ''))}</div>`;
   return markup`<section id="ha"><h2>High availability</h2><div class="ha">${m.sections.map(part)}</div></section>`;
 }
 

@@ -182,6 +182,7 @@ describe('mhc report OLD NEW: what the change adds, removes and moves', () => {
     expect(item('firewall of c2: closes tcp 80, tcp 443')).toContain('class="st-');
     expect(item('firewall of c3: opens tcp 80, tcp 443')).toContain('class="st-');
     expect(changes).toMatch(/files: \d+ changed, \d+ added, \d+ removed in \d+ bundles/);
+    expect(changes).not.toContain('firewall of c4'); // a node added whole is one item
   });
 
   it('marks the picture: the matrix cells, the cards, the topology boxes and the VIP lines', () => {
