@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite judges generated files with (and the deploy
-# lab builds and boots its Debian nodes with: debootstrap, systemd-nspawn). Idempotent.
+# lab builds and boots its Debian nodes with: debootstrap, systemd-nspawn; the report's browser
+# test opens its pages with: chromium). Idempotent.
 # A missing tool makes the daemon tests fail (never skip), so CI runs this first.
 set -Eeuo pipefail
 pkgs=(nginx keepalived redis-server mariadb-server galera-4 mariadb-backup
       slurmctld slurmd slurmdbd slurm-client munge shellcheck bats iproute2
       openssl systemd curl procps gcc libc6-dev socat util-linux rsync
-      debootstrap systemd-container)
+      debootstrap systemd-container chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { relative, resolve as resolvePath } from 'node:path';
 import { compile, type Compiled } from './compiler/compile.js';
-import { formatJson, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
+import { formatJson, formatProblems, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
 import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
 import { writeFileAtomic, removeFile, stageFile, stageTree, WriteError, type StagedFile } from './compiler/write.js';
@@ -51,8 +51,7 @@ function report(c: Compiled, format: 'text' | 'json' = 'text'): void {
     out(formatJson(c.loaded.name, c.loaded.source, ds));
     return;
   }
-  if (ds.length) err(formatText(c.loaded.name, c.loaded.source, ds));
-  if (hasErrors(ds)) err(`mhc: ${c.loaded.name} is not valid: ${summaryLine(ds)}\n`);
+  if (ds.length) err(formatProblems(c.loaded.name, c.loaded.source, ds));
 }
 
 function secretFinder(c: Compiled): (name: string) => Span | undefined {
@@ -262,7 +261,12 @@ export function program(): Command {
     .argument('<config>', 'the cluster YAML')
     .option('-o, --output <file>', 'where to write', 'secrets.env')
     .option('--force', 'replace an existing file')
-    .option('--for <node>', "only the secrets this bundle's manifest lists: a controller, or compute (any compute node) (repeatable; with --from)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--for <node>',
+      "only the secrets this bundle's manifest lists: a controller, or compute (any compute node) (repeatable; with --from)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--from <file>', "with --for: the cluster's secrets.env the values are taken from")
     .action((config: string, o: { output: string; force?: boolean; for: string[]; from?: string }) => cmdSecretsInit(config, o));
   registerReviewCommands(p, {

@@ -139,6 +139,11 @@ export function formatText(file: string, src: SourceText | undefined, ds: readon
   return out;
 }
 
+/** What `mhc validate` prints on stderr: every problem, then a summary line when one is an error. */
+export function formatProblems(file: string, src: SourceText | undefined, ds: readonly Diagnostic[]): string {
+  return (ds.length ? formatText(file, src, ds) : '') + (hasErrors(ds) ? `mhc: ${file} is not valid: ${summaryLine(ds)}\n` : '');
+}
+
 export function summaryLine(ds: readonly Diagnostic[]): string {
   const e = ds.filter((d) => d.severity === 'error').length;
   const w = ds.length - e;

@@ -24,12 +24,23 @@ export function brickHosts(g: Gluster): readonly Member[] {
   return g.members.slice(0, Math.floor(g.members.length / r) * r);
 }
 
+/** replica 3 arbiter 1: the third brick of each replica set stores metadata only (rules.ts requires replica 3). */
+export const hasArbiter = (g: Gluster): boolean => g.arbiter && g.replicaCount === 3;
+
+/** The replica sets `gluster volume create` forms from brickHosts (consecutive bricks, replica count each). */
+export function replicaSets(g: Gluster): { readonly host: Member; readonly arbiter: boolean }[][] {
+  const r = Math.max(1, g.replicaCount);
+  const hosts = brickHosts(g);
+  const sets: { host: Member; arbiter: boolean }[][] = [];
+  for (let i = 0; i < hosts.length; i += r) sets.push(hosts.slice(i, i + r).map((host, k) => ({ host, arbiter: hasArbiter(g) && k === r - 1 })));
+  return sets;
+}
+
 /** The exact arguments of `gluster volume create` (after `create`). */
 export function createArgs(g: Gluster): string[] {
   const args: string[] = [g.volumeName];
   if (g.replicaCount > 1) args.push('replica', String(g.replicaCount));
-  // replica 3 arbiter 1: the third brick of each set stores metadata only (rules.ts requires replica 3)
-  if (g.arbiter && g.replicaCount === 3) args.push('arbiter', '1');
+  if (hasArbiter(g)) args.push('arbiter', '1');
   for (const m of brickHosts(g)) args.push(`${m.hostname}:${g.brickPath}`);
   // bricks usually sit on the root file system in small clusters; gluster refuses that without force
   args.push('force');

@@ -108,6 +108,9 @@ function placementText(r: Redis): { replicaText: string; placement: string } {
 
 export const addr = (m: Member, port: number): string => `${m.ip}:${port}`;
 
+/** Sentinel mode: the instance that is master when the cluster is first started (the first ranked member: the VIP owner). */
+export const initialMaster = (r: Redis): Member => r.members[0]!;
+
 /** The Redis instances of one node. */
 export function instances(r: Redis, node: Member): Instance[] {
   const inst = (name: string, port: number, staticName: string, role: string, replicaof?: string): Instance => ({
@@ -121,7 +124,7 @@ export function instances(r: Redis, node: Member): Instance[] {
     ...(replicaof ? { replicaof } : {}),
   });
   if (r.mode === 'sentinel') {
-    const master = r.members[0]!;
+    const master = initialMaster(r);
     return master.hostname === node.hostname
       ? [inst('mhc', r.port, 'redis.conf', `the initial master (Sentinel "${r.sentinel.masterName}" may move that role)`)]
       : [inst('mhc', r.port, 'redis.conf', `initially a replica of ${master.hostname} (Sentinel "${r.sentinel.masterName}" may move that role)`, `${master.ip} ${r.port}`)];
@@ -184,7 +187,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
       ...own,
     });
   }
-  const master = r.members[0]!;
+  const master = initialMaster(r);
   if (r.mode === 'sentinel') {
     out.push({
       path: files(sentinelStaticPath),

@@ -15,7 +15,7 @@ import { AUDIT_CODES, type AuditCode, type AuditSeverity } from './audit-codes.j
 import { rawFromBundle } from './build-side.js';
 import { sideFromFiles, type RawFile, type Side, type Tarball } from './side.js';
 import { RULES, COVERED_COMPILER_CODES } from './audit-rules/index.js';
-import { networkPlan, type NodePorts } from './audit-rules/network.js';
+import { networkPlan, type NodePorts } from './ports.js';
 
 export interface TreeLoc {
   readonly node?: string;
@@ -30,6 +30,8 @@ export type Location =
       readonly col: number;
       readonly endLine: number;
       readonly endCol: number;
+      /** the bundle (controller, or compute) the finding concerns, when the rule names one */
+      readonly node?: string;
     }
   | { readonly kind: 'tree'; readonly node?: string; readonly path?: string };
 
@@ -85,6 +87,10 @@ export interface AuditReport {
   readonly network: readonly NodePorts[];
   /** config only: the source text, for carets */
   readonly source?: SourceText;
+  /** the model the rules read (config: normalized, also when cross-field rules failed; tree: cluster.json) */
+  readonly model?: Model;
+  /** the built files the rules read (the tree, or the config built in memory when it compiles) */
+  readonly side?: Side;
 }
 
 function makeFinding(code: AuditCode, location: Location, message: string, why: string, fix: string, severity?: AuditSeverity): Finding {
@@ -239,7 +245,7 @@ export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string)
     ...(side ? { side } : {}),
     at: (yaml, tree) =>
       yaml
-        ? yamlLocation(name, src, loc(yaml))
+        ? { ...yamlLocation(name, src, loc(yaml)), ...(tree?.node ? { node: tree.node } : {}) }
         : {
             kind: 'tree',
             ...(tree?.node ? { node: tree.node } : {}),
@@ -263,6 +269,8 @@ export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string)
     findings: sortFindings(findings),
     network: safeNetwork(model),
     ...(src ? { source: src } : {}),
+    model,
+    ...(side ? { side } : {}),
   };
 }
 
@@ -303,6 +311,8 @@ export function auditTree(target: string, files: readonly RawFile[], irregular: 
     mhcVersion,
     findings: sortFindings(findings),
     network: safeNetwork(model),
+    ...(model ? { model } : {}),
+    side,
   };
 }
 

@@ -1,14 +1,19 @@
-// The review commands of the CLI: `mhc diff`, `mhc audit`, `mhc explain`. Part of the CLI layer
-// (it reads process.env and stdout's TTY state); the work is done by the pure modules.
+// The review commands of the CLI: `mhc diff`, `mhc audit`, `mhc explain`, `mhc report`. Part of
+// the CLI layer (it reads process.env and stdout's TTY state, and writes report -o FILE); the work
+// is done by the pure modules.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { printable } from '../compiler/diagnostics.js';
+import { compile } from '../compiler/compile.js';
+import { formatProblems, hasErrors, printable } from '../compiler/diagnostics.js';
+import { writeFileAtomic, WriteError } from '../compiler/write.js';
 import { MHC_VERSION } from '../generated/version.js';
 import { auditConfig, auditFailed, auditTree, type AuditReport } from './audit.js';
 import { formatAuditJson, formatAuditText } from './audit-format.js';
 import { compareSides } from './compare.js';
 import { formatDiff, type DiffFormat } from './diff-format.js';
 import { explain, formatExplainJson, formatExplainText } from './explain.js';
-import { loadSide, parseSpec, readTarballs, readTree, readYamlBytes, ReviewError } from './tree-source.js';
+import { renderReport } from './report.js';
+import type { SideInput } from './report-facts.js';
+import { loadSide, parseSpec, readTarballs, readTree, readYamlBytes, ReviewError, type SourceSpec } from './tree-source.js';
 
 export interface ReviewIO {
   readonly out: (s: string) => void;
@@ -32,6 +37,63 @@ function fail(io: ReviewIO, e: unknown, code: number): never {
   if (e instanceof ReviewError) io.err(`mhc: ${printable(e.message)}\n`);
   else io.err(`mhc: internal error: ${printable(e instanceof Error ? e.message : String(e))}\n`);
   return io.exit(code);
+}
+
+/** The audit of a built tree (with the tarballs beside it) or of a YAML (its bytes, when already read). */
+function auditSpec(spec: SourceSpec, bytes?: Uint8Array): AuditReport {
+  if (spec.kind === 'tree') {
+    const t = readTree(spec.dir);
+    return auditTree(spec.label, t.files, t.irregular, MHC_VERSION, readTarballs(t.root));
+  }
+  return auditConfig(spec.label, bytes ?? readYamlBytes(spec), MHC_VERSION);
+}
+
+/**
+ * One side of `mhc report`: read (exit 3 when it cannot be), a YAML compiled first (its problems
+ * printed as `mhc validate` prints them, exit 1), then audited: the model, findings and ports.
+ */
+function reportSide(io: ReviewIO, arg: string): SideInput {
+  let spec: SourceSpec;
+  let bytes: Uint8Array | undefined;
+  try {
+    spec = parseSpec(arg);
+    if (spec.kind !== 'tree') bytes = readYamlBytes(spec);
+  } catch (e) {
+    return fail(io, e, 3);
+  }
+  if (bytes) {
+    const c = compile(arg, bytes);
+    if (!c.model || hasErrors(c.diagnostics)) {
+      io.err(formatProblems(arg, c.loaded.source, c.diagnostics));
+      return io.exit(1);
+    }
+  }
+  let audit: AuditReport;
+  try {
+    audit = auditSpec(spec, bytes);
+  } catch (e) {
+    return fail(io, e, 3);
+  }
+  if (!audit.model) {
+    io.err(`mhc: ${printable(arg)} has no readable cluster.json: nothing to draw (mhc audit ${printable(arg)} says more)\n`);
+    return io.exit(1);
+  }
+  return { label: arg, model: audit.model, audit };
+}
+
+function renderOrFail(io: ReviewIO, now: SideInput, was: SideInput | undefined): string {
+  try {
+    const a = was?.audit.side;
+    const b = now.audit.side;
+    const diff = a && b ? compareSides(a, b, MHC_VERSION) : undefined;
+    return renderReport({ now, ...(was ? { was } : {}), ...(diff ? { diff } : {}), mhcVersion: MHC_VERSION });
+  } catch (e) {
+    // a tree's cluster.json written by another mhc may lack what the report reads
+    const tree = [now, was].find((s) => s?.audit.kind === 'tree');
+    if (!tree) return fail(io, e, 3);
+    io.err(`mhc: ${printable(tree.label)}: its cluster.json is not a model this mhc can draw (${printable(e instanceof Error ? e.message : String(e))}); rebuild the tree, or report on the YAML\n`);
+    return io.exit(1);
+  }
 }
 
 export function registerReviewCommands(p: Command, io: ReviewIO): void {
@@ -82,11 +144,7 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
     .action((target: string, o: { format: 'text' | 'json'; strict?: boolean }) => {
       let r: AuditReport;
       try {
-        const spec = parseSpec(target);
-        if (spec.kind === 'tree') {
-          const t = readTree(spec.dir);
-          r = auditTree(target, t.files, t.irregular, MHC_VERSION, readTarballs(t.root));
-        } else r = auditConfig(target, readYamlBytes(spec), MHC_VERSION);
+        r = auditSpec(parseSpec(target));
       } catch (e) {
         return fail(io, e, 3);
       }
@@ -115,5 +173,25 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
         return fail(io, e, 1);
       }
       io.out(text);
+    });
+
+  p.command('report')
+    .description('one self-contained HTML page (no script, no network): topology, services per node, HA roles, ports, audit findings; with OLD and NEW, what the change adds, removes and moves')
+    .argument('<input>', 'a cluster YAML, a built tree (out/<cluster>) or git:REF:PATH; with a second one, the old side')
+    .argument('[new]', 'the new side: the page shows the change from <input> to it')
+    .option('-o, --output <file>', 'write the page to this file (atomically, replacing it) instead of stdout')
+    .action((first: string, second: string | undefined, o: { output?: string }) => {
+      const was = second === undefined ? undefined : reportSide(io, first);
+      const now = reportSide(io, second ?? first);
+      const page = renderOrFail(io, now, was);
+      if (!o.output) return io.out(page);
+      try {
+        writeFileAtomic(o.output, page, 0o644, true);
+      } catch (e) {
+        if (!(e instanceof WriteError)) throw e;
+        io.err(`mhc: ${printable(e.message)}\n`);
+        return io.exit(3);
+      }
+      io.out(`wrote ${printable(o.output)} (${Buffer.byteLength(page)} bytes)\n`);
     });
 }
