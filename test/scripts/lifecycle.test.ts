@@ -476,6 +476,20 @@ describe('start_multihead.sh: Slurm on a fresh cluster', () => {
     expect(start(s, ['--phase', 'slurm', '--auto-confirm']).status).toBe(0);
     expect(calls(s).slice(m).filter(mutating).map((c) => c.line)).toEqual([]);
   });
+
+  it('the VIP is not up and slurmdbd is already running (at boot, retrying): pending, not a wait for its port', () => {
+    // found by the deploy lab: after a whole-cluster stop the slurm phase saw slurmdbd active
+    // (its drop-in restarts it), skipped the VIP check and failed after 60 s on its port
+    const s = setup('my_multihead_cluster.yaml');
+    const acc = s.model.slurm!.accounting!;
+    rmSync(join(s.node.state, `up/${acc.storageHost}:${acc.storagePort}`));
+    s.node.set('active/slurmdbd.service');
+    const r = start(s, ['--phase', 'storage', '--phase', 'slurm', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Phase 4 \(slurm\): pending/);
+    expect(r.stderr).not.toMatch(/slurmdbd on port \d+: not after/);
+    expect(lines(calls(s))).toContain('systemctl start slurmctld.service');
+  });
 });
 
 describe('start_multihead.sh: Galera bootstrap or join', () => {
@@ -665,11 +679,17 @@ describe('stop_multihead.sh', () => {
     const acc = s.model.slurm!.accounting!;
     rmSync(join(s.node.state, `up/${acc.storageHost}:${acc.storagePort}`));
     s.node.set('hang-stop/slurmdbd.service');
+    // its drop-in restarts it after a kill (Restart=on-failure): found by the deploy lab, the
+    // killed slurmdbd came back 3 s later and kept failing against the absent VIP
+    s.node.set('restarts/slurmdbd.service');
     const r = stop(s, ['--auto-confirm', '--service', 'slurm'], { env: { MHC_STOP_TIMEOUT: '2' } });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/slurmdbd's database .* no longer answers: killing slurmdbd/);
     const ls = lines(calls(s));
-    expect(ls.indexOf('systemctl kill --signal=SIGKILL slurmdbd.service')).toBeGreaterThan(ls.indexOf('systemctl stop slurmctld.service'));
+    const kill = ls.indexOf('systemctl kill --signal=SIGKILL slurmdbd.service');
+    expect(kill).toBeGreaterThan(ls.indexOf('systemctl stop slurmctld.service'));
+    expect(ls.indexOf('systemctl stop slurmdbd.service', kill), ls.join('\n')).toBeGreaterThan(kill);
+    expect(s.node.has('activating/slurmdbd.service')).toBe(false);
     // with the database reachable, a plain stop (no kill)
     const t = started();
     const r2 = stop(t, ['--auto-confirm', '--service', 'slurm']);

@@ -22,10 +22,11 @@ rec=\${0##*/}; for a in "$@"; do rec+=$'\\x1f'$a; done; printf '%s\\x1e\\n' "$re
 export const STUBS: Record<string, string> = {
   systemctl: `
 args=()
-now=0 sig=''
+now=0 sig='' quiet=0
 for a in "$@"; do
   case $a in
     --now) now=1 ;;
+    --quiet | -q) quiet=1 ;;
     --signal=*) sig=\${a#*=} ;;
     -*) ;;
     *) args+=("$a") ;;
@@ -44,7 +45,11 @@ case $cmd in
       if [[ -e $S/dies/$u && -e $S/active/$u ]]; then
         if [[ -e $S/died-once/$u ]]; then rm -f "$S/active/$u"; else mkdir -p "$S/died-once"; touch "$S/died-once/$u"; fi
       fi
-      [[ -e $S/active/$u ]] || rc=3
+      # as systemctl prints it (unless --quiet); $S/activating/UNIT: a Restart= waiting to fire
+      state=inactive
+      if [[ -e $S/active/$u ]]; then state=active; elif [[ -e $S/activating/$u ]]; then state=activating; fi
+      ((quiet)) || echo "$state"
+      [[ $state == active ]] || rc=3
     done ;;
   is-enabled) for u in "\${units[@]}"; do [[ -e $S/enabled/$(norm "$u") ]] || rc=1; done ;;
   start | restart)
@@ -58,11 +63,12 @@ case $cmd in
     for u in "\${units[@]}"; do
       u=$(norm "$u")
       if [[ -e $S/hang-stop/$u ]]; then sleep 30; fi
-      rm -f "$S/active/$u"
+      rm -f "$S/active/$u" "$S/activating/$u"
     done ;;
   enable) for u in "\${units[@]}"; do u=$(norm "$u"); touch "$S/enabled/$u"; ((now)) && touch "$S/active/$u"; done ;;
   disable) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/enabled/$u"; ((now)) && rm -f "$S/active/$u"; done ;;
-  kill) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/active/$u" "$S/hang-stop/$u"; done ;;
+  # $S/restarts/UNIT: Restart=on-failure: a kill leaves it waiting to start again
+  kill) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/active/$u" "$S/hang-stop/$u"; [[ ! -e $S/restarts/$u ]] || { mkdir -p "$S/activating"; touch "$S/activating/$u"; }; done ;;
   reload) for u in "\${units[@]}"; do [[ -e $S/active/$(norm "$u") ]] || rc=1; done ;;
   daemon-reload | reset-failed) ;;
   *) rc=0 ;;

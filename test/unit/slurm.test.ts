@@ -222,7 +222,8 @@ describe('slurmdbd.conf, drop-in, munge key, cgroup.conf, start script', () => {
         // slurmdbd exits when its database connection breaks while it starts (found by the deploy lab)
         const dbdDrop = at(files, c.hostname, 'files/etc/systemd/system/slurmdbd.service.d/10-mhc.conf')!.content;
         expect(lines(dbdDrop, 'Restart')).toEqual(['Restart=on-failure']);
-        expect(dbdDrop).toMatch(/^\[Service\]\nRestart=on-failure\nRestartSec=3s$/m);
+        expect(dbdDrop).toMatch(/^\[Service\]\nRestart=on-failure\nRestartSec=5s$/m);
+        expect(lines(dbdDrop, 'StartLimitIntervalSec')).toEqual(['StartLimitIntervalSec=0']);
         if (model.gluster && s.stateSaveLocation.startsWith(`${model.gluster.mountPoint}/`)) {
           expect(lines(drop!.content, 'RequiresMountsFor')).toEqual([`RequiresMountsFor=${model.gluster.mountPoint}`]);
         }
