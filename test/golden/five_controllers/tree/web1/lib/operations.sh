@@ -27,9 +27,9 @@ MHC_RESTORE_LOG=/var/log/cluster_multihead_restore.log
 # the user Redis runs as (it owns /var/lib/redis: restore.sh writes RDB files as this user)
 MHC_REDIS_USER=redis
 # what the "configs" item of a backup holds (absolute paths on the node; missing ones are skipped)
-MHC_CONFIG_PATHS=(/etc/hosts /etc/keepalived /etc/mhc /etc/munge /etc/nginx /etc/slurm /etc/systemd/system/mhc-backup.service /etc/systemd/system/mhc-backup.timer /etc/systemd/system/mhc-status-monitor.service /etc/systemd/system/mhc-status-monitor.timer /etc/systemd/system/mhc-web-admin.service /etc/systemd/system/mhc-web-auth.service /etc/systemd/system/mhc-web-dashboard.service /etc/systemd/system/mhc-web-file.service /etc/systemd/system/mhc-web-grafana.service /etc/systemd/system/mhc-web-job_api.service /etc/systemd/system/mhc-web-metrics.service /etc/systemd/system/mhc-web-monitoring.service /etc/systemd/system/mhc-web-websocket.service /etc/systemd/system/slurmctld.service.d/10-mhc.conf /usr/local/sbin/check_all_services.sh /usr/local/sbin/mhc-keepalived-notify /usr/local/sbin/mhc-status-json)
+MHC_CONFIG_PATHS=(/etc/hosts /etc/keepalived /etc/mhc /etc/munge /etc/nginx /etc/slurm /etc/systemd/system/mhc-backup.service /etc/systemd/system/mhc-backup.timer /etc/systemd/system/mhc-status-monitor.service /etc/systemd/system/mhc-status-monitor.timer /etc/systemd/system/mhc-web-admin.service /etc/systemd/system/mhc-web-auth.service /etc/systemd/system/mhc-web-dashboard.service /etc/systemd/system/mhc-web-file.service /etc/systemd/system/mhc-web-grafana.service /etc/systemd/system/mhc-web-job_api.service /etc/systemd/system/mhc-web-metrics.service /etc/systemd/system/mhc-web-monitoring.service /etc/systemd/system/mhc-web-websocket.service /etc/systemd/system/slurmctld.service.d/10-mhc.conf /etc/systemd/system/slurmdbd.service.d/10-mhc.conf /usr/local/sbin/check_all_services.sh /usr/local/sbin/mhc-keepalived-notify /usr/local/sbin/mhc-status-json)
 # the backup items this node can take (items of services that run here)
-MHC_ALL_ITEMS=(configs mariadb redis slurm_state glusterfs_meta)
+MHC_ALL_ITEMS=(configs mariadb redis slurm_state glusterfs_meta glusterfs_data)
 
 # ops_init: call once from the script itself (never in a subshell), after option parsing: a
 # private temporary directory $OPS_TMP (removed when the script exits), secrets.env read into
@@ -252,6 +252,8 @@ info_field() {
 #   redis/<port>.rdb      redis-cli --rdb (the instance's RDB, fetched over its own protocol)
 #   slurm_state.tar.gz    the Slurm StateSaveLocation
 #   glusterfs/*.txt       gluster volume info / status, peer status
+#   glusterfs_data.tar.gz what the GlusterFS mount holds (numeric owners, modes, links), less the
+#                         StateSaveLocation when it lies there (that is slurm_state's)
 # A snapshot is built in snapshots/.<ID>.partial and renamed when done, so a snapshot directory
 # is always whole. $MHC_BACKUP_DIR/latest is a symlink to the newest regular snapshot (type
 # full or configs; safety snapshots taken by restore.sh do not move it).
@@ -314,6 +316,7 @@ meta_files() {
   ((on == 2))
 }
 # item_here ITEM: does ITEM apply to this node (its service runs here)?
+# shellcheck disable=SC2153 # MHC_GLUSTER_MOUNTS (does this node mount the volume) is in lib/facts.sh
 item_here() {
   case $1 in
     configs) return 0 ;;
@@ -321,6 +324,7 @@ item_here() {
     redis) runs_here redis && ((${#MHC_REDIS_PORTS[@]})) ;;
     slurm_state) runs_here slurm && [[ -n $MHC_SLURM_STATE_DIR ]] ;;
     glusterfs_meta) runs_here glusterfs && [[ -n $MHC_GLUSTER_VOLUME ]] ;;
+    glusterfs_data) [[ $MHC_GLUSTER_MOUNTS == 1 && -n $MHC_GLUSTER_MOUNT ]] ;;
     *) return 1 ;;
   esac
 }
@@ -422,6 +426,35 @@ archive_check() {
     error "$what: $bad member(s) refused (above): nothing of it is restored"
     return 1
   }
+}
+# data_archive_check ARCHIVE WHAT: the check for the shared volume's data, which belongs to any
+# user and may hold any name and symbolic links (GNU tar makes a link only after every file, so an
+# archive's link never redirects its own files): refuses (an error per member, then fails) a
+# device, fifo or socket, a file with a setuid or setgid bit, an absolute name and a ".."
+# component. Prints the number of members.
+data_archive_check() {
+  local archive=$1 what=$2 line perms _ids _s _d _t name bad=0 n=0
+  while IFS= read -r line; do
+    n=$((n + 1))
+    read -r perms _ids _s _d _t name <<<"$line"
+    name=${name%% -> *}
+    name=${name%% link to *}
+    if [[ ${perms:0:1} != [-dlh] ]]; then
+      error "$what: $(one_line "$name") is a device, fifo or socket (type ${perms:0:1}): refused"
+    elif [[ ${perms:0:1} == - && (${perms:3:1} == [sS] || ${perms:6:1} == [sS]) ]]; then
+      error "$what: $(one_line "$name") has a setuid or setgid bit ($perms): refused"
+    elif [[ $name == /* || /$name/ == */../* ]]; then
+      error "$what: $(one_line "$name") has an absolute name or a .. component: refused"
+    else
+      continue
+    fi
+    bad=$((bad + 1))
+  done < <(tar --numeric-owner --quoting-style=escape -tvzf "$archive")
+  ((bad == 0)) || {
+    error "$what: $bad member(s) refused (above): nothing of it is restored"
+    return 1
+  }
+  echo "$n"
 }
 
 # snapshot_create TYPE ITEM…: takes a snapshot of ITEMs (those that apply here) and sets SNAP_ID,
@@ -630,4 +663,23 @@ snap_glusterfs_meta() {
   bounded gluster --mode=script peer status >"$1/glusterfs/peer-status.txt" 2>&1 || true
   ((rc == 0)) && info "glusterfs_meta: volume $MHC_GLUSTER_VOLUME"
   return "$rc"
+}
+# snap_glusterfs_data DIR: DIR/glusterfs_data.tar.gz of the GlusterFS mount (numeric owners, modes
+# and links kept; the StateSaveLocation left out when it lies on the mount: slurm_state holds it)
+snap_glusterfs_data() {
+  local mnt
+  local -a ex=()
+  mnt=$(root_path "$MHC_GLUSTER_MOUNT")
+  if ! mountpoint -q -- "$mnt"; then
+    error "glusterfs_data: $MHC_GLUSTER_MOUNT is not mounted (start_multihead.sh --phase storage)"
+    return 1
+  fi
+  [[ $MHC_SLURM_STATE_DIR != "$MHC_GLUSTER_MOUNT"/* ]] || ex=("--exclude=./${MHC_SLURM_STATE_DIR#"$MHC_GLUSTER_MOUNT"/}")
+  if ((DRY_RUN)); then
+    would tar -C "$mnt" --numeric-owner "${ex[@]}" -czf "$1/glusterfs_data.tar.gz" .
+    return 0
+  fi
+  # no timeout: the volume takes as long as its data needs
+  tar -C "$mnt" --numeric-owner "${ex[@]}" -czf "$1/glusterfs_data.tar.gz" . || return 1
+  info "glusterfs_data: $MHC_GLUSTER_MOUNT ($(stat -c %s -- "$1/glusterfs_data.tar.gz") bytes compressed)"
 }

@@ -125,9 +125,16 @@ fi
 
 FAILED=()
 # stop_unit UNIT [SECS]: graceful stop bounded by SECS; with --force a unit still running is killed
+# unit_busy UNIT: running, or about to run again (activating: a Restart= waiting to fire)
+unit_busy() {
+  case $(systemctl is-active "$1" 2>/dev/null) in
+    active | activating | reloading | deactivating) return 0 ;;
+    *) return 1 ;;
+  esac
+}
 stop_unit() {
   local u=$1 secs=${2:-$STOP_TIMEOUT}
-  if ! unit_active "$u"; then
+  if ! unit_busy "$u"; then
     info "$u is not running"
     return 0
   fi
@@ -164,7 +171,7 @@ stop_web() {
 stop_keepalived() {
   stop_unit keepalived.service
   [[ -n $MHC_VIP ]] || return 0
-  if ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -qw -- "$MHC_VIP/$MHC_VIP_PREFIX"; then
+  if ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -w -- "$MHC_VIP/$MHC_VIP_PREFIX" >/dev/null; then
     warn "VIP $MHC_VIP is still on $MHC_VIP_IFACE: removing it"
     run ip addr del "$MHC_VIP/$MHC_VIP_PREFIX" dev "$MHC_VIP_IFACE" || FAILED+=("VIP $MHC_VIP")
   fi
@@ -190,7 +197,7 @@ stop_redis() {
   export REDISCLI_AUTH=${SECRET[$MHC_REDIS_SECRET]:-}
   info "Redis mode: $MHC_REDIS_MODE"
   for p in "${MHC_REDIS_PORTS[@]}"; do
-    if with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null | grep -q PONG; then
+    if with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null | grep PONG >/dev/null; then
       info "Saving Redis data on port $p (SAVE)..."
       run with_timeout 120 redis-cli -h 127.0.0.1 -p "$p" save >/dev/null || warn "SAVE on port $p failed: the last snapshot is kept"
     fi

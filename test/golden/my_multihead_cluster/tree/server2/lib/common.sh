@@ -7,7 +7,9 @@
 #   - every command is found through PATH (tests put stubs first);
 #   - no secret ever enters argv, the log or stdout: secrets go through files (0600), stdin or
 #     environment variables (REDISCLI_AUTH, MYSQL_PWD) only;
-#   - DRY_RUN=1: `run` prints each mutating command (printf %q) and runs nothing.
+#   - DRY_RUN=1: `run` prints each mutating command (printf %q) and runs nothing;
+#   - a probe never pipes a command into `grep -q` or `head`: under pipefail their early exit
+#     kills the writer with SIGPIPE and the probe fails at random (grep … >/dev/null reads all).
 if [[ -z ${BASH_VERSINFO+x} ]] || ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
   printf '%s: error: bash 4.4 or newer is needed (this is %s)\n' "${0##*/}" "${BASH_VERSION:-not bash}" >&2
   exit 1

@@ -34,7 +34,7 @@ KEEP_FILE_BACKUPS=${MHC_KEEP_FILE_BACKUPS:-10}
 # Debian packages per service on this node
 declare -A PACKAGES=([glusterfs]=glusterfs-server [mariadb]='mariadb-server mariadb-client galera-4 mariadb-backup' [redis]='redis-server redis-tools redis-sentinel' [slurm]='munge slurmctld slurm-client slurmdbd' [keepalived]=keepalived [web]='nginx openssl')
 # the service whose daemons read each installed file (a change marks it for reload/restart)
-declare -A FILE_SERVICE=([/etc/mhc/glusterfs/volume-plan]=glusterfs [/etc/mhc/fstab.d/glusterfs]=glusterfs [/etc/mysql/mariadb.conf.d/60-galera.cnf]=mariadb [/etc/mhc/garbd/garb.conf]=mariadb [/etc/redis/mhc/redis.conf]=redis [/etc/redis/redis-mhc.conf.seed]=redis [/etc/redis/mhc/sentinel.conf]=redis [/etc/redis/sentinel-mhc.conf.seed]=redis [/etc/systemd/system/redis-server@mhc.service.d/mhc-umask.conf]=redis [/etc/systemd/system/redis-sentinel@mhc.service.d/mhc-umask.conf]=redis [/etc/mhc/redis/instances]=redis [/etc/slurm/slurm.conf]=slurm [/etc/slurm/cgroup.conf]=slurm [/etc/munge/munge.key.b64]=slurm [/etc/slurm/slurmdbd.conf]=slurm [/etc/systemd/system/slurmctld.service.d/10-mhc.conf]=slurm [/etc/keepalived/keepalived.conf]=keepalived [/usr/local/sbin/mhc-keepalived-notify]=keepalived [/etc/nginx/sites-available/mhc.conf]=web [/etc/nginx/sites-enabled/mhc.conf]=web [/etc/systemd/system/mhc-web-auth.service]=web [/etc/mhc/web/auth.env]=web [/etc/systemd/system/mhc-web-dashboard.service]=web [/etc/mhc/web/dashboard.env]=web [/etc/systemd/system/mhc-web-job_api.service]=web [/etc/mhc/web/job_api.env]=web [/etc/systemd/system/mhc-web-websocket.service]=web [/etc/mhc/web/websocket.env]=web [/etc/systemd/system/mhc-backup.service]=backup [/etc/systemd/system/mhc-backup.timer]=backup [/etc/systemd/system/mhc-status-monitor.service]=backup [/etc/systemd/system/mhc-status-monitor.timer]=backup [/usr/local/sbin/check_all_services.sh]=keepalived)
+declare -A FILE_SERVICE=([/etc/mhc/glusterfs/volume-plan]=glusterfs [/etc/mhc/fstab.d/glusterfs]=glusterfs [/etc/mysql/mariadb.conf.d/60-galera.cnf]=mariadb [/etc/mhc/garbd/garb.conf]=mariadb [/etc/redis/mhc/redis.conf]=redis [/etc/redis/redis-mhc.conf.seed]=redis [/etc/redis/mhc/sentinel.conf]=redis [/etc/redis/sentinel-mhc.conf.seed]=redis [/etc/systemd/system/redis-server@mhc.service.d/mhc-umask.conf]=redis [/etc/systemd/system/redis-sentinel@mhc.service.d/mhc-umask.conf]=redis [/etc/mhc/redis/instances]=redis [/etc/slurm/slurm.conf]=slurm [/etc/slurm/cgroup.conf]=slurm [/etc/munge/munge.key.b64]=slurm [/etc/slurm/slurmdbd.conf]=slurm [/etc/systemd/system/slurmdbd.service.d/10-mhc.conf]=slurm [/etc/systemd/system/slurmctld.service.d/10-mhc.conf]=slurm [/etc/keepalived/keepalived.conf]=keepalived [/usr/local/sbin/mhc-keepalived-notify]=keepalived [/etc/nginx/sites-available/mhc.conf]=web [/etc/nginx/sites-enabled/mhc.conf]=web [/etc/systemd/system/mhc-web-auth.service]=web [/etc/mhc/web/auth.env]=web [/etc/systemd/system/mhc-web-dashboard.service]=web [/etc/mhc/web/dashboard.env]=web [/etc/systemd/system/mhc-web-job_api.service]=web [/etc/mhc/web/job_api.env]=web [/etc/systemd/system/mhc-web-websocket.service]=web [/etc/mhc/web/websocket.env]=web [/etc/systemd/system/mhc-backup.service]=backup [/etc/systemd/system/mhc-backup.timer]=backup [/etc/systemd/system/mhc-status-monitor.service]=backup [/etc/systemd/system/mhc-status-monitor.timer]=backup [/usr/local/sbin/check_all_services.sh]=keepalived)
 
 usage() {
   cat <<EOF
@@ -343,7 +343,7 @@ file_backups_prune() {
     info "file backups: deleting ${runs[i]#"$MHC_ROOT"} (only the last $KEEP_FILE_BACKUPS runs are kept)"
     run rm -rf -- "${runs[i]}"
   done
-  if [[ $(stat -c %a -- "$FILE_BACKUPS") != 700 ]] || find "$FILE_BACKUPS" \( -type d ! -perm 0700 \) -o \( -type f -perm /077 \) | grep -q .; then
+  if [[ $(stat -c %a -- "$FILE_BACKUPS") != 700 ]] || [[ -n $(find "$FILE_BACKUPS" \( \( -type d ! -perm 0700 \) -o \( -type f -perm /077 \) \) -print -quit) ]]; then
     run chmod 0700 -- "$FILE_BACKUPS"
     run find "$FILE_BACKUPS" -mindepth 1 \( -type d -exec chmod 0700 -- {} + \) -o \( -type f -exec chmod go-rwx -- {} + \)
   fi
@@ -396,10 +396,10 @@ phase_storage() {
           gluster --mode=script volume info "$MHC_GLUSTER_VOLUME" >/dev/null 2>&1 || die "gluster volume create failed"
       fi
     fi
-    if ! gluster --mode=script volume info "$MHC_GLUSTER_VOLUME" 2>/dev/null | grep -q '^Status: Started'; then
+    if ! gluster --mode=script volume info "$MHC_GLUSTER_VOLUME" 2>/dev/null | grep '^Status: Started' >/dev/null; then
       info "starting the volume $MHC_GLUSTER_VOLUME"
       run gluster --mode=script volume start "$MHC_GLUSTER_VOLUME" ||
-        gluster --mode=script volume info "$MHC_GLUSTER_VOLUME" 2>/dev/null | grep -q '^Status: Started' || die "gluster volume start failed"
+        gluster --mode=script volume info "$MHC_GLUSTER_VOLUME" 2>/dev/null | grep '^Status: Started' >/dev/null || die "gluster volume start failed"
     fi
   fi
   [[ $MHC_GLUSTER_MOUNTS == 1 ]] || {
@@ -613,13 +613,50 @@ galera_bootstrap_decision() {
 }
 
 # --- phase 3: Redis --------------------------------------------------------------------------------
-redis_ping() { with_timeout 3 redis-cli -h "$1" -p "$2" ping 2>/dev/null | grep -q PONG; }
+redis_ping() { with_timeout 3 redis-cli -h "$1" -p "$2" ping 2>/dev/null | grep PONG >/dev/null; }
+# (the reply is read whole, not piped to grep -q: under pipefail an early exit of grep makes
+# redis-cli die of SIGPIPE, and the probe fail, when the reply arrives in more than one write)
 redis_cluster_ok() {
-  local p
+  local p out
   for p in "${MHC_REDIS_PORTS[@]}"; do
-    with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && return 0
+    out=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null) || continue
+    [[ $out =~ (^|$'\n')cluster_state:ok ]] && return 0
   done
   return 1
+}
+# redis_orphans: "PORT MASTER-ADDRESS" for each local replica whose master carries the FAIL flag. A
+# replica promotes itself only when its data is recent (cluster-replica-validity-factor); after a
+# whole-cluster stop or a power loss it is not, so such a shard stays without a master.
+redis_orphans() {
+  local p nodes master addr
+  for p in "${MHC_REDIS_PORTS[@]}"; do
+    nodes=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" cluster nodes 2>/dev/null) || continue
+    master=$(awk '$3 ~ /(^|,)myself(,|$)/ && $3 ~ /(^|,)slave(,|$)/ { print $4 }' <<<"$nodes")
+    [[ $master =~ ^[0-9a-f]{40}$ ]] || continue
+    addr=$(awk -v m="$master" '$1 == m && $3 ~ /(^|,)fail(,|$)/ { sub(/@.*/, "", $2); print $2 }' <<<"$nodes")
+    [[ -z $addr ]] || echo "$p $addr"
+  done
+}
+redis_is_master() {
+  local out
+  out=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$1" role 2>/dev/null) && [[ ${out%%$'\n'*} == master ]]
+}
+# redis_promote_orphans: each such replica takes its failed master's slots: CLUSTER FAILOVER FORCE
+# (the other masters vote), then TAKEOVER (no vote) when no majority answers within 15 s
+redis_promote_orphans() {
+  local p addr n=0
+  while read -r p addr; do
+    [[ -n $p ]] || continue
+    warn "redis: the master $addr of the replica on port $p is down (FAIL) and its replica did not take over: promoting it (cluster failover force)"
+    run with_timeout 5 redis-cli -h 127.0.0.1 -p "$p" cluster failover force
+    if ! ((DRY_RUN)) && ! wait_for 15 "redis on port $p to become master" redis_is_master "$p"; then
+      warn "redis: no majority of masters voted for port $p: cluster failover takeover"
+      run with_timeout 5 redis-cli -h 127.0.0.1 -p "$p" cluster failover takeover
+      wait_for 15 "redis on port $p to become master" redis_is_master "$p" || true
+    fi
+    n=$((n + 1))
+  done < <(redis_orphans)
+  ((n))
 }
 # redis_drop_rewritten STATIC RUNTIME: the run-time file without the copies CONFIG REWRITE made
 # of the static file's settings (and "user default"), which would otherwise keep old values (a
@@ -688,6 +725,10 @@ phase_redis() {
       ok "redis: the cluster is up again (cluster_state:ok)"
       return 0
     fi
+    if redis_promote_orphans && ((!DRY_RUN)) && wait_for "$WAIT_SERVICE" "the Redis cluster (cluster_state:ok)" redis_cluster_ok; then
+      ok "redis: the cluster is up again (cluster_state:ok) after promoting the replicas of failed masters"
+      return 0
+    fi
     pending "the Redis cluster exists (the instance on port $p knows ${known} nodes) but its state is not ok yet: run this again once every Redis node has run its redis phase (redis-cli -p $p cluster info)"
   done
   [[ ${MHC_REDIS_MEMBERS[0]} == "$MHC_NODE" ]] || pending "the Redis cluster is not built yet: ${MHC_REDIS_MEMBERS[0]} builds it once every node's instances answer"
@@ -731,10 +772,12 @@ phase_slurm() {
   local registered=0
   if [[ $MHC_SLURM_ACCOUNTING == 1 ]]; then
     need_cmds sacctmgr
-    if ! unit_active slurmdbd.service && ! tcp_probe "$MHC_SLURMDBD_STORAGE_HOST" "$MHC_SLURMDBD_STORAGE_PORT" "$PROBE_SECS"; then
-      # a fresh cluster: the VIP comes only once keepalived's check (check_all_services.sh, which
-      # wants slurmctld up) passes somewhere. slurmctld starts now, without accounting; the run's
-      # second try of this phase (after keepalived) starts slurmdbd, registers, restarts slurmctld.
+    if ! tcp_probe "$MHC_SLURMDBD_STORAGE_HOST" "$MHC_SLURMDBD_STORAGE_PORT" "$PROBE_SECS"; then
+      # a fresh cluster, or every controller coming back: the VIP comes only once keepalived's
+      # check (check_all_services.sh, which wants slurmctld up) passes somewhere. slurmctld starts
+      # now, without accounting; the run's second try of this phase (after keepalived) starts
+      # slurmdbd, registers, restarts slurmctld. (A slurmdbd already trying, started at boot,
+      # keeps trying: its drop-in restarts it until the database answers.)
       if ! unit_active slurmctld.service; then
         info "slurmdbd's database (the VIP) does not answer yet: starting slurmctld without accounting for now"
         RESTART=0 unit_up slurmctld.service
@@ -745,7 +788,7 @@ phase_slurm() {
     RESTART=$restart unit_up slurmdbd.service
     wait_for "$WAIT_SERVICE" "slurmdbd on port $MHC_SLURMDBD_PORT" tcp_probe "$MHC_NODE_IP" "$MHC_SLURMDBD_PORT" "$PROBE_SECS" || die "slurmdbd does not answer: see journalctl -u slurmdbd"
     # the cluster must be registered before slurmctld starts
-    if ((DRY_RUN)) || ! with_timeout 20 sacctmgr -n -P show cluster format=cluster 2>/dev/null | grep -qx -- "$MHC_SLURM_CLUSTER"; then
+    if ((DRY_RUN)) || ! with_timeout 20 sacctmgr -n -P show cluster format=cluster 2>/dev/null | grep -x -- "$MHC_SLURM_CLUSTER" >/dev/null; then
       info "registering the cluster $MHC_SLURM_CLUSTER with slurmdbd"
       run with_timeout 30 sacctmgr -i add cluster "$MHC_SLURM_CLUSTER"
       ((DRY_RUN)) || registered=1
@@ -785,7 +828,7 @@ phase_keepalived() {
   wait_for "$WAIT_SERVICE" "keepalived" unit_active keepalived.service || die "keepalived is not running: see journalctl -u keepalived"
   if ((DRY_RUN)); then
     info "keepalived: would run (VIP $MHC_VIP, owner $MHC_VIP_OWNER)"
-  elif ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -qw -- "$MHC_VIP/$MHC_VIP_PREFIX"; then
+  elif ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -w -- "$MHC_VIP/$MHC_VIP_PREFIX" >/dev/null; then
     ok "keepalived: running; this node holds the VIP $MHC_VIP"
   else
     ok "keepalived: running; the VIP $MHC_VIP is held elsewhere (owner: $MHC_VIP_OWNER)"

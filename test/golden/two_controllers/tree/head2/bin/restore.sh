@@ -15,11 +15,15 @@
 #                a master is restored: a replica's data comes from its master (it is skipped).
 #                Sentinel mode: restore on the node of the current master. Cluster mode: each
 #                master holds its own slots, so restore the same snapshot time on every node;
-#                a master that is down longer than cluster-node-timeout / down-after (5 s) is
-#                failed over and then resyncs from its replica — for a big dataset stop Redis
-#                everywhere first (stop_multihead.sh --service redis) and restore node by node.
+#                while a master is down its replicas are told not to take over
+#                (cluster-replica-no-failover, set back after), then resync from it.
 #   slurm_state  slurmctld stopped here (when running), the StateSaveLocation replaced, started
-#                again. The directory is shared: stop slurmctld on the other controllers first.
+#                again. The directory is shared: refused while slurmctld answers on another
+#                controller (scontrol ping); stop it there first (stop_multihead.sh --service slurm).
+#   glusterfs_data  the volume is shared, so run it on ONE node: the archive checked first
+#                (data_archive_check: no device, no setuid/setgid file, no absolute or ".." name),
+#                then unpacked onto the mount with owners and modes: every file of the snapshot
+#                comes back as it was; files made since are left alone (nothing is deleted).
 #   glusterfs_meta is information only (never restored).
 # Exit status: 0 done, 1 refused or an item failed, 2 usage error. MHC_ROOT (default /) prefixes
 # every path; commands via PATH.
@@ -44,7 +48,7 @@ Restores a snapshot of $MHC_NODE from $MHC_BACKUP_DIR/snapshots/.
   --latest         restore the snapshot \`latest\` points to
   --id ID          restore snapshot ID (YYYYMMDD_HHMMSS)
   --only-configs   restore the configuration files only
-  --items LIST     comma-separated: configs, mariadb, redis, slurm_state
+  --items LIST     comma-separated: configs, mariadb, redis, slurm_state, glusterfs_data
   --dry-run        verify the checksums and print what would be done; change nothing
   --auto-confirm   do not ask before restoring
   -h, --help       this help
@@ -111,7 +115,7 @@ while (($#)); do
 done
 [[ -n $MODE ]] || bad_usage "say what to do: --list, --latest or --id ID"
 [[ $MODE != id ]] || valid_id "$ID" || bad_usage "bad snapshot id: $ID (YYYYMMDD_HHMMSS)"
-RESTORABLE=(configs mariadb redis slurm_state)
+RESTORABLE=(configs mariadb redis slurm_state glusterfs_data)
 WANT=()
 if [[ -n $ITEMS_OPT ]]; then
   IFS=',' read -r -a WANT <<<"$ITEMS_OPT"
@@ -190,6 +194,7 @@ available() {
     mariadb) has_file mariadb/dump.sql.gz ;;
     redis) ((${#REDIS_FILES[@]})) ;;
     slurm_state) has_file slurm_state.tar.gz ;;
+    glusterfs_data) has_file glusterfs_data.tar.gz ;;
     *) return 1 ;;
   esac
 }
@@ -309,73 +314,117 @@ restore_mariadb() {
   ok "mariadb: dump replayed ($(sed '/^$/d' "$SNAP/mariadb/databases.txt" 2>/dev/null | paste -sd' ' || true))"
 }
 
+# redis_replicas PORT: "ip:port" of each replica (not failed) of this node's master on PORT
+redis_replicas() {
+  local out myid
+  out=$(rcli "$1" cluster nodes 2>/dev/null) || return 0
+  myid=$(awk '$3 ~ /(^|,)myself(,|$)/ { print $1 }' <<<"$out")
+  [[ $myid =~ ^[0-9a-f]{40}$ ]] || return 0
+  awk -v m="$myid" '$4 == m && $3 !~ /fail/ { sub(/@.*/, "", $2); print $2 }' <<<"$out"
+}
+# hold_failover PORT yes|no: cluster-replica-no-failover on each replica in HELD (restore_redis's:
+# those of the master on PORT), so none takes the master's slots while it is stopped for the restore
+hold_failover() {
+  local a
+  redis_password "$1" || true
+  for a in "${HELD[@]}"; do
+    if ((DRY_RUN)); then
+      would redis-cli -h "${a%:*}" -p "${a##*:}" config set cluster-replica-no-failover "$2"
+    elif ! REDISCLI_AUTH=$REDIS_PW bounded redis-cli --no-auth-warning -h "${a%:*}" -p "${a##*:}" config set cluster-replica-no-failover "$2" >/dev/null 2>&1; then
+      warn "redis: cannot set cluster-replica-no-failover $2 on the replica $a (redis-cli -h ${a%:*} -p ${a##*:} config set cluster-replica-no-failover $2)"
+    fi
+  done
+}
+# restore_redis: each instance of the snapshot that is a master here (or down): its replicas held
+# (hold_failover) while restore_redis_instance replaces its data, then let go
 restore_redis() {
-  local port unit rdb role out rc=0 running was_ok
+  local port rc=0
+  local -a HELD=()
   for port in "${REDIS_FILES[@]}"; do
     if [[ -z ${MHC_REDIS_UNIT[$port]:-} ]]; then
       warn "redis: $port is no Redis instance of $MHC_NODE; skipped"
       continue
     fi
-    unit=${MHC_REDIS_UNIT[$port]}
-    rdb=$(root_path "${MHC_REDIS_RDB[$port]}")
-    running=0 was_ok=0
+    HELD=()
     if redis_answers "$port"; then
-      running=1
-      role=''
-      if out=$(rcli "$port" info replication 2>/dev/null); then role=$(info_field "$out" role) || role=''; fi
-      if [[ $role == slave ]]; then
+      if [[ $(redis_role "$port") == slave ]]; then
         warn "redis: instance $port is a replica now: its data comes from its master; not restored (restore on the master's node)"
         continue
       fi
-      [[ $MHC_REDIS_MODE != cluster ]] || ! cluster_ok "$port" || was_ok=1
-    elif unit_active "$unit"; then
-      running=1
+      [[ $MHC_REDIS_MODE != cluster ]] || mapfile -t HELD < <(redis_replicas "$port")
     fi
-    if ((DRY_RUN)); then
-      ((running == 0)) || would systemctl stop "$unit"
-      would put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"
-      ((running == 0)) || would systemctl start "$unit"
-      continue
-    fi
-    if ((running)); then
-      # the unit's stop saves the current data first (SHUTDOWN): the file is replaced after that
-      if ! with_timeout 120 systemctl stop "$unit" || ! wait_for 60 redis_silent "$port"; then
-        error "redis: cannot stop $unit"
-        rc=1
-        continue
-      fi
-    fi
-    # written as the Redis user, who owns the directory (put_file_as: a fresh mktemp name, then
-    # mv -T): a link planted there cannot aim root at another file
-    if [[ ! -d ${rdb%/*} ]]; then
-      # a node without the package's directory: made as root's (its parent is root's), then Redis's
-      mkdir -p -- "${rdb%/*}"
-      chmod 0750 -- "${rdb%/*}"
-      [[ -n $MHC_ROOT ]] || chown -- "$MHC_REDIS_USER:" "${rdb%/*}"
-    fi
-    if ! put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"; then
-      error "redis: cannot write $rdb as $MHC_REDIS_USER (ls -ld ${rdb%/*}); $unit stays stopped: restore.sh --id $ID --items redis again once fixed"
-      rc=1
-      continue
-    fi
-    if ((running)); then
-      if ! with_timeout 120 systemctl start "$unit" || ! wait_for 120 redis_answers "$port"; then
-        error "redis: $unit does not answer after the restore"
-        rc=1
-        continue
-      fi
-      # a restarted cluster node serves its slots again once it sees the cluster state ok
-      if ((was_ok)) && ! wait_for 60 cluster_ok "$port"; then
-        warn "redis: instance $port answers, but its cluster_state is not ok yet"
-      fi
-      ok "redis: instance $port restored ($(rcli "$port" dbsize 2>/dev/null || echo '?') keys)"
-    else
-      ok "redis: instance $port: RDB in place; it is loaded when $unit starts"
-    fi
+    hold_failover "$port" yes
+    restore_redis_instance "$port" || rc=1
+    # its replicas resync from it (a full sync: the restored data is older than theirs)
+    hold_failover "$port" no
   done
   return "$rc"
 }
+redis_role() {
+  local out
+  out=$(rcli "$1" info replication 2>/dev/null) && info_field "$out" role
+}
+# restore_redis_instance PORT: stop its unit (when running), put the RDB in place, start it again
+restore_redis_instance() {
+  local port=$1 unit rdb running=0 was_ok=0
+  unit=${MHC_REDIS_UNIT[$port]}
+  rdb=$(root_path "${MHC_REDIS_RDB[$port]}")
+  if redis_answers "$port"; then
+    running=1
+    [[ $MHC_REDIS_MODE != cluster ]] || ! cluster_ok "$port" || was_ok=1
+  elif unit_active "$unit"; then
+    running=1
+  fi
+  if ((DRY_RUN)); then
+    ((running == 0)) || would systemctl stop "$unit"
+    would put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"
+    ((running == 0)) || would systemctl start "$unit"
+    return 0
+  fi
+  # the unit's stop saves the current data first (SHUTDOWN): the file is replaced after that
+  if ((running)) && { ! with_timeout 120 systemctl stop "$unit" || ! wait_for 60 redis_silent "$port"; }; then
+    error "redis: cannot stop $unit"
+    return 1
+  fi
+  # written as the Redis user, who owns the directory (put_file_as: a fresh mktemp name, then
+  # mv -T): a link planted there cannot aim root at another file
+  if [[ ! -d ${rdb%/*} ]]; then
+    # a node without the package's directory: made as root's (its parent is root's), then Redis's
+    mkdir -p -- "${rdb%/*}"
+    chmod 0750 -- "${rdb%/*}"
+    [[ -n $MHC_ROOT ]] || chown -- "$MHC_REDIS_USER:" "${rdb%/*}"
+  fi
+  if ! put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"; then
+    error "redis: cannot write $rdb as $MHC_REDIS_USER (ls -ld ${rdb%/*}); $unit stays stopped: restore.sh --id $ID --items redis again once fixed"
+    return 1
+  fi
+  if ((!running)); then
+    ok "redis: instance $port: RDB in place; it is loaded when $unit starts"
+    return 0
+  fi
+  if ! with_timeout 120 systemctl start "$unit" || ! wait_for 120 redis_answers "$port"; then
+    error "redis: $unit does not answer after the restore"
+    return 1
+  fi
+  # a restarted cluster node serves its slots again once it sees the cluster state ok
+  if ((was_ok)) && ! wait_for 60 cluster_ok "$port"; then
+    warn "redis: instance $port answers, but its cluster_state is not ok yet"
+  fi
+  ok "redis: instance $port restored ($(rcli "$port" dbsize 2>/dev/null || echo '?') keys)"
+}
 
+# slurmctld_elsewhere: the other controllers whose slurmctld answers (scontrol ping says UP)
+slurmctld_elsewhere() {
+  local out line host hosts=()
+  command -v scontrol >/dev/null 2>&1 || return 0
+  out=$(bounded scontrol ping 2>/dev/null) || true
+  while IFS= read -r line; do
+    [[ $line =~ ^Slurmctld\([^\)]*\)\ at\ ([^ ]+)\ is\ UP ]] || continue
+    host=${BASH_REMATCH[1]}
+    [[ $host == "$MHC_NODE" ]] || hosts+=("$host")
+  done <<<"$out"
+  printf '%s' "${hosts[*]}"
+}
 # restore_slurm_state: the archive checked first (archive_check: files and directories only, owned
 # by root or a daemon owner of the bundle, no setuid/setgid bit); unpacked into a fresh mktemp
 # directory beside the state directory (its parent must be root's alone: nobody else can swap
@@ -392,6 +441,12 @@ restore_slurm_state() {
     return 1
   fi
   unit_active slurmctld.service && active=1
+  local others
+  others=$(slurmctld_elsewhere)
+  if [[ -n $others ]]; then
+    error "slurm_state: slurmctld runs on $others too (scontrol ping), and would write $MHC_SLURM_STATE_DIR while it is replaced: run stop_multihead.sh --service slurm on $others, then restore.sh --id $ID --items slurm_state here, then start_multihead.sh --phase slurm there"
+    return 1
+  fi
   if ((DRY_RUN)); then
     ((active == 0)) || would systemctl stop slurmctld.service
     would tar -C "$parent/.mhc-restore.XXXXXX" -xzpf "$SNAP/slurm_state.tar.gz"
@@ -399,7 +454,6 @@ restore_slurm_state() {
     ((active == 0)) || would systemctl start slurmctld.service
     return 0
   fi
-  warn "slurm_state: $MHC_SLURM_STATE_DIR is shared: slurmctld must not run on any other controller now"
   if ((active)) && ! with_timeout 120 systemctl stop slurmctld.service; then
     error "slurm_state: cannot stop slurmctld"
     return 1
@@ -423,6 +477,29 @@ restore_slurm_state() {
     return 1
   fi
   ok "slurm_state: $MHC_SLURM_STATE_DIR restored"
+}
+
+# restore_glusterfs_data: the archive checked (data_archive_check), then unpacked onto the mount
+# (GNU tar replaces a file by unlinking it, never writes through a link it finds, and makes the
+# archive's own links last). Nothing made since the snapshot is deleted.
+restore_glusterfs_data() {
+  local mnt n
+  mnt=$(root_path "$MHC_GLUSTER_MOUNT")
+  if ! mountpoint -q -- "$mnt"; then
+    error "glusterfs_data: $MHC_GLUSTER_MOUNT is not mounted: start_multihead.sh --phase storage, then restore.sh --id $ID --items glusterfs_data"
+    return 1
+  fi
+  n=$(data_archive_check "$SNAP/glusterfs_data.tar.gz" glusterfs_data.tar.gz) || return 1
+  if ((DRY_RUN)); then
+    would tar -C "$mnt" --numeric-owner --same-owner -xpzf "$SNAP/glusterfs_data.tar.gz"
+    return 0
+  fi
+  warn "glusterfs_data: $MHC_GLUSTER_MOUNT is shared: this restores it for every node (run it on one)"
+  if ! tar -C "$mnt" --numeric-owner --same-owner -xpzf "$SNAP/glusterfs_data.tar.gz" 2>"$OPS_TMP/data.err"; then
+    error "glusterfs_data: unpacking failed: $(one_line "$(<"$OPS_TMP/data.err")")"
+    return 1
+  fi
+  ok "glusterfs_data: $n entries of $MHC_GLUSTER_MOUNT restored (files made since are kept)"
 }
 
 section "Restoring snapshot $ID"
