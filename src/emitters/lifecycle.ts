@@ -106,6 +106,7 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
       user: s?.slurmUser ?? '',
       accounting: s?.accounting ? '1' : '0',
       dbdPort: s?.accounting ? String(s.accounting.port) : '',
+      dbdHost: s?.accounting?.host ?? '',
       mungeSecret: s?.mungeKey.name ?? '',
       storageHost: s?.accounting?.storageHost ?? '',
       storagePort: s?.accounting ? String(s.accounting.storagePort) : '',
