@@ -1,7 +1,7 @@
 // normalize: folded input → the Model. Fills defaults, derives values (VIP owner, priorities,
 // SlurmctldHost order, member lists, Redis mode, per-node services) and sorts everything.
 // Total on schema-valid input: cross-field problems are reported by rules.ts, never thrown here.
-import type { At, Folded, FoldedController } from './fold.js';
+import { canonicalAccounting, canonicalBackupItem, canonicalMaxTime, type At, type Folded, type FoldedController } from './fold.js';
 import type { Path } from './locate.js';
 import { expand, naturalCompare } from './hostlist.js';
 import {
@@ -343,7 +343,7 @@ export function normalize(f: Folded): Normalized {
   const slurmCtl = members('slurm');
   if (slurmCtl.length) {
     const s = input.slurm;
-    const t = (s?.accounting_storage_type ?? defaultAccounting(galeraMembers.length > 0)).replace('accounting_storage/', '');
+    const t = canonicalAccounting(s?.accounting_storage_type ?? defaultAccounting(galeraMembers.length > 0));
     const withAcct = t !== 'none';
     const partitions: Partition[] = (s?.partitions ?? (computeNodes.length ? [DEFAULT_PARTITION] : [])).map((p, _, all) => {
       let nodes: string[];
@@ -359,7 +359,7 @@ export function normalize(f: Folded): Normalized {
         name: p.name,
         nodes,
         default: p.default ?? all.length === 1,
-        maxTime: p.max_time === undefined || String(p.max_time) === 'UNLIMITED' ? PARTITION_DEFAULTS.max_time : String(p.max_time),
+        maxTime: String(canonicalMaxTime(p.max_time ?? PARTITION_DEFAULTS.max_time)),
         state: p.state ?? PARTITION_DEFAULTS.state,
       };
     });
@@ -407,7 +407,7 @@ export function normalize(f: Folded): Normalized {
   }
 
   const defaultItems = ['configs', ...(data.galera ? ['mariadb'] : []), ...(data.redis ? ['redis'] : []), ...(data.slurm ? ['slurm_state'] : []), ...(data.gluster ? ['glusterfs_meta'] : [])];
-  data.backup.items = f.backupItems ? [...new Set(f.backupItems.value.map((i) => (i === 'databases' ? 'mariadb' : i)))].sort() : defaultItems.sort();
+  data.backup.items = f.backupItems ? [...new Set(f.backupItems.value.map(canonicalBackupItem))].sort() : defaultItems.sort();
   data.secrets = [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { model: deepFreeze(data), literals, literalAt };
 }
