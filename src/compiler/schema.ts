@@ -41,13 +41,16 @@ const services = z.strictObject({
 });
 export const SERVICE_KEYS = ['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web'] as const;
 
+/** The highest keepalived priority (VRRP's 255 is reserved for the address owner): so at most this many keepalived controllers. */
+export const MAX_PRIORITY = 254;
+
 const controller = z.strictObject({
   hostname: hostname.describe("the node's hostname (RFC 1123 label); set it on the node with hostnamectl"),
   ip: ipv4.optional().describe("the node's IPv4 address"),
   ip_address: ipv4.optional().describe('another spelling of ip'),
   services: services.optional().describe('the services this node runs: a service left out is off; without services: the node runs every service'),
   vip_owner: z.boolean().optional().describe('holds the VIP when all are up (at most one; default: the highest priority)'),
-  priority: z.number().int().min(1).max(254).optional().describe('keepalived priority, 1–254, unique (default: 100, 90, … in list order, the VIP owner first)'),
+  priority: z.number().int().min(1).max(MAX_PRIORITY).optional().describe('keepalived priority, 1–254, unique (default: 100, 90, … in list order, the VIP owner first)'),
   interface: ifname.optional().describe("this node's VIP interface (default: network.vip.interface)"),
 });
 
