@@ -17,7 +17,7 @@ export function canonicalize(doc: Document): void {
   foldAliases(doc);
   const root = doc.contents;
   if (!isMap(root)) return; // compile() refused it already
-  const first = root.items[0];
+  const header = takeHeader(root);
   const spaced = sectionsSpaced(root);
   vipAsMapping(root);
   const moves = new Moves(doc);
@@ -27,7 +27,7 @@ export function canonicalize(doc: Document): void {
   }
   for (const v of VALUE_SPELLINGS) rewriteValues(root, v.path, v.canonical as (x: unknown) => unknown);
   orderKeys(root, [], new Map());
-  settleTop(root, first, spaced);
+  settleTop(root, header, spaced);
 }
 
 // ------------------------------------------------------------------------------------- helpers
@@ -200,7 +200,7 @@ class Moves {
       if (!at || !isMap(at.pair.value) || at.pair.value.items.length) return;
       const to = this.heirs.get(at.pair.value) ?? heir;
       addComments(to, takeComments(at.pair), 'before');
-      if (isScalar(at.pair.key) && at.pair.key.spaceBefore && isScalar(to.key)) to.key.spaceBefore = true;
+      if (isScalar(at.pair.key) && at.pair.key.spaceBefore && isScalar(to.key) && root.items.includes(to as never)) to.key.spaceBefore = true;
       remove(at.map, at.pair);
     }
   }
@@ -255,10 +255,9 @@ function orderKeys(node: unknown, path: Path, memo: Map<string, readonly string[
       const i = order.indexOf(keyText(p) ?? '');
       return i < 0 ? order.length : i;
     };
-    const first = items[0];
     items.sort((a, b) => rank(a) - rank(b));
-    if (path.length && items[0] !== first && isScalar(items[0]?.key)) items[0].key.spaceBefore = false;
   }
+  if (path.length && !node.flow && isScalar(items[0]?.key)) items[0].key.spaceBefore = false; // no blank line right after `key:`
   for (const p of items) orderKeys(p.value, [...path, keyText(p) ?? ''], memo);
 }
 
@@ -268,22 +267,27 @@ function sectionsSpaced(root: YAMLMap): boolean {
   return rest.filter((p) => isScalar(p.key) && p.key.spaceBefore).length * 2 > rest.length;
 }
 
+/** The comment above the file's first key: the file's header (the yaml-language-server line, a title). */
+function takeHeader(root: YAMLMap): string | undefined {
+  const key = (root.items[0] as AnyPair | undefined)?.key;
+  if (!isScalar(key) || !key.commentBefore) return undefined;
+  const header = key.commentBefore;
+  key.commentBefore = undefined;
+  return header;
+}
+
 /**
- * The file's first comment stays at the top (it is the file's header: the yaml-language-server
- * line, a title) whichever section now comes first; sections get a blank line between them when
- * most had one (but for a comment that holds one itself).
+ * The file's header stays at the top whichever section now comes first; sections get a blank
+ * line between them when most had one (but for a comment that holds one itself).
  */
-function settleTop(root: YAMLMap, first: unknown, spaced: boolean): void {
+function settleTop(root: YAMLMap, header: string | undefined, spaced: boolean): void {
   const items = root.items as AnyPair[];
-  const now = items[0];
-  if (!now || !isScalar(now.key)) return;
-  if (now !== first && first instanceof Pair && isScalar(first.key) && first.key.commentBefore) {
-    addComments(now, [first.key.commentBefore], 'before');
-    first.key.commentBefore = undefined;
-  }
+  if (items[0] && header) addComments(items[0], [header], 'before');
+  const isX = (p: AnyPair | undefined) => !!p && keyText(p)?.startsWith('x-');
   items.forEach((p, i) => {
-    // a comment holding a blank line separates itself (its first part ends the section above)
+    // a comment holding a blank line separates itself (its first part ends the section above);
+    // users' x- keys in a row keep their own spacing
     const separated = isScalar(p.key) && !!p.key.commentBefore?.split('\n').includes('');
-    if (isScalar(p.key) && (i === 0 || (spaced && !separated))) p.key.spaceBefore = i > 0;
+    if (isScalar(p.key) && (i === 0 || (spaced && !separated && !(isX(p) && isX(items[i - 1]))))) p.key.spaceBefore = i > 0;
   });
 }

@@ -10,7 +10,7 @@ import { compile, type Compiled } from './compile.js';
 import { canonicalize } from './canonical.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 import type { SourceText } from './source.js';
-import { keepKeyLineComments, printYaml } from './yaml-print.js';
+import { attachComments, printYaml, sourceSpellings } from './yaml-print.js';
 
 export interface FmtOptions {
   /** rewrite into the canonical shape, not only the layout */
@@ -36,9 +36,10 @@ export function fmt(name: string, bytes: Uint8Array, o: FmtOptions = {}): FmtRes
   let text: string;
   try {
     const doc = before.loaded.doc;
-    keepKeyLineComments(doc, source.text);
+    const spellings = sourceSpellings(doc, source.text);
+    attachComments(doc, source.text);
     if (o.canonical) canonicalize(doc);
-    text = printYaml(doc);
+    text = printYaml(doc, spellings);
   } catch (e) {
     return refused(`${e instanceof Error ? e.message : String(e)}`, source);
   }

@@ -1,8 +1,10 @@
 // How mhc lays out the YAML it writes (`mhc fmt`, `mhc init`): the yaml library's printer with
 // the project's style, the one the examples are written in: two-space indentation, lists indented
 // under their key, `{ key: value }` and `[a, b]` for flow collections, no line folding, comments
-// kept (a comment written after `key:` of a block stays on that line). Pure.
-import { isMap, isNode, isScalar, isSeq, visit, type Document, type Pair, type ParsedNode, type YAMLMap, type YAMLSeq } from 'yaml';
+// kept (a comment written after `key:` of a block stays on that line), and every scalar of a
+// parsed file spelt as it was written (quotes, escapes, `~`, `0x1F`, folded lines), unless its
+// value changed or it has nowhere to stand as written. Pure.
+import { isCollection, isMap, isNode, isScalar, isSeq, Scalar, visit, type Document, type Pair, type ParsedNode, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 
 type Collection = YAMLMap | YAMLSeq;
 type ToString = Collection['toString'];
@@ -17,30 +19,86 @@ function padFlow(node: Collection, padding: string): void {
   node.toString = ((ctx, onComment, onChompKeep) => own.call(node, ctx && { ...ctx, flowCollectionPadding: padding }, onComment, onChompKeep)) as ToString;
 }
 
-export function printYaml(doc: Document): string {
+/** How each scalar of a parsed file was written, for printing it the same way (sourceSpellings). */
+export type Spellings = WeakMap<Scalar, { readonly value: unknown; readonly text: string; readonly inFlow: boolean; readonly block: boolean }>;
+
+export function printYaml(doc: Document, spellings?: Spellings): string {
   visit(doc, {
     Map: (_, m) => void (m.flow && padFlow(m, ' ')),
     Seq: (_, s) => void (s.flow && padFlow(s, '')),
   });
+  if (spellings) spellAsWritten(doc, spellings);
   return doc.toString({ lineWidth: 0, indent: 2, indentSeq: true });
 }
 
 /**
- * The parser gives the comment after `key:` of a block mapping or list to the block's first line
- * (`key:` / `# comment` / `- item`); this gives it back to the key, so it is printed where it was
- * written. `text` is the source the document was parsed from.
+ * The source text of every scalar that can be printed again as it was written: a one-line plain
+ * or quoted scalar, or a block scalar (`|`, `>`, `|-`, `>-`) without an indentation indicator,
+ * `+` or a comment; never one with an anchor or a tag (those are printed around the value).
  */
-export function keepKeyLineComments(doc: Document.Parsed, text: string): void {
+export function sourceSpellings(doc: Document.Parsed, text: string): Spellings {
+  const out: Spellings = new WeakMap();
+  visit(doc, {
+    Scalar(_, node, path) {
+      if (!node.range || node.anchor || node.tag) return;
+      const block = node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED;
+      const raw = text.slice(node.range[0], node.range[1]).replace(block ? /(\n[ \t]*)+$/ : /[ \t]+$/, '');
+      if (block ? !/^[|>]-?\n/.test(`${raw}\n`) || node.comment : raw.includes('\n')) return;
+      const inFlow = path.some((n) => isCollection(n) && n.flow);
+      out.set(node as Scalar, { value: node.value, text: raw, inFlow, block });
+    },
+  });
+  return out;
+}
+
+/**
+ * The scalar as written, re-indented for where it stands now (a block scalar's lines keep their
+ * indentation relative to each other), or undefined when it changed or cannot stand there.
+ */
+function asWritten(node: Scalar, spellings: Spellings, ctx: { indent: string; inFlow?: boolean | null }): string | undefined {
+  const s = spellings.get(node);
+  if (!s || s.value !== node.value || s.inFlow !== !!ctx.inFlow) return undefined;
+  if (!s.block) return s.text;
+  if (!ctx.indent) return undefined;
+  const [header, ...lines] = s.text.split('\n');
+  const cut = Math.min(...lines.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length));
+  return [header, ...lines.map((l) => (l.length > cut ? ctx.indent + l.slice(cut) : ''))].join('\n');
+}
+
+/** Makes the document's scalar tags print a scalar as written when they can (the tags are this document's own). */
+function spellAsWritten(doc: Document, spellings: Spellings): void {
+  doc.schema.tags = doc.schema.tags.map((t) => {
+    const own = (t as ScalarTag).stringify;
+    if ('collection' in t || !own) return t;
+    const stringify: NonNullable<ScalarTag['stringify']> = (item, ctx, onComment, onChompKeep) => asWritten(item as Scalar, spellings, ctx) ?? own(item, ctx, onComment, onChompKeep);
+    return { ...t, stringify };
+  });
+}
+
+/**
+ * Gives comments back to the key they were written at. The parser gives the comment after `key:`
+ * of a block mapping or list to the block's first line (`key:` / `# comment` / `- item`), and the
+ * comment above a block mapping's first key to the mapping: the first is given back to `key` (it
+ * is printed on that line again), the second to the first key (it moves with it). `text` is the
+ * source the document was parsed from.
+ */
+export function attachComments(doc: Document.Parsed, text: string): void {
   visit(doc, {
     Pair(_, pair) {
       const { key, value } = pair as Pair<ParsedNode | null, ParsedNode | null>;
-      if (!key || !isScalar(key) || key.comment || !(isMap(value) || isSeq(value)) || value.flow || !value.commentBefore) return;
+      if (!key || !isScalar(key) || !(isMap(value) || isSeq(value)) || value.flow || !value.commentBefore) return;
       const eol = text.indexOf('\n', key.range[1]);
       const after = text.slice(key.range[1], eol < 0 ? undefined : eol);
-      if (!/^[ \t]*:[ \t]*(?:[&!]\S*[ \t]+)*#/.test(after)) return;
-      const [first, ...rest] = value.commentBefore.split('\n');
-      key.comment = first!;
-      value.commentBefore = rest.length ? rest.join('\n') : undefined;
+      if (!key.comment && /^[ \t]*:[ \t]*(?:[&!]\S*[ \t]+)*#/.test(after)) {
+        const [first, ...rest] = value.commentBefore.split('\n');
+        key.comment = first!;
+        value.commentBefore = rest.length ? rest.join('\n') : undefined;
+      }
+      const firstKey = isMap(value) ? value.items[0]?.key : undefined;
+      if (value.commentBefore && isScalar(firstKey)) {
+        firstKey.commentBefore = [value.commentBefore, firstKey.commentBefore].filter(Boolean).join('\n');
+        value.commentBefore = undefined;
+      }
     },
   });
 }
