@@ -17,7 +17,7 @@ import { COMPUTE_BUNDLE } from './compiler/model.js';
 import { join } from 'node:path';
 import { registerReviewCommands } from './review/commands.js';
 import { fmt } from './compiler/fmt.js';
-import { DEFAULT_COMPUTE_NODES, DEFAULT_NAME, DEFAULT_SCHEMA, init, type InitOptions } from './compiler/init.js';
+import { DEFAULT_COMPUTE_NODES, DEFAULT_CONTROLLERS, DEFAULT_NAME, DEFAULT_SCHEMA, init, type InitOptions } from './compiler/init.js';
 import { unifiedDiff } from './review/unified.js';
 import { printable } from './compiler/diagnostics.js';
 
@@ -262,6 +262,7 @@ function cmdInit(o: InitFlags): void {
     for (const p of r.problems) err(`mhc init: ${printable(p)}\n`);
     throw new Exit(EXIT.USAGE);
   }
+  for (const w of r.warnings) err(`mhc init: warning: ${printable(w)}\n`);
   if (!o.output) {
     out(r.text);
     return;
@@ -380,7 +381,7 @@ export function program(): Command {
     .option('-o, --output <file>', 'write it here (default: stdout)')
     .option('--force', 'replace an existing file')
     .option('--name <cluster>', 'the cluster name', DEFAULT_NAME)
-    .option('--controllers <n>', `how many controllers (1-${MAX_PRIORITY})`, (v: string) => (/^\d{1,9}$/.test(v) ? Number(v) : NaN))
+    .option('--controllers <n>', `how many controllers, 1-${MAX_PRIORITY} (default: ${DEFAULT_CONTROLLERS})`, (v: string) => (/^\d{1,9}$/.test(v) ? Number(v) : NaN))
     .option('--compute-nodes <hostlist>', `the compute nodes, a hostlist such as cn[001-064] (default: ${DEFAULT_COMPUTE_NODES})`)
     .option('--no-compute-nodes', 'no compute nodes')
     .option('--no-gluster', 'no GlusterFS (storage: commented out)')

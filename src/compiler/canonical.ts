@@ -7,11 +7,11 @@
 // schema's order (schema.ts), `x-` keys after them in their own order; lists in their own order.
 // A comment belongs to the key written below it and moves with it; the comments of a mapping
 // emptied by the moves go to the first setting moved out of it; the file's first comment stays first.
-import { isAlias, isMap, isNode, isScalar, isSeq, Pair, Scalar, visit, YAMLMap, type Alias, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, Pair, Scalar, YAMLMap, type Alias, type Document, type Node } from 'yaml';
 import { NODE_SPELLINGS, SPELLINGS, VALUE_SPELLINGS, type Spelling } from './fold.js';
 import type { Path, PathSeg } from './locate.js';
 import { shapesAt } from './schema.js';
-import { takeAllComments } from './yaml-print.js';
+import { eachNode, takeAllComments } from './yaml-print.js';
 
 export function canonicalize(doc: Document): void {
   foldAliases(doc);
@@ -82,7 +82,15 @@ function addComments(p: AnyPair, lines: readonly string[], where: 'before' | 'af
  */
 function foldAliases(doc: Document): void {
   const targets = new Map<Alias, unknown>();
-  visit(doc, { Alias: (_, a) => void targets.set(a, a.resolve(doc)) });
+  const anchored: Node[] = [];
+  let merges = false;
+  eachNode(doc.contents, (n) => {
+    if (isAlias(n)) targets.set(n, n.resolve(doc));
+    else if ('anchor' in n && n.anchor) anchored.push(n);
+    else if (isMergeKey(n)) merges = true;
+  });
+  for (const n of anchored) delete (n as { anchor?: string }).anchor;
+  if (!targets.size && !merges) return;
   const done = new Set<unknown>();
   const plain = (n: unknown): unknown => {
     if (isAlias(n)) return copyFor(n, plain(targets.get(n)));
@@ -93,14 +101,13 @@ function foldAliases(doc: Document): void {
     return n;
   };
   doc.contents = plain(doc.contents) as Node;
-  visit(doc, { Node: (_, n) => void ('anchor' in n && delete n.anchor) });
 }
 
 /** A copy of `target` standing where the alias was (with the alias's own comments and spacing). */
 function copyFor(alias: Alias, target: unknown): Node {
   const copy = (target as Node).clone() as Node;
   takeAllComments(copy);
-  visit(copy, { Node: (_, n) => void (n.spaceBefore = false) });
+  eachNode(copy, (n) => void (n.spaceBefore = false));
   Object.assign(copy, { spaceBefore: alias.spaceBefore, commentBefore: alias.commentBefore, comment: alias.comment });
   return copy;
 }
@@ -236,29 +243,30 @@ function rewriteValues(node: unknown, path: readonly string[], canonical: (v: un
   });
 }
 
-/** The keys a mapping at `path` may have, in the schema's order (list indexes do not matter: memoized without them). */
-function keyOrder(path: Path, memo: Map<string, readonly string[]>): readonly string[] {
-  const id = path.map((s) => (typeof s === 'number' ? '#' : s)).join('\0');
-  let order = memo.get(id);
-  if (!order) memo.set(id, (order = [...new Set(shapesAt(path).flatMap((s) => Object.keys(s)))]));
-  return order;
+/** A mapping's key order at a place: the schema's keys there, by rank (memoized by the place without list indexes). */
+type Ranks = ReadonlyMap<string, number>;
+
+function ranksAt(path: Path, id: string, memo: Map<string, Ranks>): Ranks {
+  let ranks = memo.get(id);
+  if (!ranks) memo.set(id, (ranks = new Map([...new Set(shapesAt(path).flatMap((s) => Object.keys(s)))].map((k, i) => [k, i]))));
+  return ranks;
 }
 
 /** Sorts every mapping's keys into the schema's order; keys the schema does not name (`x-`, a record's) keep theirs, after. */
-function orderKeys(node: unknown, path: Path, memo: Map<string, readonly string[]>): void {
-  if (isSeq(node)) node.items.forEach((item, i) => orderKeys(item, [...path, i], memo));
+function orderKeys(node: unknown, path: Path, memo: Map<string, Ranks>, id = ''): void {
+  if (isSeq(node)) node.items.forEach((item, i) => orderKeys(item, [...path, i], memo, `${id}\0#`));
   if (!isMap(node)) return;
-  const order = keyOrder(path, memo);
+  const ranks = ranksAt(path, id, memo);
   const items = node.items as AnyPair[];
-  if (order.length) {
-    const rank = (p: AnyPair) => {
-      const i = order.indexOf(keyText(p) ?? '');
-      return i < 0 ? order.length : i;
-    };
+  if (ranks.size) {
+    const rank = (p: AnyPair) => ranks.get(keyText(p) ?? '') ?? ranks.size;
     items.sort((a, b) => rank(a) - rank(b));
   }
   if (path.length && !node.flow && isScalar(items[0]?.key)) items[0].key.spaceBefore = false; // no blank line right after `key:`
-  for (const p of items) orderKeys(p.value, [...path, keyText(p) ?? ''], memo);
+  for (const p of items) {
+    const k = keyText(p) ?? '';
+    orderKeys(p.value, [...path, k], memo, `${id}\0${k}`);
+  }
 }
 
 /** Whether most top-level sections (after the first) have a blank line before them. */

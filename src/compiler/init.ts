@@ -39,7 +39,8 @@ export interface InitOptions {
   readonly schema?: string;
 }
 
-export type InitResult = { readonly text: string } | { readonly problems: readonly string[] };
+/** The file, with the warnings validate gives it (two Galera nodes, …); or why the options give none. */
+export type InitResult = { readonly text: string; readonly warnings: readonly string[] } | { readonly problems: readonly string[] };
 
 export const DEFAULT_NAME = 'my-cluster';
 export const DEFAULT_CONTROLLERS = 3;
@@ -67,7 +68,8 @@ export function init(o: InitOptions = {}): InitResult {
   const text = render({ name, count, compute, services, schema: o.schema ?? DEFAULT_SCHEMA });
   const c = compile('mhc init', Buffer.from(text, 'utf8'));
   const errors = c.diagnostics.filter((d) => d.severity === 'error');
-  return errors.length ? { problems: errors.map((d) => `the options give a cluster mhc refuses: ${d.message}`) } : { text };
+  if (errors.length) return { problems: errors.map((d) => `the options give a cluster mhc refuses: ${d.message}`) };
+  return { text, warnings: c.diagnostics.map((d) => `${d.message}${d.hint ? ` (${d.hint})` : ''}`) };
 }
 
 function computeNames(expr: string | false | undefined, slurm: boolean, problems: string[]): string[] {
