@@ -7,6 +7,7 @@
 import { isMap, isNode, isPair, isScalar, isSeq, Scalar, type Document, type Node, type Pair, type ParsedNode, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 
 type Collection = YAMLMap | YAMLSeq;
+type ToString = Collection['toString'];
 
 /**
  * Calls `fn` for every node of `root` (a document's contents, a node or a pair): keys, values and
@@ -23,7 +24,6 @@ export function eachNode(root: unknown, fn: (node: Node, inFlow: boolean) => voi
   fn(root, inFlow);
   if (isMap(root) || isSeq(root)) for (const item of root.items) eachNode(item, fn, inFlow || !!root.flow);
 }
-type ToString = Collection['toString'];
 
 /**
  * The yaml printer pads every flow collection alike (`{ a: 1 }` and `[ a ]`, or `{a: 1}` and
@@ -57,7 +57,10 @@ export function sourceSpellings(doc: Document.Parsed, text: string): Spellings {
   eachNode(doc.contents, (node, inFlow) => {
     if (!isScalar(node) || !node.range || node.anchor || node.tag) return;
     const block = node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED;
-    const raw = text.slice(node.range[0], node.range[1]).replace(block ? /(\n[ \t]*)+$/ : /[ \t]+$/, '');
+    const raw = text
+      .slice(node.range[0], node.range[1])
+      .replace(/\r\n?/g, '\n')
+      .replace(block ? /(\n[ \t]*)+$/ : /[ \t]+$/, '');
     if (block ? !/^[|>]-?\n/.test(`${raw}\n`) || node.comment : raw.includes('\n')) return;
     if (!block && typeof node.value !== 'object' && String(node.value) === raw) return; // printed as written anyway (most scalars)
     out.set(node, { value: node.value, text: raw, inFlow, block });

@@ -129,6 +129,16 @@ describe('mhc fmt: idempotent, comments and values kept', () => {
     for (const f of [join(SEEDS, 'seed002-deployment-guide.yaml'), join(FIXTURES, 'aliases.yaml'), join(FIXTURES, 'hostile.yaml')]) expect(comments(read(f)).length, f).toBeGreaterThan(2);
   });
 
+  it('CRLF line ends and a BOM become LF and nothing, the data the same', () => {
+    const text = read(join(FIXTURES, 'hostile.yaml'));
+    const crlf = `\ufeff${text.replace(/\n/g, '\r\n')}`;
+    for (const canonical of [false, true]) {
+      const r = fmt('crlf.yaml', Buffer.from(crlf, 'utf8'), { canonical });
+      expect(r.changed).toBe(true);
+      expect(r.text).toBe(format(text, canonical));
+    }
+  });
+
   it('a comment stays with its key when the key moves, on its line or above it', () => {
     const out = format(read(join(FIXTURES, 'aliases.yaml')), true);
     expect(out).toMatch(/\n {2}# the root password\n {2}password: \$\{DB_ROOT_PASSWORD\}\n/);
