@@ -7,15 +7,19 @@ import { compile, type Compiled } from './compiler/compile.js';
 import { formatJson, formatProblems, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
 import { InputReadError, readInput } from './compiler/load.js';
 import { build, selectTargets } from './compiler/build.js';
-import { writeFileAtomic, removeFile, stageFile, stageTree, WriteError, type StagedFile } from './compiler/write.js';
+import { writeFileAtomic, removeFile, replaceFile, stageFile, stageTree, WriteError, type StagedFile } from './compiler/write.js';
 import { packBundle, tarballMode } from './compiler/pack.js';
 import { secretsOf } from './compiler/bundle.js';
-import { jsonSchema } from './compiler/schema.js';
+import { jsonSchema, MAX_PRIORITY } from './compiler/schema.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
 import { MHC_VERSION } from './generated/version.js';
 import { COMPUTE_BUNDLE } from './compiler/model.js';
 import { join } from 'node:path';
 import { registerReviewCommands } from './review/commands.js';
+import { fmt } from './compiler/fmt.js';
+import { DEFAULT_COMPUTE_NODES, DEFAULT_CONTROLLERS, DEFAULT_NAME, DEFAULT_SCHEMA, init, type InitOptions } from './compiler/init.js';
+import { unifiedDiff } from './review/unified.js';
+import { printable } from './compiler/diagnostics.js';
 
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, IO: 3 } as const;
 
@@ -171,6 +175,19 @@ function cmdValidate(config: string, o: { format: 'text' | 'json' }): void {
   }
 }
 
+/** Writes a new file (refusing to replace one unless force): a file that exists is a usage error (2), anything else I/O (3). */
+function writeNew(path: string, text: string, mode: number, force: boolean): void {
+  try {
+    writeFileAtomic(path, text, mode, force);
+  } catch (e) {
+    if (e instanceof WriteError) {
+      err(`mhc: ${e.message}\n`);
+      throw new Exit(/exists/.test(e.message) ? EXIT.USAGE : EXIT.IO);
+    }
+    throw e;
+  }
+}
+
 function cmdSecretsInit(config: string, o: { output: string; force?: boolean; for: string[]; from?: string }): void {
   // a subset with fresh values would not match the other nodes' (the munge key must be the same
   // everywhere): --for takes its values from the cluster's secrets.env
@@ -211,17 +228,105 @@ function cmdSecretsInit(config: string, o: { output: string; force?: boolean; fo
     }
   }
   for (const s of specs) values.set(s.name, given?.get(s.name) ?? c.literals!.get(s.name) ?? generate(s, (n) => randomBytes(n)));
-  try {
-    writeFileAtomic(o.output, formatSecretsEnv(specs, values), 0o600, !!o.force);
-  } catch (e) {
-    if (e instanceof WriteError) {
-      err(`mhc: ${e.message}\n`);
-      throw new Exit(/exists/.test(e.message) ? EXIT.USAGE : EXIT.IO);
-    }
-    throw e;
-  }
+  writeNew(o.output, formatSecretsEnv(specs, values), 0o600, !!o.force);
   const forWhom = o.for.length ? ` for ${sel.targets.map((t) => t.name).join(', ')}` : '';
   out(`wrote ${o.output} (mode 0600)${forWhom}: ${specs.length ? specs.map((s) => s.name).join(', ') : 'no secret'}\n`);
+}
+
+interface InitFlags {
+  output?: string;
+  force?: boolean;
+  name?: string;
+  controllers?: number;
+  computeNodes: string | boolean;
+  gluster: boolean;
+  mariadb: boolean;
+  redis: boolean;
+  slurm: boolean;
+  keepalived: boolean;
+  web?: boolean;
+  schema?: string;
+}
+
+function cmdInit(o: InitFlags): void {
+  const opts: InitOptions = {
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.controllers !== undefined ? { controllers: o.controllers } : {}),
+    ...(o.computeNodes === false ? { computeNodes: false } : typeof o.computeNodes === 'string' ? { computeNodes: o.computeNodes } : {}),
+    services: { glusterfs: o.gluster, mariadb: o.mariadb, redis: o.redis, slurm: o.slurm, keepalived: o.keepalived, web: !!o.web },
+    ...(o.schema !== undefined ? { schema: o.schema } : {}),
+  };
+  const r = init(opts);
+  if ('problems' in r) {
+    for (const p of r.problems) err(`mhc init: ${printable(p)}\n`);
+    throw new Exit(EXIT.USAGE);
+  }
+  for (const w of r.warnings) err(`mhc init: warning: ${printable(w)}\n`);
+  if (!o.output) {
+    out(r.text);
+    return;
+  }
+  writeNew(o.output, r.text, 0o644, !!o.force);
+  out(`wrote ${o.output}; next: mhc secrets init ${o.output} -o secrets.env, then mhc build ${o.output}\n`);
+}
+
+interface FmtFlags {
+  check?: boolean;
+  canonical?: boolean;
+  stdout?: boolean;
+}
+
+/** Formats one file; returns its exit code (several files are all formatted, the worst code wins). */
+function fmtFile(file: string, o: FmtFlags): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = readUserFile(file);
+  } catch (e) {
+    if (e instanceof Exit) return e.code;
+    throw e;
+  }
+  const r = fmt(file, bytes, { canonical: !!o.canonical });
+  if (r.text === undefined) {
+    err(formatText(file, r.source, r.diagnostics));
+    err(`mhc: ${file} is not valid: ${summaryLine(r.diagnostics)}; it was left as it is\n`);
+    return EXIT.INVALID;
+  }
+  const what = o.canonical ? 'canonical' : 'formatted';
+  if (o.check) {
+    if (!r.changed) return EXIT.OK;
+    err(`${file}: not ${what} (mhc fmt${o.canonical ? ' --canonical' : ''} ${file} rewrites it)\n`);
+    const diff = unifiedDiff(file, `${file} (${what})`, r.source?.text ?? '', r.text);
+    out(
+      diff
+        .split('\n')
+        .map((l) => printable(l, true))
+        .join('\n'),
+    );
+    return EXIT.INVALID;
+  }
+  if (o.stdout) {
+    out(r.text);
+    return EXIT.OK;
+  }
+  if (!r.changed) return EXIT.OK;
+  try {
+    replaceFile(file, r.text);
+  } catch (e) {
+    if (!(e instanceof WriteError)) throw e;
+    err(`mhc: ${e.message}\n`);
+    return EXIT.IO;
+  }
+  out(`${file}: rewritten (${what})\n`);
+  return EXIT.OK;
+}
+
+function cmdFmt(files: string[], o: FmtFlags): void {
+  if (o.check && o.stdout) {
+    err('mhc: --check and --stdout exclude each other\n');
+    throw new Exit(EXIT.USAGE);
+  }
+  const code = files.reduce((worst, f) => Math.max(worst, fmtFile(f, o)), EXIT.OK as number);
+  if (code) throw new Exit(code);
 }
 
 export function program(): Command {
@@ -269,6 +374,31 @@ export function program(): Command {
     )
     .option('--from <file>', "with --for: the cluster's secrets.env the values are taken from")
     .action((config: string, o: { output: string; force?: boolean; for: string[]; from?: string }) => cmdSecretsInit(config, o));
+
+  p.command('init')
+    .description('write a commented starting cluster YAML: every section with its defaults, secrets as ${NAME} references')
+    .option('-o, --output <file>', 'write it here (default: stdout)')
+    .option('--force', 'replace an existing file')
+    .option('--name <cluster>', 'the cluster name', DEFAULT_NAME)
+    .option('--controllers <n>', `how many controllers, 1-${MAX_PRIORITY} (default: ${DEFAULT_CONTROLLERS})`, (v: string) => (/^\d{1,9}$/.test(v) ? Number(v) : NaN))
+    .option('--compute-nodes <hostlist>', `the compute nodes, a hostlist such as cn[001-064] (default: ${DEFAULT_COMPUTE_NODES})`)
+    .option('--no-compute-nodes', 'no compute nodes')
+    .option('--no-gluster', 'no GlusterFS (storage: commented out)')
+    .option('--no-mariadb', 'no MariaDB Galera (database: commented out; Slurm without accounting)')
+    .option('--no-redis', 'no Redis (redis: commented out)')
+    .option('--no-slurm', 'no Slurm (slurm: commented out; no compute nodes)')
+    .option('--no-keepalived', 'no keepalived and no VIP')
+    .option('--web', 'nginx and the web services (off by default: their applications must be on the nodes first)')
+    .option('--schema <ref>', 'what the yaml-language-server line points at', DEFAULT_SCHEMA)
+    .action((o: InitFlags) => cmdInit(o));
+
+  p.command('fmt')
+    .description("rewrite cluster YAMLs in mhc's layout, or with --canonical in the canonical shape (comments kept; the bundles stay byte-identical)")
+    .argument('<files...>', 'the cluster YAMLs (rewritten in place, atomically, keeping their mode)')
+    .option('--canonical', "also the canonical shape: canonical keys and places, the schema's key order, aliases and merge keys folded")
+    .option('--check', 'write nothing; exit 1 when a file would change (a line per file on stderr, a unified diff on stdout)')
+    .option('--stdout', 'print the result instead of rewriting the file')
+    .action((files: string[], o: FmtFlags) => cmdFmt(files, o));
   registerReviewCommands(p, {
     out,
     err,

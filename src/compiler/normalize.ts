@@ -1,7 +1,7 @@
 // normalize: folded input → the Model. Fills defaults, derives values (VIP owner, priorities,
 // SlurmctldHost order, member lists, Redis mode, per-node services) and sorts everything.
 // Total on schema-valid input: cross-field problems are reported by rules.ts, never thrown here.
-import type { At, Folded, FoldedController } from './fold.js';
+import { canonicalAccounting, canonicalBackupItem, canonicalMaxTime, type At, type Folded, type FoldedController } from './fold.js';
 import type { Path } from './locate.js';
 import { expand, naturalCompare } from './hostlist.js';
 import {
@@ -21,9 +21,8 @@ import {
 } from './model.js';
 import { netmaskToPrefix, prefixToNetmask, cidr } from './net.js';
 import { SECRET_REF } from './formats.js';
-import type { WebServiceInput } from './schema.js';
+import type { PartitionInput, WebServiceInput } from './schema.js';
 
-/** The web services of seed 003 (name, port, kind, URL path). */
 /**
  * SlurmctldTimeout when `slurm.slurmctld_timeout` is not set: a backup slurmctld takes over after
  * this many seconds without the primary. Slurm's own default is 120; half that keeps a takeover
@@ -31,6 +30,35 @@ import type { WebServiceInput } from './schema.js';
  */
 export const DEFAULT_SLURMCTLD_TIMEOUT = 60;
 
+/**
+ * What normalize takes for a key the YAML leaves out, by the key's place in the canonical shape
+ * (schema.ts). The one place these values are written: normalize reads them, `mhc init` writes
+ * them into a new file. Defaults that depend on the rest of the cluster are the functions below.
+ */
+export const DEFAULTS = {
+  network: { vip: { prefix: 24, interface: 'eth0', advert_int: 1, preempt: true } },
+  storage: { gluster: { volume_name: 'gluster_volume', arbiter: false, brick_path: '/data/gluster/brick', mount_point: '/mnt/gluster' } },
+  database: { port: 3306, mariadb: { sst_method: 'mariabackup' }, galera: { gcache_size: '1G', slave_threads: 4 } },
+  redis: { mode: 'auto', port: 6379, cluster: { replicas: 1 }, sentinel: { port: 26379, master_name: 'mhc-redis' } },
+  slurm: { slurm_user: 'slurm', slurmctld_timeout: DEFAULT_SLURMCTLD_TIMEOUT },
+  web: { domain: 'cluster.local', ssl: { enabled: true } },
+  backup: { backup_dir: '/var/backups/cluster', retention_days: 30, schedule: '*-*-* 02:00:00' },
+} as const;
+
+/** A partition's settings when not given, and the one partition a cluster with compute nodes gets when it lists none. */
+export const PARTITION_DEFAULTS = { max_time: 'INFINITE', state: 'UP' } as const;
+export const DEFAULT_PARTITION: Readonly<PartitionInput> = { name: 'debug', nodes: 'ALL', default: true };
+
+/** gluster replica_count when not given: 3, or fewer when fewer nodes run glusterfs. */
+export const defaultReplicaCount = (glusterNodes: number): number => Math.min(3, glusterNodes);
+
+/** slurm.accounting_storage_type when not given: slurmdbd when a controller runs mariadb. */
+export const defaultAccounting = (withMariadb: boolean): 'slurmdbd' | 'none' => (withMariadb ? 'slurmdbd' : 'none');
+
+/** The keepalived priority of the i-th (0-based, the VIP owner first) of `count` nodes when none is given. */
+export const defaultPriority = (i: number, count: number): number => (count <= 10 ? 100 - 10 * i : Math.max(1, 254 - i));
+
+/** The web services of seed 003 (name, port, kind, URL path). */
 export const DEFAULT_WEB_SERVICES: readonly Omit<WebService, 'execStart' | 'workingDirectory' | 'healthPath'>[] = [
   { name: 'dashboard', port: 5173, kind: 'frontend', path: '/' },
   { name: 'monitoring', port: 5174, kind: 'frontend', path: '/monitoring/' },
@@ -50,7 +78,7 @@ export const SECRET_SLOTS = {
   redis: { name: 'REDIS_PASSWORD', purpose: 'Redis requirepass/masterauth', kind: 'password', length: 32 },
   redisSentinel: {
     name: 'REDIS_SENTINEL_PASSWORD',
-    purpose: "Redis Sentinel's password (the credential Sentinel's requirepass and sentinel-pass hold is derived from it: lowercase hex SHA-256 of \"mhc-redis-sentinel:\" + value)",
+    purpose: 'Redis Sentinel\'s password (the credential Sentinel\'s requirepass and sentinel-pass hold is derived from it: lowercase hex SHA-256 of "mhc-redis-sentinel:" + value)',
     kind: 'password',
     length: 32,
   },
@@ -105,7 +133,7 @@ export function derivePriorities(ctrls: readonly FoldedController[]): Map<Folded
   if (explicit.length === 0) {
     const owner = ka.find((c) => c.vipOwner?.value);
     const ordered = owner ? [owner, ...ka.filter((c) => c !== owner)] : ka;
-    ordered.forEach((c, i) => out.set(c, ordered.length <= 10 ? 100 - 10 * i : Math.max(1, 254 - i)));
+    ordered.forEach((c, i) => out.set(c, defaultPriority(i, ordered.length)));
     return out;
   }
   let next = Math.min(...explicit.map((c) => c.priority!.value)) - 1;
@@ -186,7 +214,7 @@ export function normalize(f: Folded): Normalized {
 
   const prios = derivePriorities(f.controllers);
   const ownerF = f.controllers.find((c) => c.vipOwner?.value) ?? [...prios].sort((a, b) => b[1] - a[1])[0]?.[0] ?? f.controllers[0];
-  const defaultIface = f.interface ?? 'eth0';
+  const defaultIface = f.interface ?? DEFAULTS.network.vip.interface;
   const controllers: ControllerNode[] = f.controllers.map((c) => {
     const services = controllerServices(c);
     const p = prios.get(c);
@@ -230,9 +258,9 @@ export function normalize(f: Folded): Normalized {
     ...(ownerF ? { vipOwner: ownerF.hostname.value } : {}),
     keepalived: { nodes: members('keepalived') },
     backup: {
-      dir: f.backupDir?.value ?? '/var/backups/cluster',
-      retentionDays: f.backupRetentionDays?.value ?? 30,
-      schedule: f.backupSchedule?.value ?? '*-*-* 02:00:00',
+      dir: f.backupDir?.value ?? DEFAULTS.backup.backup_dir,
+      retentionDays: f.backupRetentionDays?.value ?? DEFAULTS.backup.retention_days,
+      schedule: f.backupSchedule?.value ?? DEFAULTS.backup.schedule,
       items: [],
     },
     secrets: [],
@@ -240,7 +268,7 @@ export function normalize(f: Folded): Normalized {
 
   const vip = input.network?.vip;
   if (f.vip && vip) {
-    const prefix = f.prefix?.value ?? (f.netmask ? netmaskToPrefix(f.netmask.value) : undefined) ?? 24;
+    const prefix = f.prefix?.value ?? (f.netmask ? netmaskToPrefix(f.netmask.value) : undefined) ?? DEFAULTS.network.vip.prefix;
     data.network.vip = {
       address: f.vip.value,
       prefix,
@@ -248,8 +276,8 @@ export function normalize(f: Folded): Normalized {
       subnet: cidr(f.vip.value, prefix),
       interface: defaultIface,
       virtualRouterId: vip.virtual_router_id ?? deriveRouterId(clusterName),
-      advertInt: vip.advert_int ?? 1,
-      preempt: vip.preempt ?? true,
+      advertInt: vip.advert_int ?? DEFAULTS.network.vip.advert_int,
+      preempt: vip.preempt ?? DEFAULTS.network.vip.preempt,
       authPass: members('keepalived').length ? secretRef('keepalived', at(vip.auth_pass, ['network', 'vip', 'auth_pass']), literals, literalAt, used) : { name: SECRET_SLOTS.keepalived.name },
     };
   }
@@ -263,15 +291,15 @@ export function normalize(f: Folded): Normalized {
       clusterName,
       members: galeraMembers,
       clientHost: f.dbHost?.value ?? vipAddr ?? galeraMembers[0]!.ip,
-      port: db?.port ?? 3306,
-      sstMethod: db?.mariadb?.sst_method ?? 'mariabackup',
+      port: db?.port ?? DEFAULTS.database.port,
+      sstMethod: db?.mariadb?.sst_method ?? DEFAULTS.database.mariadb.sst_method,
       sstUser: 'mhc_sst',
       sstPassword: secretRef('galeraSst', undefined, literals, literalAt, used),
       rootPassword: secretRef('dbRoot', f.dbRootPassword, literals, literalAt, used),
       ...(db?.user ? { adminUser: db.user } : {}),
       databases: [...new Set(db?.mariadb?.databases ?? [])],
-      gcacheSize: g?.gcache_size ?? '1G',
-      slaveThreads: g?.slave_threads ?? 4,
+      gcacheSize: g?.gcache_size ?? DEFAULTS.database.galera.gcache_size,
+      slaveThreads: g?.slave_threads ?? DEFAULTS.database.galera.slave_threads,
       ...(g?.innodb_buffer_pool_size ? { innodbBufferPoolSize: g.innodb_buffer_pool_size } : {}),
       ...(g?.arbitrator ? { arbitrator: { hostname: g.arbitrator.hostname, ip: g.arbitrator.ip } } : {}),
     };
@@ -280,17 +308,18 @@ export function normalize(f: Folded): Normalized {
   const redisMembers = members('redis');
   if (redisMembers.length) {
     const r = input.redis;
-    const mode = r?.mode && r.mode !== 'auto' ? r.mode : redisMembers.length >= 3 ? 'cluster' : 'sentinel';
+    const wanted = r?.mode ?? DEFAULTS.redis.mode;
+    const mode = wanted !== 'auto' ? wanted : redisMembers.length >= 3 ? 'cluster' : 'sentinel';
     data.redis = {
       mode,
       members: redisMembers,
-      port: r?.port ?? 6379,
+      port: r?.port ?? DEFAULTS.redis.port,
       password: secretRef('redis', f.redisPassword, literals, literalAt, used),
-      replicas: mode === 'cluster' ? (r?.cluster?.replicas ?? 1) : 0,
+      replicas: mode === 'cluster' ? (r?.cluster?.replicas ?? DEFAULTS.redis.cluster.replicas) : 0,
       sentinel: {
-        port: r?.sentinel?.port ?? 26379,
+        port: r?.sentinel?.port ?? DEFAULTS.redis.sentinel.port,
         quorum: r?.sentinel?.quorum ?? Math.floor(redisMembers.length / 2) + 1,
-        masterName: r?.sentinel?.master_name ?? 'mhc-redis',
+        masterName: r?.sentinel?.master_name ?? DEFAULTS.redis.sentinel.master_name,
         // Sentinel's own secret, not the Redis password (see src/emitters/redis.ts)
         ...(mode === 'sentinel' ? { password: secretRef('redisSentinel', undefined, literals, literalAt, used) } : {}),
       },
@@ -301,23 +330,22 @@ export function normalize(f: Folded): Normalized {
   const gi = f.gluster?.value;
   if (glusterMembers.length) {
     data.gluster = {
-      volumeName: gi?.volume_name ?? 'gluster_volume',
+      volumeName: gi?.volume_name ?? DEFAULTS.storage.gluster.volume_name,
       members: glusterMembers,
-      // the default is 3, or fewer when fewer nodes run glusterfs; a count the user wrote is kept
-      // as written (rules.ts refuses one above the node count: E308)
-      replicaCount: gi?.replica_count ?? Math.min(3, glusterMembers.length),
-      arbiter: gi?.arbiter ?? false,
-      brickPath: gi?.brick_path ?? '/data/gluster/brick',
-      mountPoint: gi?.mount_point ?? '/mnt/gluster',
+      // a count the user wrote is kept as written (rules.ts refuses one above the node count: E308)
+      replicaCount: gi?.replica_count ?? defaultReplicaCount(glusterMembers.length),
+      arbiter: gi?.arbiter ?? DEFAULTS.storage.gluster.arbiter,
+      brickPath: gi?.brick_path ?? DEFAULTS.storage.gluster.brick_path,
+      mountPoint: gi?.mount_point ?? DEFAULTS.storage.gluster.mount_point,
     };
   }
 
   const slurmCtl = members('slurm');
   if (slurmCtl.length) {
     const s = input.slurm;
-    const t = (s?.accounting_storage_type ?? (galeraMembers.length ? 'slurmdbd' : 'none')).replace('accounting_storage/', '');
+    const t = canonicalAccounting(s?.accounting_storage_type ?? defaultAccounting(galeraMembers.length > 0));
     const withAcct = t !== 'none';
-    const partitions: Partition[] = (s?.partitions ?? (computeNodes.length ? [{ name: 'debug', nodes: 'ALL', default: true }] : [])).map((p, _, all) => {
+    const partitions: Partition[] = (s?.partitions ?? (computeNodes.length ? [DEFAULT_PARTITION] : [])).map((p, _, all) => {
       let nodes: string[];
       if (p.nodes === undefined || p.nodes === 'ALL') nodes = ['ALL'];
       else if (typeof p.nodes === 'string') {
@@ -331,16 +359,16 @@ export function normalize(f: Folded): Normalized {
         name: p.name,
         nodes,
         default: p.default ?? all.length === 1,
-        maxTime: p.max_time === undefined ? 'INFINITE' : String(p.max_time) === 'UNLIMITED' ? 'INFINITE' : String(p.max_time),
-        state: p.state ?? 'UP',
+        maxTime: String(canonicalMaxTime(p.max_time ?? PARTITION_DEFAULTS.max_time)),
+        state: p.state ?? PARTITION_DEFAULTS.state,
       };
     });
     data.slurm = {
       clusterName: (s?.cluster_name ?? clusterName).toLowerCase(),
       controllers: slurmCtl,
       stateSaveLocation: s?.state_save_location ?? (data.gluster ? `${data.gluster.mountPoint}/slurm/state` : '/var/spool/slurmctld'),
-      slurmUser: s?.slurm_user ?? 'slurm',
-      slurmctldTimeout: s?.slurmctld_timeout ?? DEFAULT_SLURMCTLD_TIMEOUT,
+      slurmUser: s?.slurm_user ?? DEFAULTS.slurm.slurm_user,
+      slurmctldTimeout: s?.slurmctld_timeout ?? DEFAULTS.slurm.slurmctld_timeout,
       ...(withAcct
         ? {
             accounting: {
@@ -364,11 +392,11 @@ export function normalize(f: Folded): Normalized {
     const w = input.web;
     const ssl = w?.ssl;
     data.web = {
-      domain: w?.domain ?? input.cluster.domain ?? 'cluster.local',
+      domain: w?.domain ?? input.cluster.domain ?? DEFAULTS.web.domain,
       members: webMembers,
       services: webServices(f.webServices?.value),
       ssl:
-        ssl?.enabled === false
+        (ssl?.enabled ?? DEFAULTS.web.ssl.enabled) === false
           ? { mode: 'off' }
           : ssl?.certificate && ssl.certificate_key
             ? { mode: 'provided', certificate: ssl.certificate, certificateKey: ssl.certificate_key }
@@ -379,7 +407,7 @@ export function normalize(f: Folded): Normalized {
   }
 
   const defaultItems = ['configs', ...(data.galera ? ['mariadb'] : []), ...(data.redis ? ['redis'] : []), ...(data.slurm ? ['slurm_state'] : []), ...(data.gluster ? ['glusterfs_meta'] : [])];
-  data.backup.items = f.backupItems ? [...new Set(f.backupItems.value.map((i) => (i === 'databases' ? 'mariadb' : i)))].sort() : defaultItems.sort();
+  data.backup.items = f.backupItems ? [...new Set(f.backupItems.value.map(canonicalBackupItem))].sort() : defaultItems.sort();
   data.secrets = [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { model: deepFreeze(data), literals, literalAt };
 }

@@ -2,7 +2,7 @@
 // points at the line the user must change. All rules run; every problem is collected.
 import { diag, type Diagnostic } from './diagnostics.js';
 import { didYouMean } from './did-you-mean.js';
-import { pathText, type Folded } from './fold.js';
+import { canonicalAccounting, pathText, type Folded } from './fold.js';
 import { count, expand, HostlistError, MAX_EXPANDED_HOSTNAMES } from './hostlist.js';
 import type { Locator, Path } from './locate.js';
 import { COMPUTE_BUNDLE, type Model } from './model.js';
@@ -326,7 +326,7 @@ export function checkRules(f: Folded, n: Normalized, loc: Locator): Diagnostic[]
       );
     }
   });
-  if (s?.accounting_storage_type === 'accounting_storage/mysql' || s?.accounting_storage_type === 'mysql') {
+  if (s?.accounting_storage_type && canonicalAccounting(s.accounting_storage_type) === 'mysql') {
     ds.push(
       diag(
         'W305',

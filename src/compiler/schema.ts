@@ -32,23 +32,26 @@ export const secret = z
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), E('E207', 'a secret may not contain control characters (newline, tab, …)'));
 
 const services = z.strictObject({
-  glusterfs: z.boolean().optional(),
-  mariadb: z.boolean().optional(),
-  redis: z.boolean().optional(),
-  slurm: z.boolean().optional(),
-  web: z.boolean().optional(),
-  keepalived: z.boolean().optional(),
+  glusterfs: z.boolean().optional().describe('a GlusterFS brick and the shared mount'),
+  mariadb: z.boolean().optional().describe('a MariaDB Galera member'),
+  redis: z.boolean().optional().describe('a Redis node (Cluster or Sentinel)'),
+  slurm: z.boolean().optional().describe('a slurmctld (active/standby) and slurmdbd'),
+  web: z.boolean().optional().describe('nginx and the web services'),
+  keepalived: z.boolean().optional().describe('a keepalived VRRP instance that can hold the VIP'),
 });
 export const SERVICE_KEYS = ['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web'] as const;
 
+/** The highest keepalived priority (VRRP's 255 is reserved for the address owner): so at most this many keepalived controllers. */
+export const MAX_PRIORITY = 254;
+
 const controller = z.strictObject({
-  hostname,
-  ip: ipv4.optional(),
-  ip_address: ipv4.optional(),
-  services: services.optional(),
-  vip_owner: z.boolean().optional(),
-  priority: z.number().int().min(1).max(254).optional(),
-  interface: ifname.optional(),
+  hostname: hostname.describe("the node's hostname (RFC 1123 label); set it on the node with hostnamectl"),
+  ip: ipv4.optional().describe("the node's IPv4 address"),
+  ip_address: ipv4.optional().describe('another spelling of ip'),
+  services: services.optional().describe('the services this node runs: a service left out is off; without services: the node runs every service'),
+  vip_owner: z.boolean().optional().describe('holds the VIP when all are up (at most one; default: the highest priority)'),
+  priority: z.number().int().min(1).max(MAX_PRIORITY).optional().describe('keepalived priority, 1–254, unique (default: 100, 90, … in list order, the VIP owner first)'),
+  interface: ifname.optional().describe("this node's VIP interface (default: network.vip.interface)"),
 });
 
 const memory = z.union([z.number().int().min(1), z.string().regex(/^\s*\d+(\.\d+)?\s*([KMGT]i?B?|[kmgt]i?b?)?\s*$/, { message: 'a size such as 64000 (MB), 64GB or 512G' })]);
@@ -56,195 +59,295 @@ const memory = z.union([z.number().int().min(1), z.string().regex(/^\s*\d+(\.\d+
 const gres = z.union([z.number().int().min(0), z.strictObject({ count: z.number().int().min(0), type: name.optional() })]);
 
 const compute = z.strictObject({
-  hostname,
-  ip: ipv4.optional(),
-  ip_address: ipv4.optional(),
-  cpus: posInt.optional(),
-  sockets: posInt.optional(),
-  cores_per_socket: posInt.optional(),
-  threads_per_core: posInt.optional(),
-  memory: memory.optional(),
-  real_memory: memory.optional(),
-  tmp_disk: z.number().int().min(0).optional(),
-  gpus: gres.optional(),
-  features: z.array(name).optional(),
-  weight: posInt.optional(),
+  hostname: hostname.describe("the node's hostname (RFC 1123 label)"),
+  ip: ipv4.optional().describe("the node's IPv4 address (written into every node's hosts entries)"),
+  ip_address: ipv4.optional().describe('another spelling of ip'),
+  cpus: posInt.optional().describe('Slurm CPUs (default: sockets × cores_per_socket × threads_per_core)'),
+  sockets: posInt.optional().describe('Slurm Sockets'),
+  cores_per_socket: posInt.optional().describe('Slurm CoresPerSocket'),
+  threads_per_core: posInt.optional().describe('Slurm ThreadsPerCore'),
+  memory: memory.optional().describe('Slurm RealMemory: 64000 (MB), 64GB or 512G'),
+  real_memory: memory.optional().describe('another spelling of memory'),
+  tmp_disk: z.number().int().min(0).optional().describe('Slurm TmpDisk in MB'),
+  gpus: gres.optional().describe('GPUs: a count, or { count, type }'),
+  features: z.array(name).optional().describe('Slurm node features'),
+  weight: posInt.optional().describe('Slurm scheduling weight (lower is used first)'),
 });
 
 const vipObject = z.strictObject({
-  address: ipv4,
-  interface: ifname.optional(),
-  netmask: ipv4.optional(),
-  prefix: z.number().int().min(1).max(32).optional(),
-  virtual_router_id: z.number().int().min(1).max(255).optional(),
-  advert_int: z.number().int().min(1).max(255).optional(),
-  preempt: z.boolean().optional(),
-  auth_pass: secret.optional(),
+  address: ipv4.describe("a free address in the controllers' subnet"),
+  netmask: ipv4.optional().describe("the VIP subnet's netmask (or prefix)"),
+  prefix: z.number().int().min(1).max(32).optional().describe("the VIP subnet's prefix length (or netmask)"),
+  interface: ifname.optional().describe('the interface the VIP lives on'),
+  virtual_router_id: z.number().int().min(1).max(255).optional().describe('VRRP router id, the same on every node and unique on the segment (default: derived from the cluster name)'),
+  advert_int: z.number().int().min(1).max(255).optional().describe('seconds between VRRP adverts'),
+  preempt: z.boolean().optional().describe('the VIP returns to the highest priority when it comes back'),
+  auth_pass: secret.optional().describe('VRRP auth_pass (at most 8 characters)'),
 });
 
 const network = z.strictObject({
-  vip: z.preprocess((v) => (typeof v === 'string' ? { address: v } : v), vipObject).optional(),
-  netmask: ipv4.optional(),
-  prefix: z.number().int().min(1).max(32).optional(),
-  interface: ifname.optional(),
+  vip: z
+    .preprocess((v) => (typeof v === 'string' ? { address: v } : v), vipObject)
+    .optional()
+    .describe('the virtual IP keepalived moves between the controllers: an address, or a mapping'),
+  netmask: ipv4.optional().describe('another place for network.vip.netmask'),
+  prefix: z.number().int().min(1).max(32).optional().describe('another place for network.vip.prefix'),
+  interface: ifname.optional().describe("the controllers' interface (network.vip.interface when there is a VIP)"),
 });
 
 const gluster = z.strictObject({
-  volume_name: name.optional(),
-  replica_count: z.number().int().min(1).max(16).optional(),
-  arbiter: z.boolean().optional(),
-  brick_path: dataPath.optional(),
-  mount_point: dataPath.optional(),
+  volume_name: name.optional().describe('the GlusterFS volume'),
+  replica_count: z.number().int().min(1).max(16).optional().describe('copies of every file, at most the glusterfs nodes (default: 3, or fewer nodes)'),
+  arbiter: z.boolean().optional().describe('the last brick of each replica set holds metadata only (replica 3)'),
+  brick_path: dataPath.optional().describe("each node's brick directory (a file system with extended attributes)"),
+  mount_point: dataPath.optional().describe('where every controller mounts the volume (Slurm state lives below it)'),
 });
 
 const database = z.strictObject({
-  user: name.optional(),
-  password: secret.optional(),
-  vip: ipv4.optional(),
-  port: port.optional(),
+  user: name.optional().describe('an administrator account made on the cluster'),
+  password: secret.optional().describe('the MariaDB root password'),
+  vip: ipv4.optional().describe('the address clients use (default: the VIP)'),
+  port: port.optional().describe('the MariaDB port'),
   mariadb: z
     .strictObject({
-      host: ipv4.optional(),
-      root_password: secret.optional(),
-      databases: z.array(name).optional(),
-      sst_method: z.enum(['mariabackup', 'rsync']).optional(),
+      host: ipv4.optional().describe('another spelling of database.vip'),
+      root_password: secret.optional().describe('another spelling of database.password'),
+      databases: z.array(name).optional().describe('databases created for the web applications'),
+      sst_method: z.enum(['mariabackup', 'rsync']).optional().describe('how a joining node copies the data (State Snapshot Transfer)'),
     })
-    .optional(),
+    .optional()
+    .describe('MariaDB settings'),
   galera: z
     .strictObject({
       gcache_size: z
         .string()
         .regex(/^\d+[KMG]?$/, { message: 'a size such as 512M or 2G' })
-        .optional(),
-      slave_threads: z.number().int().min(1).max(512).optional(),
+        .optional()
+        .describe('the write-set cache a rejoining node catches up from (IST)'),
+      slave_threads: z.number().int().min(1).max(512).optional().describe('threads applying replicated writes'),
       innodb_buffer_pool_size: z
         .string()
         .regex(/^\d+[KMG]?$/, { message: 'a size such as 512M or 2G' })
-        .optional(),
-      arbitrator: z.strictObject({ hostname, ip: ipv4 }).optional(),
+        .optional()
+        .describe("InnoDB's buffer pool (default: MariaDB's)"),
+      arbitrator: z
+        .strictObject({ hostname: hostname.describe("the arbitrator's hostname"), ip: ipv4.describe("the arbitrator's address") })
+        .optional()
+        .describe('a garbd on a third host: keeps quorum with two MariaDB nodes'),
     })
-    .optional(),
+    .optional()
+    .describe('Galera replication settings'),
 });
 
 const redis = z.strictObject({
-  password: secret.optional(),
-  mode: z.enum(['auto', 'cluster', 'sentinel']).optional(),
-  port: port.optional(),
+  password: secret.optional().describe('requirepass and masterauth of every Redis node'),
+  mode: z.enum(['auto', 'cluster', 'sentinel']).optional().describe('cluster, sentinel, or auto: Redis Cluster from 3 redis nodes on, Sentinel below'),
+  port: port.optional().describe('the Redis port'),
   cluster: z
     .strictObject({
-      password: secret.optional(),
-      slots: z.literal(16384, { message: 'Redis Cluster always has 16384 slots' }).optional(),
-      replicas: z.number().int().min(0).max(5).optional(),
+      password: secret.optional().describe('another spelling of redis.password'),
+      slots: z.literal(16384, { message: 'Redis Cluster always has 16384 slots' }).optional().describe('always 16384'),
+      replicas: z.number().int().min(0).max(5).optional().describe('replicas per master, each on another host'),
     })
-    .optional(),
+    .optional()
+    .describe('Redis Cluster settings'),
   sentinel: z
     .strictObject({
-      quorum: z.number().int().min(1).max(16).optional(),
-      port: port.optional(),
-      master_name: name.optional(),
+      quorum: z.number().int().min(1).max(16).optional().describe('Sentinels that must agree on a failover (default: a majority)'),
+      port: port.optional().describe('the Sentinel port'),
+      master_name: name.optional().describe('the name Sentinel monitors the master under'),
     })
-    .optional(),
+    .optional()
+    .describe('Redis Sentinel settings'),
 });
 
 const maxTime = z.union([z.number().int().min(1), z.string().regex(/^(INFINITE|UNLIMITED|(\d+-)?\d{1,2}(:\d{2}){0,2}|\d+)$/, { message: 'INFINITE, minutes, or [days-]hours:minutes:seconds' })]);
 
 const partition = z.strictObject({
-  name,
-  nodes: z.union([z.string(), z.array(hostname)]).optional(),
-  default: z.boolean().optional(),
-  max_time: maxTime.optional(),
-  state: z.enum(['UP', 'DOWN', 'DRAIN', 'INACTIVE']).optional(),
+  name: name.describe('the partition name'),
+  nodes: z
+    .union([z.string(), z.array(hostname)])
+    .optional()
+    .describe('ALL, a hostlist such as "node[001-064]", or a list of compute nodes'),
+  default: z.boolean().optional().describe('the partition jobs go to when they name none (at most one)'),
+  max_time: maxTime.optional().describe('INFINITE, minutes, or [days-]hours:minutes:seconds'),
+  state: z.enum(['UP', 'DOWN', 'DRAIN', 'INACTIVE']).optional().describe('the partition state'),
 });
 
 const slurm = z.strictObject({
-  cluster_name: name.optional(),
-  partitions: z.array(partition).optional(),
-  accounting_storage_type: z.enum(['accounting_storage/slurmdbd', 'accounting_storage/mysql', 'accounting_storage/none', 'slurmdbd', 'mysql', 'none']).optional(),
-  accounting_storage_host: ipv4.optional(),
-  state_save_location: dataPath.optional(),
-  slurm_user: userName.optional(),
-  /** SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over */
-  slurmctld_timeout: z.number().int().min(5).max(65533).optional(),
+  cluster_name: name.optional().describe('the Slurm cluster name, lowercased (default: cluster.name)'),
+  accounting_storage_type: z
+    .enum(['accounting_storage/slurmdbd', 'accounting_storage/mysql', 'accounting_storage/none', 'slurmdbd', 'mysql', 'none'])
+    .optional()
+    .describe('slurmdbd (default when a controller runs mariadb) or none'),
+  accounting_storage_host: ipv4.optional().describe('where slurmdbd listens (default: the VIP)'),
+  state_save_location: dataPath.optional().describe("slurmctld's state (default: on the gluster mount, shared by every slurmctld)"),
+  slurm_user: userName.optional().describe('the SlurmUser the daemons run as'),
+  slurmctld_timeout: z.number().int().min(5).max(65533).optional().describe('SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over'),
+  partitions: z.array(partition).optional().describe('Slurm partitions (default: debug, every compute node)'),
 });
 
 const webService = z.union([
-  name,
+  name.describe('a known service by name (dashboard, monitoring, admin, auth, job_api, file, metrics, websocket)'),
   z.strictObject({
-    name,
-    port,
-    kind: z.enum(['frontend', 'backend', 'websocket']).optional(),
+    name: name.describe('the service name'),
+    port: port.describe('the port its backend listens on'),
+    kind: z.enum(['frontend', 'backend', 'websocket']).optional().describe('frontend, backend or websocket (nginx location settings)'),
     path: z
       .string()
       .regex(/^\/[A-Za-z0-9._\/-]*$/, { message: 'a URL path such as /api/jobs' })
-      .optional(),
+      .optional()
+      .describe('the URL path nginx routes to it (default: /NAME/)'),
     health_path: z
       .string()
       .regex(/^\/[A-Za-z0-9._\/-]*$/, { message: 'a URL path such as /health' })
-      .optional(),
-    exec_start: absPath.optional(),
-    working_directory: absPath.optional(),
-    enabled: z.boolean().optional(),
+      .optional()
+      .describe('the path that answers 2xx when it is healthy (default: /health)'),
+    exec_start: absPath.optional().describe('the program its unit runs (default: /opt/mhc/web/NAME/start.sh)'),
+    working_directory: absPath.optional().describe('its working directory (default: /opt/mhc/web/NAME)'),
+    enabled: z.boolean().optional().describe('false leaves it out'),
   }),
 ]);
 
 const ssl = z.strictObject({
-  enabled: z.boolean().optional(),
-  certificate: absPath.optional(),
-  certificate_key: absPath.optional(),
+  enabled: z.boolean().optional().describe('HTTPS (false: plain HTTP)'),
+  certificate: absPath.optional().describe('a certificate on the node (default: a self-signed one made at install time)'),
+  certificate_key: absPath.optional().describe("the certificate's key on the node"),
 });
 
 const web = z.strictObject({
-  domain: domain.optional(),
-  session_secret: secret.optional(),
-  jwt_secret: secret.optional(),
-  ssl: ssl.optional(),
-  services: z.array(webService).optional(),
+  domain: domain.optional().describe('the server name nginx answers to (default: cluster.domain, else cluster.local)'),
+  session_secret: secret.optional().describe("the web services' session secret"),
+  jwt_secret: secret.optional().describe("the web services' JWT signing key"),
+  ssl: ssl.optional().describe('TLS for nginx'),
+  services: z.array(webService).optional().describe('the web services behind nginx (default: all eight known ones)'),
 });
 
 const schedule = z.string().regex(/^[A-Za-z0-9*,:\/ .-]+$/, { message: 'a systemd OnCalendar expression such as "daily" or "*-*-* 02:00:00"' });
 
-const backupItems = z.array(z.enum(['configs', 'databases', 'mariadb', 'redis', 'slurm_state', 'glusterfs_meta', 'glusterfs_data']));
+const backupItems = z
+  .array(z.enum(['configs', 'databases', 'mariadb', 'redis', 'slurm_state', 'glusterfs_meta', 'glusterfs_data']))
+  .describe('what a snapshot holds (default: configs and the state of every service that runs; glusterfs_data, the files on the volume, only when listed)');
+
+const controllers = z.array(controller).describe('the controllers (head nodes); every one may run every service');
+const computeNodes = z.array(compute).describe('the compute nodes (slurmd); they share one bundle');
+const webServices = z.array(webService).describe('another place for web.services');
 
 export const inputSchema = z.strictObject({
-  $schema: z.string().optional(),
-  cluster: z.strictObject({ name, domain: domain.optional() }),
-  environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'a variable name (letters, digits, "_")' }), z.union([z.string(), z.number()])).optional(),
-  network: network.optional(),
-  controllers: z.array(controller).optional(),
-  compute_nodes: z.array(compute).optional(),
-  nodes: z.strictObject({ controllers: z.array(controller).optional(), compute_nodes: z.array(compute).optional() }).optional(),
-  storage: z.strictObject({ gluster: gluster.optional(), glusterfs: gluster.optional() }).optional(),
-  database: database.optional(),
-  redis: redis.optional(),
-  slurm: slurm.optional(),
-  web: web.optional(),
-  web_services: z.strictObject({ services: z.array(webService).optional() }).optional(),
+  $schema: z.string().optional().describe('the JSON Schema this file follows (for editors)'),
+  cluster: z
+    .strictObject({
+      name: name.describe('names the output tree and the Galera cluster; lowercased, the Slurm cluster'),
+      domain: domain.optional().describe("the nodes' DNS domain"),
+    })
+    .describe("the cluster's identity"),
+  environment: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'a variable name (letters, digits, "_")' }), z.union([z.string(), z.number()]))
+    .optional()
+    .describe('values for ${NAME} references when building with --embed-secrets; better kept in secrets.env'),
+  network: network.optional().describe('the network the controllers share'),
+  controllers: controllers.optional(),
+  compute_nodes: computeNodes.optional(),
+  nodes: z.strictObject({ controllers: controllers.optional(), compute_nodes: computeNodes.optional() }).optional().describe('another place for controllers and compute_nodes'),
+  storage: z
+    .strictObject({ gluster: gluster.optional().describe('the GlusterFS volume the controllers share'), glusterfs: gluster.optional().describe('another spelling of storage.gluster') })
+    .optional()
+    .describe('shared storage'),
+  database: database.optional().describe('MariaDB Galera on the controllers running mariadb'),
+  redis: redis.optional().describe('Redis on the controllers running redis'),
+  slurm: slurm.optional().describe('Slurm: slurmctld on the controllers running slurm, slurmd on the compute nodes'),
+  web: web.optional().describe('nginx and the web services on the controllers running web'),
+  web_services: z.strictObject({ services: webServices.optional() }).optional().describe('another place for web.services'),
   backup: z
     .strictObject({
-      backup_dir: dataPath.optional(),
-      retention_days: z.number().int().min(1).max(3650).optional(),
-      schedule: schedule.optional(),
+      backup_dir: dataPath.optional().describe('where snapshots are kept on each controller'),
+      retention_days: z.number().int().min(1).max(3650).optional().describe('days a snapshot is kept'),
+      schedule: schedule.optional().describe('when backup.sh runs (a systemd OnCalendar expression)'),
       items: backupItems.optional(),
     })
-    .optional(),
+    .optional()
+    .describe('scheduled snapshots (backup.sh, restore.sh)'),
   shared_storage: z
     .strictObject({
       backup: z
         .strictObject({
           items: backupItems.optional(),
-          retention: z.union([z.number().int().min(1).max(3650), z.strictObject({ days: z.number().int().min(1).max(3650) })]).optional(),
-          backup_dir: dataPath.optional(),
-          schedule: schedule.optional(),
+          retention: z
+            .union([z.number().int().min(1).max(3650), z.strictObject({ days: z.number().int().min(1).max(3650).describe('days a snapshot is kept') })])
+            .optional()
+            .describe('another spelling of backup.retention_days: days, or { days }'),
+          backup_dir: dataPath.optional().describe('another place for backup.backup_dir'),
+          schedule: schedule.optional().describe('another place for backup.schedule'),
         })
-        .optional(),
+        .optional()
+        .describe('another place for backup'),
     })
-    .optional(),
+    .optional()
+    .describe('another place for backup (shared_storage.backup)'),
 });
 
 export type Input = z.infer<typeof inputSchema>;
 export type ControllerInput = z.infer<typeof controller>;
 export type ComputeInput = z.infer<typeof compute>;
 export type WebServiceInput = z.infer<typeof webService>;
+export type PartitionInput = z.infer<typeof partition>;
+
+type AnySchema = z.core.$ZodType;
+type Shape = Readonly<Record<string, AnySchema>>;
+
+/**
+ * The object shapes the schema allows at `path` (a path in the data: keys and list indexes),
+ * looking through optional values, unions, pipes, lists and records. Its keys, in the schema's
+ * order, are the keys a mapping there may have.
+ */
+export function shapesAt(path: readonly (string | number)[], schema: AnySchema = inputSchema): Shape[] {
+  const found: Shape[] = [];
+  const walk = (s: AnySchema, rest: readonly (string | number)[]): void => {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'readonly':
+        return walk(def.innerType as AnySchema, rest);
+      case 'pipe':
+        walk(def.in as AnySchema, rest);
+        return walk(def.out as AnySchema, rest);
+      case 'union':
+        for (const o of def.options as AnySchema[]) walk(o, rest);
+        return;
+      case 'array':
+        if (rest.length && typeof rest[0] === 'number') walk(def.element as AnySchema, rest.slice(1));
+        return;
+      case 'record':
+        if (rest.length) walk(def.valueType as AnySchema, rest.slice(1));
+        return;
+      case 'object': {
+        const shape = def.shape as Shape;
+        if (rest.length === 0) found.push(shape);
+        else if (typeof rest[0] === 'string' && Object.hasOwn(shape, rest[0])) walk(shape[rest[0]]!, rest.slice(1));
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  walk(schema, path);
+  return found;
+}
+
+/** The one-line explanation (`.describe()`) of the key at `path`, or undefined. */
+export function describeKey(path: readonly (string | number)[]): string | undefined {
+  const key = path[path.length - 1];
+  if (typeof key !== 'string') return undefined;
+  for (const shape of shapesAt(path.slice(0, -1))) {
+    for (let s: AnySchema | undefined = shape[key]; s; s = (s._zod.def as { innerType?: AnySchema }).innerType) {
+      const d = z.globalRegistry.get(s)?.description;
+      if (d) return d;
+    }
+  }
+  return undefined;
+}
 
 /** The JSON Schema for editors (yaml-language-server); `x-*` keys are allowed there too. */
 export function jsonSchema(): unknown {

@@ -5,7 +5,7 @@ import { diag, type Diagnostic } from './diagnostics.js';
 import { didYouMean } from './did-you-mean.js';
 import { pathText } from './fold.js';
 import type { Locator, Path } from './locate.js';
-import { inputSchema, type Input } from './schema.js';
+import { inputSchema, shapesAt, type Input } from './schema.js';
 import type { Code } from './codes.js';
 
 /**
@@ -44,43 +44,9 @@ export function prepare(v: unknown, path: Path, loc: Locator, ds: Diagnostic[]):
   return v;
 }
 
-type AnySchema = z.core.$ZodType;
-
-/** The keys an object schema accepts at `path` (for "did you mean"), unwrapping wrappers. */
-function keysAt(schema: AnySchema, path: Path): string[] {
-  const candidates: string[] = [];
-  const walk = (s: AnySchema, rest: Path): void => {
-    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
-    switch (def.type) {
-      case 'optional':
-      case 'nullable':
-      case 'default':
-      case 'readonly':
-        return walk(def.innerType as AnySchema, rest);
-      case 'pipe':
-        walk(def.in as AnySchema, rest);
-        return walk(def.out as AnySchema, rest);
-      case 'union':
-        for (const o of def.options as AnySchema[]) walk(o, rest);
-        return;
-      case 'array':
-        if (rest.length && typeof rest[0] === 'number') walk(def.element as AnySchema, rest.slice(1));
-        return;
-      case 'record':
-        if (rest.length) walk(def.valueType as AnySchema, rest.slice(1));
-        return;
-      case 'object': {
-        const shape = def.shape as Record<string, AnySchema>;
-        if (rest.length === 0) candidates.push(...Object.keys(shape));
-        else if (typeof rest[0] === 'string' && Object.hasOwn(shape, rest[0])) walk(shape[rest[0]]!, rest.slice(1));
-        return;
-      }
-      default:
-        return;
-    }
-  };
-  walk(schema, path);
-  return [...new Set(candidates)].filter((k) => k !== '$schema');
+/** The keys a mapping at `path` may have (for "did you mean"). */
+function keysAt(path: Path): string[] {
+  return [...new Set(shapesAt(path).flatMap((shape) => Object.keys(shape)))].filter((k) => k !== '$schema');
 }
 
 function valueAt(root: unknown, path: Path): unknown {
@@ -127,7 +93,7 @@ function toDiagnostic(issue: z.core.$ZodIssue, data: unknown, loc: Locator): Dia
   switch (issue.code) {
     case 'unrecognized_keys': {
       return issue.keys.map((k) => {
-        const known = keysAt(inputSchema, path);
+        const known = keysAt(path);
         const guess = didYouMean(k, known);
         return diag(
           'E201',

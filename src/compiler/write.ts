@@ -31,6 +31,7 @@ import {
   writeFileSync,
   writeSync,
   readdirSync,
+  realpathSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -421,6 +422,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode: n
   if (!overwrite && lstatOrUndefined(path)) throw new WriteError(`${path} exists; pass --force to replace it`);
   makeDirs(dirname(path));
   stageFile(path, data, mode, keepSame).commit(overwrite);
+}
+
+/**
+ * Replaces the content of an existing file atomically (a temporary sibling, see stageFile, then a
+ * rename), keeping its mode. A symbolic link is followed: the file it names is replaced, the link
+ * stays. The new file belongs to the user running mhc.
+ */
+export function replaceFile(path: string, data: Uint8Array | string): void {
+  let target: string;
+  let mode: number;
+  try {
+    target = realpathSync(path);
+    mode = statSync(target).mode & 0o7777;
+  } catch (e) {
+    throw new WriteError(`cannot write ${path}: ${errText(e)}`);
+  }
+  stageFile(target, data, mode).commit(true);
 }
 
 /** Removes a file mhc wrote earlier (a tarball of a bundle no longer built); anything but a file or link is left alone. */
