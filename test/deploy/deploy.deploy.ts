@@ -122,12 +122,12 @@ const bootstraps = () =>
 function writeRecords(id: number, tag: string): void {
   sql('ctl1', `CREATE DATABASE IF NOT EXISTS labdata; CREATE TABLE IF NOT EXISTS labdata.t (id INT PRIMARY KEY, v VARCHAR(40)); REPLACE INTO labdata.t VALUES (${id}, '${tag}')`);
   expect(redis('ctl1', 'set', `lab:${tag}`, tag)).toBe('OK');
-  lab.must('ctl1', `echo '${tag}' >${model.gluster!.mountPoint}/lab-${tag}`);
+  lab.must('ctl1', `echo '${tag}' >${model.gluster!.mountPoint}/lab-record-${id}`);
 }
 function expectRecords(id: number, tag: string, on: string): void {
   expect(sql(on, `SELECT v FROM labdata.t WHERE id = ${id}`)).toBe(tag);
   expect(redis(on, 'get', `lab:${tag}`)).toBe(tag);
-  expect(lab.must(on, `cat ${model.gluster!.mountPoint}/lab-${tag}`).trim()).toBe(tag);
+  expect(lab.must(on, `cat ${model.gluster!.mountPoint}/lab-record-${id}`).trim()).toBe(tag);
 }
 
 let secretValues: Map<string, string>;

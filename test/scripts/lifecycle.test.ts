@@ -479,6 +479,18 @@ describe('start_multihead.sh: Slurm on a fresh cluster', () => {
     expect(calls(s).slice(m).filter(mutating).map((c) => c.line)).toEqual([]);
   });
 
+  it('a registered cluster that "show cluster" did not see: sacctmgr add says it exists, which is success', () => {
+    // found by the deploy lab after a power loss: show cluster failed, add cluster exited 1
+    // ("already exists. Not adding.") and the slurm phase failed
+    const s = setup('my_multihead_cluster.yaml');
+    s.node.set('sacct-clusters', `${s.model.slurm!.clusterName}\n`);
+    s.node.set('sacct-show-fails');
+    const r = start(s, ['--phase', 'storage', '--phase', 'slurm', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`the cluster ${s.model.slurm!.clusterName} is registered already`);
+    expect(lines(calls(s))).not.toContain('systemctl restart slurmctld.service');
+  });
+
   it("the VIP's database answers but the VIP holder's slurmdbd does not yet: pending before the registration", () => {
     // found by the deploy lab: ctl1 registered the cluster through the VIP while the VIP holder's
     // slurmdbd was still starting (sacctmgr: Connection refused) and the phase failed

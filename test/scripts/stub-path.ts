@@ -220,7 +220,13 @@ esac
 `,
   sacctmgr: `
 mkdir -p "$S"
-if [[ " $* " == *" add cluster "* ]]; then echo "\${*: -1}" >>"$S/sacct-clusters"; exit 0; fi
+# like sacctmgr: adding a cluster that exists says so and exits 1
+if [[ " $* " == *" add cluster "* ]]; then
+  if grep -qx -- "\${*: -1}" "$S/sacct-clusters" 2>/dev/null; then echo " This cluster \${*: -1} already exists.  Not adding."; exit 1; fi
+  echo "\${*: -1}" >>"$S/sacct-clusters"; exit 0
+fi
+# $S/sacct-show-fails: "show cluster" times out (slurmdbd still starting)
+if [[ " $* " == *" show cluster "* && -e $S/sacct-show-fails ]]; then exit 1; fi
 if [[ " $* " == *" show cluster "* ]]; then cat "$S/sacct-clusters" 2>/dev/null; exit 0; fi
 `,
   scontrol: `
