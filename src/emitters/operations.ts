@@ -70,6 +70,7 @@ export function opsContext(
         unit: `redis-server@${i.name}.service`,
         conf: i.staticPath,
         rdb: `${DATA_DIR}/${i.dbfilename}`,
+        aof: `${DATA_DIR}/${i.aofDir}`,
       }))
     : [];
   return {

@@ -71,6 +71,8 @@ declare -gr MHC_SLURM_USER=slurm
 # 1 when slurmdbd (accounting) runs on the Slurm controllers
 declare -gr MHC_SLURM_ACCOUNTING=1
 declare -gr MHC_SLURMDBD_PORT=6819
+# where slurmctld and sacctmgr reach slurmdbd (slurm.conf's AccountingStorageHost: the VIP)
+declare -gr MHC_SLURMDBD_HOST=172.16.10.10
 declare -gr MHC_MUNGE_SECRET=MUNGE_KEY
 # where slurmdbd keeps accounting (MariaDB through the VIP), and its database user
 declare -gr MHC_SLURMDBD_STORAGE_HOST=172.16.10.10

@@ -750,6 +750,22 @@ phase_redis() {
 }
 
 # --- phase 4: Slurm --------------------------------------------------------------------------------
+# register_cluster: sacctmgr add cluster; fails (1: nothing to do) when the cluster exists, which
+# a "show cluster" that timed out or met a slurmdbd still starting did not see: that is success
+register_cluster() {
+  local out rc=0
+  if ((DRY_RUN)); then
+    run with_timeout 30 sacctmgr -i add cluster "$MHC_SLURM_CLUSTER"
+    return 1
+  fi
+  out=$(run with_timeout 30 sacctmgr -i add cluster "$MHC_SLURM_CLUSTER" 2>&1) || rc=$?
+  [[ -z $out ]] || printf '%s\n' "$out"
+  if ((rc)) && [[ $out == *"already exists"* ]]; then
+    info "the cluster $MHC_SLURM_CLUSTER is registered already"
+    return 1
+  fi
+  ((rc == 0)) || die "sacctmgr add cluster $MHC_SLURM_CLUSTER failed (exit $rc): see journalctl -u slurmdbd on the VIP holder, then run this again"
+}
 phase_slurm() {
   need_cmds scontrol
   local restart=0
@@ -787,11 +803,14 @@ phase_slurm() {
     fi
     RESTART=$restart unit_up slurmdbd.service
     wait_for "$WAIT_SERVICE" "slurmdbd on port $MHC_SLURMDBD_PORT" tcp_probe "$MHC_NODE_IP" "$MHC_SLURMDBD_PORT" "$PROBE_SECS" || die "slurmdbd does not answer: see journalctl -u slurmdbd"
+    # sacctmgr (and slurmctld) reach slurmdbd at AccountingStorageHost, the VIP: the holder's
+    # slurmdbd, which may still be starting (its drop-in restarts it until its database answers)
+    wait_for "$WAIT_SERVICE" "slurmdbd at $MHC_SLURMDBD_HOST:$MHC_SLURMDBD_PORT" tcp_probe "$MHC_SLURMDBD_HOST" "$MHC_SLURMDBD_PORT" "$PROBE_SECS" ||
+      pending "slurmdbd at $MHC_SLURMDBD_HOST:$MHC_SLURMDBD_PORT (the VIP holder's) does not answer yet: run this again once that node has run its slurm phase"
     # the cluster must be registered before slurmctld starts
     if ((DRY_RUN)) || ! with_timeout 20 sacctmgr -n -P show cluster format=cluster 2>/dev/null | grep -x -- "$MHC_SLURM_CLUSTER" >/dev/null; then
       info "registering the cluster $MHC_SLURM_CLUSTER with slurmdbd"
-      run with_timeout 30 sacctmgr -i add cluster "$MHC_SLURM_CLUSTER"
-      ((DRY_RUN)) || registered=1
+      register_cluster && registered=1
     fi
   fi
   if unit_active slurmctld.service && ((registered)) && ((!restart)); then
