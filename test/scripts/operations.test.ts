@@ -104,6 +104,9 @@ esac`,
   ip: `cat "$S/ip_addr" 2>/dev/null || true`,
   curl: `[[ -e $S/web_up ]] || { echo "curl: (7) Failed to connect" >&2; printf '000 0.001'; exit 7; }; printf '200 0.002'`,
   mountpoint: `[[ -e $S/mounted ]] || exit 32`,
+  // the real tar; with $S/tar_file_changed, an archive made exits 1 as GNU tar does when a file
+  // changed while it was read (slurmctld rewriting its state during a backup)
+  tar: `/usr/bin/tar "$@" || exit; [[ -e $S/tar_file_changed && " $* " == *" -czf "* ]] && exit 1; exit 0`,
   ssh: `[[ -e $S/ssh_hang ]] && exec sleep 60; echo "ssh: connect to host: No route to host" >&2; exit 255`,
 };
 
@@ -580,6 +583,20 @@ describe("backup.sh", () => {
       for (const v of Object.values(AWKWARD)) expect(calls(n)).not.toContain(v);
     });
   }
+
+  it("a live state directory that changed while tar read it (tar exit 1) is a warning, not a failed item", () => {
+    // found by the deploy lab: slurmctld renamed heartbeat.new while backup.sh read the state
+    // directory; tar exited 1 and the snapshot was marked incomplete
+    const n = setup("my_multihead_cluster.yaml");
+    healthy(n);
+    writeFileSync(join(n.state, "tar_file_changed"), "");
+    const r = sh(n, "backup.sh", ["--items", "slurm_state,glusterfs_data"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/slurm_state\.tar\.gz: files of .* changed while they were read \(kept as read\)/);
+    const latest = readlinkSync(join(n.root, "/var/backups/cluster/latest"));
+    const meta = JSON.parse(readFileSync(join(n.root, "/var/backups/cluster", latest, "metadata.json"), "utf8"));
+    expect(meta).toMatchObject({ complete: true, items: ["slurm_state", "glusterfs_data"] });
+  });
 
   it("an item failing: exit 1, the snapshot kept and marked incomplete, latest not moved", () => {
     const n = setup("my_multihead_cluster.yaml");

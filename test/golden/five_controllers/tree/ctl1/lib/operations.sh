@@ -650,7 +650,24 @@ snap_slurm_state() {
     would tar -C "$s" -czf "$1/slurm_state.tar.gz" .
     return 0
   fi
-  tar -C "$s" -czf "$1/slurm_state.tar.gz" . && info "slurm_state: $MHC_SLURM_STATE_DIR"
+  live_tar "$1/slurm_state.tar.gz" "$s" || return 1
+  info "slurm_state: $MHC_SLURM_STATE_DIR"
+}
+# live_tar ARCHIVE DIR [TAR OPTIONS…]: tar -czf ARCHIVE of DIR while its daemons keep writing. GNU
+# tar's exit 1 ("file changed as we read it", "File removed before we read it") is not a
+# failure here: slurmctld writes each state file to a new name and renames it, so a file read is
+# whole (the old inode stays intact); a file of the volume changed meanwhile is the only one
+# that may not be (named in the warning). Exit 2 (fatal) fails.
+live_tar() {
+  local archive=$1 dir=$2 rc=0
+  shift 2
+  tar -C "$dir" --warning=no-file-removed --warning=no-file-changed "$@" -czf "$archive" . 2>"$OPS_TMP/tar.err" || rc=$?
+  if ((rc == 1)); then
+    warn "${archive##*/}: files of $dir changed while they were read (kept as read)"
+  elif ((rc)); then
+    error "${archive##*/}: tar failed (exit $rc): $(one_line "$(<"$OPS_TMP/tar.err")")"
+    return 1
+  fi
 }
 # snap_glusterfs_meta DIR: DIR/glusterfs/{volume-info,volume-status,peer-status}.txt
 snap_glusterfs_meta() {
@@ -682,6 +699,6 @@ snap_glusterfs_data() {
     return 0
   fi
   # no timeout: the volume takes as long as its data needs
-  tar -C "$mnt" --numeric-owner "${ex[@]}" -czf "$1/glusterfs_data.tar.gz" . || return 1
+  live_tar "$1/glusterfs_data.tar.gz" "$mnt" --numeric-owner "${ex[@]}" || return 1
   info "glusterfs_data: $MHC_GLUSTER_MOUNT ($(stat -c %s -- "$1/glusterfs_data.tar.gz") bytes compressed)"
 }
