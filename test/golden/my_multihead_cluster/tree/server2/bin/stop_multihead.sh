@@ -106,6 +106,20 @@ for s in "${ORDER[@]}"; do
   TODO+=("$s")
 done
 
+# last_up: the VIP is here and this is the last Galera member up (size 1): no peer takes the VIP
+# over, so Slurm would stop against a database that left with it (slurmctld then hangs on its
+# slurmdbd connection: found by the deploy lab)
+last_up() {
+  [[ -n $MHC_VIP ]] && runs_here mariadb || return 1
+  ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -w -- "$MHC_VIP/$MHC_VIP_PREFIX" >/dev/null || return 1
+  local size
+  size=$(with_timeout 10 mariadb --protocol=socket -u root -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'" 2>/dev/null) || return 1
+  [[ ${size##*[[:space:]]} == 1 ]]
+}
+if [[ " ${TODO[*]} " == *" keepalived "* && " ${TODO[*]} " == *" slurm "* ]] && last_up; then
+  mapfile -t TODO < <(printf '%s\n' "${TODO[@]}" | awk '$0 == "keepalived" { next } { print } $0 == "slurm" { print "keepalived" }')
+fi
+
 printf '%s\n' "${C_BOLD}Multi-Head HPC Cluster Stop — $MHC_CLUSTER / $MHC_NODE${C_RESET}"
 info "Starting at: $(date '+%Y-%m-%d %H:%M:%S')"
 ((${#TODO[@]})) || {
@@ -127,7 +141,9 @@ FAILED=()
 # stop_unit UNIT [SECS]: graceful stop bounded by SECS; with --force a unit still running is killed
 # unit_busy UNIT: running, or about to run again (activating: a Restart= waiting to fire)
 unit_busy() {
-  case $(systemctl is-active "$1" 2>/dev/null) in
+  local state
+  state=$(systemctl is-active "$1" 2>/dev/null) || true
+  case $state in
     active | activating | reloading | deactivating) return 0 ;;
     *) return 1 ;;
   esac
@@ -238,6 +254,7 @@ stop_glusterfs() {
 }
 
 section "Stopping Cluster Services"
+[[ " ${TODO[*]} " != *" slurm keepalived "* ]] || info "the last controller up (the VIP here, Galera size 1): keepalived stops after Slurm, so slurmctld and slurmdbd reach their database while they stop"
 for s in "${TODO[@]}"; do
   section "Stopping $(service_label "$s")"
   "stop_$s"

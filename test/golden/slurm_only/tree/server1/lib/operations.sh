@@ -17,8 +17,6 @@ MHC_MARIADB_SOCKET=/run/mysqld/mysqld.sock
 # this node's Redis instances, by port: the static config (requirepass), the RDB file, the unit
 declare -gA MHC_REDIS_CONF=()
 declare -gA MHC_REDIS_RDB=()
-# each instance's append-only directory (appendonly yes: loaded at start instead of the RDB)
-declare -gA MHC_REDIS_AOF=()
 declare -gA MHC_REDIS_UNIT=()
 MHC_SENTINEL_UNIT=''
 # Sentinel's static config (its requirepass) and the secret that credential is derived from
