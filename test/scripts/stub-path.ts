@@ -116,7 +116,7 @@ fi
 case $q in
   *wsrep_cluster_status*) printf 'wsrep_cluster_status\\t%s\\n' "$(cat "$S/wsrep_status" 2>/dev/null || echo Primary)" ;;
   *wsrep_local_state_comment*) printf 'wsrep_local_state_comment\\t%s\\n' "$(cat "$S/wsrep_state" 2>/dev/null || echo Synced)" ;;
-  *wsrep_cluster_size*) printf 'wsrep_cluster_size\\t%s\\n' "$(cat "$S/wsrep_size" 2>/dev/null || echo 3)" ;;
+  *wsrep_cluster_size*) printf 'wsrep_cluster_size\\t3\\n' ;;
   *) ;;
 esac
 exit 0

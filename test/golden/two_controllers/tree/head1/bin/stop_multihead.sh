@@ -106,20 +106,6 @@ for s in "${ORDER[@]}"; do
   TODO+=("$s")
 done
 
-# last_up: the VIP is here and this is the last Galera member up (size 1): no peer takes the VIP
-# over, so Slurm would stop against a database that left with it (slurmctld then hangs on its
-# slurmdbd connection: found by the deploy lab)
-last_up() {
-  [[ -n $MHC_VIP ]] && runs_here mariadb || return 1
-  ip -o addr show dev "$MHC_VIP_IFACE" 2>/dev/null | grep -w -- "$MHC_VIP/$MHC_VIP_PREFIX" >/dev/null || return 1
-  local size
-  size=$(with_timeout 10 mariadb --protocol=socket -u root -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'" 2>/dev/null) || return 1
-  [[ ${size##*[[:space:]]} == 1 ]]
-}
-if [[ " ${TODO[*]} " == *" keepalived "* && " ${TODO[*]} " == *" slurm "* ]] && last_up; then
-  mapfile -t TODO < <(printf '%s\n' "${TODO[@]}" | awk '$0 == "keepalived" { next } { print } $0 == "slurm" { print "keepalived" }')
-fi
-
 printf '%s\n' "${C_BOLD}Multi-Head HPC Cluster Stop — $MHC_CLUSTER / $MHC_NODE${C_RESET}"
 info "Starting at: $(date '+%Y-%m-%d %H:%M:%S')"
 ((${#TODO[@]})) || {
@@ -193,7 +179,10 @@ stop_keepalived() {
   fi
 }
 stop_slurm() {
-  stop_unit slurmctld.service
+  # slurmctld saves its state as soon as SIGTERM arrives; a backup controller that gave control
+  # back (Slurm 22.05) can then hang in its shutdown for systemd's 90 s (seen in the deploy lab):
+  # after the timeout it is killed, with nothing left to save
+  FORCE=1 stop_unit slurmctld.service
   if [[ $MHC_SLURM_ACCOUNTING == 1 ]]; then
     if unit_active slurmdbd.service && ! tcp_probe "$MHC_SLURMDBD_STORAGE_HOST" "$MHC_SLURMDBD_STORAGE_PORT" 2; then
       # its database is behind the VIP, which left with keepalived (the last node up): slurmdbd's
@@ -202,7 +191,8 @@ stop_slurm() {
       warn "slurmdbd's database ($MHC_SLURMDBD_STORAGE_HOST:$MHC_SLURMDBD_STORAGE_PORT) no longer answers: killing slurmdbd"
       run systemctl kill --signal=SIGKILL slurmdbd.service || true
     fi
-    stop_unit slurmdbd.service
+    # (killed, its drop-in starts it again against the absent database: that start is killed too)
+    FORCE=1 stop_unit slurmdbd.service
   fi
   stop_unit munge.service
 }
@@ -254,7 +244,6 @@ stop_glusterfs() {
 }
 
 section "Stopping Cluster Services"
-[[ " ${TODO[*]} " != *" slurm keepalived "* ]] || info "the last controller up (the VIP here, Galera size 1): keepalived stops after Slurm, so slurmctld and slurmdbd reach their database while they stop"
 for s in "${TODO[@]}"; do
   section "Stopping $(service_label "$s")"
   "stop_$s"
