@@ -124,7 +124,6 @@ if ((!DRY_RUN)) && ! confirm "This will stop ${TODO[*]} on $MHC_NODE. Continue?"
 fi
 
 FAILED=()
-# stop_unit UNIT [SECS]: graceful stop bounded by SECS; with --force a unit still running is killed
 # unit_busy UNIT: running, or about to run again (activating: a Restart= waiting to fire)
 unit_busy() {
   local state
@@ -134,6 +133,7 @@ unit_busy() {
     *) return 1 ;;
   esac
 }
+# stop_unit UNIT [SECS]: graceful stop bounded by SECS; with --force a unit still running is killed
 stop_unit() {
   local u=$1 secs=${2:-$STOP_TIMEOUT}
   if ! unit_busy "$u"; then
