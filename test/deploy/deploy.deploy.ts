@@ -24,9 +24,11 @@ const CLUSTER = 'mhc-deploy';
 const ONLY = process.env.MHC_DEPLOY_ONLY?.split(',');
 /**
  * Scenarios that still find open defects: run only when asked (MHC_DEPLOY_ONLY naming them, or
- * MHC_DEPLOY_ALL=1), so `npm run test:deploy` reports what holds. None now.
+ * MHC_DEPLOY_ALL=1), so `npm run test:deploy` reports what holds.
+ *   4: after a whole-cluster stop the Redis Cluster sometimes stays CLUSTERDOWN although the
+ *      redis phase said ok (passed in 3 of 4 runs of the last code).
  */
-const OPEN: string[] = [];
+const OPEN = ['4'];
 const scenario = (n: string) => it.skipIf(ONLY !== undefined ? !ONLY.includes(n) : OPEN.includes(n) && !process.env.MHC_DEPLOY_ALL);
 
 const figures: Record<string, unknown> = {};
@@ -469,7 +471,7 @@ describe.sequential('deploy lab', () => {
     // Redis persists by RDB snapshots (save 3600 1 / 300 100 / 60 10000): a key written seconds
     // before every node lost power is not on any disk (README: Power loss); what was saved is
     expectRecords(5, 'before the power loss', 'ctl2', { redis: false });
-    expect(redis('ctl2', 'get', 'lab:before the full stop')).toBe('before the full stop');
+    if (sql('ctl2', "SELECT COUNT(*) FROM labdata.t WHERE id = 4") === '1') expect(redis('ctl2', 'get', 'lab:before the full stop')).toBe('before the full stop');
     fig('scenario 5: the Redis key written just before', redis('ctl2', 'get', 'lab:before the power loss') === '' ? 'lost (not saved yet: RDB persistence)' : 'kept');
     const job = await sbatch('ctl1');
     fig('scenario 5: recovered ms', `${now() - t} (kill to every controller healthy; a job ran on ${job.node})`);
