@@ -88,8 +88,10 @@ printf '%s\\n' "\${REDISCLI_AUTH-<unset>}" >"$S/redis_auth.$port"
 if [[ -n $rdb ]]; then printf 'REDIS0010fake-%s' "$port" >"$rdb"; echo "Transfer finished with success."; exit 0; fi
 case "\${cmd[*],,}" in
   ping) echo PONG ;;
-  "info replication") printf '# Replication\\r\\nrole:%s\\r\\nconnected_slaves:0\\r\\n' "$(cat "$S/redis_role" 2>/dev/null || echo master)" ;;
-  "cluster info") printf 'cluster_state:ok\\r\\ncluster_slots_ok:16384\\r\\ncluster_size:3\\r\\ncluster_known_nodes:6\\r\\n' ;;
+  "info replication") printf '# Replication\\r\\nrole:%s\\r\\nconnected_slaves:0\\r\\n' "$(cat "$S/redis_role.$port" 2>/dev/null || cat "$S/redis_role" 2>/dev/null || { [[ $port == "$(cat "$S/redis_base_port" 2>/dev/null)" ]] && echo master; } || echo slave)" ;;
+  "cluster info")
+    if [[ -e $S/cluster_fail.$port ]]; then printf 'cluster_state:fail\\r\\ncluster_slots_ok:10923\\r\\ncluster_size:3\\r\\ncluster_known_nodes:6\\r\\n'
+    else printf 'cluster_state:ok\\r\\ncluster_slots_ok:16384\\r\\ncluster_size:3\\r\\ncluster_known_nodes:6\\r\\n'; fi ;;
   "cluster nodes") cat "$S/cluster_nodes.$port" 2>/dev/null ;;
   sentinel*) printf '10.0.0.1\\n6379\\n' ;;
   dbsize) echo 5 ;;
@@ -338,6 +340,30 @@ describe("status_multihead.sh", () => {
       }
     });
   }
+
+  it("Redis Cluster: every local instance's own view counts, and a master off its planned port is degraded", () => {
+    // found by the deploy lab: the first instance saw cluster_state:ok while the node's other
+    // instance answered CLUSTERDOWN; and after a whole-cluster stop one node held two masters
+    const n = setup("my_multihead_cluster.yaml");
+    const r0 = n.model.redis;
+    if (r0?.mode !== "cluster") return;
+    healthy(n);
+    const replica = r0.port + 1;
+    let r = sh(n, "status_multihead.sh", ["--format", "json", "--service", "redis"]);
+    expect(JSON.parse(r.stdout).services.redis, r.stdout).toBe("running");
+    writeFileSync(join(n.state, `cluster_fail.${replica}`), "");
+    r = sh(n, "status_multihead.sh", ["--format", "json", "--service", "redis"]);
+    let j = JSON.parse(r.stdout);
+    expect(r.status).toBe(1);
+    expect(j.services.redis).toBe("degraded");
+    expect(j.details.redis.message).toContain(`instance ${replica} sees cluster_state fail (cluster_slots_ok 10923)`);
+    rmSync(join(n.state, `cluster_fail.${replica}`));
+    writeFileSync(join(n.state, `redis_role.${replica}`), "master");
+    r = sh(n, "status_multihead.sh", ["--format", "json", "--service", "redis"]);
+    j = JSON.parse(r.stdout);
+    expect(j.services.redis).toBe("degraded");
+    expect(j.details.redis.message).toContain(`instance ${replica} is a master, the plan makes it a slave`);
+  });
 
   it("bad options → usage on stderr, exit 2 (every script)", () => {
     const n = setup("my_multihead_cluster.yaml");

@@ -201,7 +201,11 @@ done
 case "\${rest[*]}" in
   ping) [[ -e $S/redis-down/$h:$p ]] && exit 1; echo PONG ;;
   "cluster info")
-    if [[ -e $S/redis-cluster ]]; then echo cluster_state:ok; else echo cluster_state:fail; fi
+    [[ -e $S/redis-down/$h:$p ]] && exit 1
+    # $S/redis-info-H:P: that instance's own view (else: all ok once $S/redis-cluster exists)
+    if [[ -e $S/redis-info-$h:$p ]]; then cat "$S/redis-info-$h:$p"
+    elif [[ -e $S/redis-cluster ]]; then printf 'cluster_state:ok\r\ncluster_slots_ok:16384\r\n'
+    else printf 'cluster_state:fail\r\ncluster_slots_ok:0\r\n'; fi
     # $S/redis-known: the instances already belong to a cluster of that many nodes
     [[ ! -e $S/redis-known ]] || echo "cluster_known_nodes:$(cat "$S/redis-known")" ;;
   "cluster myid") printf '%040d\\n' "$p" ;;
@@ -212,7 +216,16 @@ case "\${rest[*]}" in
     echo "$p \${rest[2]}" >>"$S/redis-failovers"
     if [[ \${rest[2]} == takeover || -e $S/redis-force-works ]]; then touch "$S/redis-master-$p" "$S/redis-cluster"; fi
     echo OK ;;
-  role) if [[ -e $S/redis-master-$p ]]; then echo master; else echo slave; fi ;;
+  # a plain CLUSTER FAILOVER (coordinated, the master up) always works
+  "cluster failover")
+    echo "$h:$p failover" >>"$S/redis-failovers"
+    rm -f "$S/redis-slave-$h:$p"
+    echo OK ;;
+  # role: master, unless $S/redis-slave-H:P or $S/redis-slave-PORT (until a failover there)
+  role)
+    if [[ -e $S/redis-master-$p ]]; then echo master
+    elif [[ -e $S/redis-slave-$h:$p || -e $S/redis-slave-$p ]]; then echo slave
+    else echo master; fi ;;
   "--cluster create"*) touch "$S/redis-cluster" ;;
   save) echo OK ;;
   *) ;;

@@ -613,16 +613,39 @@ galera_bootstrap_decision() {
 }
 
 # --- phase 3: Redis --------------------------------------------------------------------------------
+# the Redis Cluster plan (files/etc/mhc/redis/cluster-plan): masters, REPLICA=MASTER pairs, and
+# every instance of the two
+REDIS_MASTERS=() REDIS_REPLICAS=() REDIS_PLAN=()
 redis_ping() { with_timeout 3 redis-cli -h "$1" -p "$2" ping 2>/dev/null | grep PONG >/dev/null; }
 # (the reply is read whole, not piped to grep -q: under pipefail an early exit of grep makes
 # redis-cli die of SIGPIPE, and the probe fail, when the reply arrives in more than one write)
+# redis_view ADDR: that instance's own view of the cluster: "ok" (cluster_state:ok and all 16384
+# slots served), "fail (cluster_slots_ok N)", or nothing when it does not answer. Each instance
+# judges alone: one that still flags a returned master FAIL sees the cluster down for up to
+# 2 x cluster-node-timeout, and a client it serves gets CLUSTERDOWN.
+redis_view() {
+  local out slots
+  out=$(with_timeout 3 redis-cli -h "${1%:*}" -p "${1##*:}" cluster info 2>/dev/null) || return 0
+  slots=$(awk -F: '$1 == "cluster_slots_ok" { print $2 + 0 }' <<<"$out")
+  if [[ $out =~ (^|$'\n')cluster_state:ok && ${slots:-0} == 16384 ]]; then echo ok; else echo "fail (cluster_slots_ok ${slots:-0})"; fi
+}
+# redis_cluster_ok: every instance of the plan (REDIS_PLAN) answers and sees the cluster ok
 redis_cluster_ok() {
-  local p out
-  for p in "${MHC_REDIS_PORTS[@]}"; do
-    out=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null) || continue
-    [[ $out =~ (^|$'\n')cluster_state:ok ]] && return 0
+  local a
+  for a in "${REDIS_PLAN[@]}"; do [[ $(redis_view "$a") == ok ]] || return 1; done
+}
+# redis_silent: the instances of the plan that do not answer, one a line
+redis_silent() {
+  local a
+  for a in "${REDIS_PLAN[@]}"; do redis_ping "${a%:*}" "${a##*:}" || echo "$a"; done
+}
+# redis_not_ok: "ADDR fail (cluster_slots_ok N)" for each instance that does not see the cluster ok
+redis_not_ok() {
+  local a v
+  for a in "${REDIS_PLAN[@]}"; do
+    v=$(redis_view "$a")
+    [[ $v == ok ]] || echo "$a ${v:-does not answer}"
   done
-  return 1
 }
 # redis_orphans: "PORT MASTER-ADDRESS" for each local replica whose master carries the FAIL flag. A
 # replica promotes itself only when its data is recent (cluster-replica-validity-factor); after a
@@ -637,10 +660,13 @@ redis_orphans() {
     [[ -z $addr ]] || echo "$p $addr"
   done
 }
-redis_is_master() {
+# redis_role ADDR: "master" or "slave" (ROLE's first line); fails when the instance does not answer
+redis_role() {
   local out
-  out=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$1" role 2>/dev/null) && [[ ${out%%$'\n'*} == master ]]
+  out=$(with_timeout 3 redis-cli -h "${1%:*}" -p "${1##*:}" role 2>/dev/null) || return 1
+  printf '%s\n' "${out%%$'\n'*}"
 }
+redis_is_master() { [[ $(redis_role "$1") == master ]]; }
 # redis_promote_orphans: each such replica takes its failed master's slots: CLUSTER FAILOVER FORCE
 # (the other masters vote), then TAKEOVER (no vote) when no majority answers within 15 s
 redis_promote_orphans() {
@@ -649,14 +675,63 @@ redis_promote_orphans() {
     [[ -n $p ]] || continue
     warn "redis: the master $addr of the replica on port $p is down (FAIL) and its replica did not take over: promoting it (cluster failover force)"
     run with_timeout 5 redis-cli -h 127.0.0.1 -p "$p" cluster failover force
-    if ! ((DRY_RUN)) && ! wait_for 15 "redis on port $p to become master" redis_is_master "$p"; then
+    if ! ((DRY_RUN)) && ! wait_for 15 "redis on port $p to become master" redis_is_master "127.0.0.1:$p"; then
       warn "redis: no majority of masters voted for port $p: cluster failover takeover"
       run with_timeout 5 redis-cli -h 127.0.0.1 -p "$p" cluster failover takeover
-      wait_for 15 "redis on port $p to become master" redis_is_master "$p" || true
+      wait_for 15 "redis on port $p to become master" redis_is_master "127.0.0.1:$p" || true
     fi
     n=$((n + 1))
   done < <(redis_orphans)
   ((n))
+}
+# redis_orphan_hint: for a local replica whose master is FAIL, the command that gives it the
+# master's slots, should that master's node be lost for good
+redis_orphan_hint() {
+  local p addr
+  while read -r p addr; do
+    [[ -z $p ]] || printf '; if %s is lost for good: redis-cli -p %s cluster failover force (here)' "$addr" "$p"
+  done < <(redis_orphans)
+}
+# redis_rebalance: the plan gives every node one master, and its replica to the next node, so that
+# losing any node keeps every slot served. A failover (a node stopped, a whole-cluster stop) leaves
+# a node holding two masters, whose loss would take a majority of them and the whole cluster: each
+# master of the plan that runs as a replica takes its role back by CLUSTER FAILOVER (coordinated:
+# its master holds writers until the replica has caught up, so no write is lost).
+redis_rebalance() {
+  local a n=0
+  for a in "${REDIS_MASTERS[@]}"; do
+    [[ $(redis_role "$a") == slave ]] || continue
+    info "redis: $a runs as a replica; the plan makes it a master: cluster failover there"
+    run with_timeout 5 redis-cli -h "${a%:*}" -p "${a##*:}" cluster failover ||
+      { warn "redis: cluster failover on $a refused (redis-cli -h ${a%:*} -p ${a##*:} cluster nodes)"; continue; }
+    wait_for 15 "redis $a to become master" redis_is_master "$a" ||
+      warn "redis: $a did not become master: run redis-cli -h ${a%:*} -p ${a##*:} cluster failover"
+    n=$((n + 1))
+  done
+  ((n == 0)) || wait_for "$WAIT_SERVICE" "every Redis instance to see the cluster ok" redis_cluster_ok ||
+    pending "the Redis cluster is not ok everywhere after moving masters back: $(redis_not_ok | paste -sd ';')"
+  ((n == 0)) || done_or_would "redis: $n master(s) back where the plan puts them" "redis: would move $n master(s) back where the plan puts them"
+}
+# redis_settle: the instances form a cluster already (a restart, a node back after maintenance):
+# wait until every instance of the plan sees it ok. While an instance does not answer, its node
+# has not run its redis phase yet: pending (promoting the replica of a master that is only late
+# would drop what that master wrote last).
+redis_settle() {
+  local silent
+  mapfile -t silent < <(redis_silent)
+  ((${#silent[@]} == 0)) ||
+    pending "the Redis cluster waits for ${silent[*]}, which do(es) not answer: run this again once every Redis node has run its redis phase$(redis_orphan_hint)"
+  if wait_for "$WAIT_SERVICE" "every Redis instance to see the cluster ok" redis_cluster_ok; then
+    redis_rebalance
+    ok "redis: the cluster is up again (cluster_state:ok on all ${#REDIS_PLAN[@]} instances)"
+    return 0
+  fi
+  if redis_promote_orphans && wait_for "$WAIT_SERVICE" "every Redis instance to see the cluster ok" redis_cluster_ok; then
+    redis_rebalance
+    ok "redis: the cluster is up again (cluster_state:ok on all ${#REDIS_PLAN[@]} instances) after promoting the replicas of failed masters"
+    return 0
+  fi
+  pending "the Redis cluster is not ok everywhere yet: $(redis_not_ok | paste -sd ';'): run this again once every Redis node has run its redis phase (redis-cli -p ${MHC_REDIS_PORTS[0]} cluster nodes)"
 }
 # redis_drop_rewritten STATIC RUNTIME: the run-time file without the copies CONFIG REWRITE made
 # of the static file's settings (and "user default"), which would otherwise keep old values (a
@@ -708,11 +783,12 @@ phase_redis() {
     done_or_would "redis: ${#MHC_REDIS_PORTS[@]} instance(s) and Sentinel up (master name $MHC_REDIS_SENTINEL_MASTER)" "redis: would start ${#MHC_REDIS_PORTS[@]} instance(s) and Sentinel"
     return 0
   fi
-  local masters replicas
-  mapfile -t masters < <(plan_values "$BUNDLE/files/etc/mhc/redis/cluster-plan" MHC_REDIS_CLUSTER_MASTERS)
-  mapfile -t replicas < <(plan_values "$BUNDLE/files/etc/mhc/redis/cluster-plan" MHC_REDIS_CLUSTER_REPLICAS)
+  mapfile -t REDIS_MASTERS < <(plan_values "$BUNDLE/files/etc/mhc/redis/cluster-plan" MHC_REDIS_CLUSTER_MASTERS)
+  mapfile -t REDIS_REPLICAS < <(plan_values "$BUNDLE/files/etc/mhc/redis/cluster-plan" MHC_REDIS_CLUSTER_REPLICAS)
+  REDIS_PLAN=("${REDIS_MASTERS[@]}" "${REDIS_REPLICAS[@]%%=*}")
   if ((!DRY_RUN)) && redis_cluster_ok; then
-    ok "redis: the cluster is up (cluster_state:ok)"
+    redis_rebalance
+    ok "redis: the cluster is up (cluster_state:ok on all ${#REDIS_PLAN[@]} instances)"
     return 0
   fi
   # instances that already know other nodes belong to the cluster (a restart, a failover in
@@ -720,27 +796,19 @@ phase_redis() {
   local known
   for p in "${MHC_REDIS_PORTS[@]}"; do
     known=$(with_timeout 3 redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | awk -F: '$1 == "cluster_known_nodes" { print $2 + 0 }') || known=0
-    ((${known:-0} > 1)) || continue
-    if ((!DRY_RUN)) && wait_for "$WAIT_SERVICE" "the Redis cluster (cluster_state:ok)" redis_cluster_ok; then
-      ok "redis: the cluster is up again (cluster_state:ok)"
+    if ((${known:-0} > 1)); then
+      redis_settle
       return 0
     fi
-    if redis_promote_orphans && ((!DRY_RUN)) && wait_for "$WAIT_SERVICE" "the Redis cluster (cluster_state:ok)" redis_cluster_ok; then
-      ok "redis: the cluster is up again (cluster_state:ok) after promoting the replicas of failed masters"
-      return 0
-    fi
-    pending "the Redis cluster exists (the instance on port $p knows ${known} nodes) but its state is not ok yet: run this again once every Redis node has run its redis phase (redis-cli -p $p cluster info)"
   done
   [[ ${MHC_REDIS_MEMBERS[0]} == "$MHC_NODE" ]] || pending "the Redis cluster is not built yet: ${MHC_REDIS_MEMBERS[0]} builds it once every node's instances answer"
-  local a down=()
-  for a in "${masters[@]}" "${replicas[@]%%=*}"; do
-    redis_ping "${a%:*}" "${a##*:}" || down+=("$a")
-  done
+  local down
+  mapfile -t down < <(redis_silent)
   ((${#down[@]} == 0)) || pending "the Redis cluster is not built yet: ${down[*]} do(es) not answer; run this again once every Redis node has run its redis phase"
-  info "building the Redis cluster: masters ${masters[*]}"
-  run with_timeout 120 redis-cli --cluster create "${masters[@]}" --cluster-replicas 0 --cluster-yes
+  info "building the Redis cluster: masters ${REDIS_MASTERS[*]}"
+  run with_timeout 120 redis-cli --cluster create "${REDIS_MASTERS[@]}" --cluster-replicas 0 --cluster-yes
   local pair replica master id
-  for pair in "${replicas[@]}"; do
+  for pair in "${REDIS_REPLICAS[@]}"; do
     replica=${pair%%=*} master=${pair#*=}
     id=$(with_timeout 5 redis-cli -h "${master%:*}" -p "${master##*:}" cluster myid 2>/dev/null) || id=''
     ((DRY_RUN)) || [[ $id =~ ^[0-9a-f]{40}$ ]] || die "no cluster id from the master $master"

@@ -162,7 +162,7 @@ check_mariadb() {
 }
 
 check_redis() {
-  local port out rc up=0 n=${#MHC_REDIS_PORTS[@]} role cl='' problems=()
+  local port out rc up=0 n=${#MHC_REDIS_PORTS[@]} role cl state slots want problems=()
   for port in "${MHC_REDIS_PORTS[@]}"; do
     rc=0
     out=$(rcli "$port" ping 2>&1) || rc=$?
@@ -171,12 +171,24 @@ check_redis() {
       role=''
       if out=$(rcli "$port" info replication 2>&1); then role=$(info_field "$out" role) || role=''; fi
       det "instance_$port" "up, role ${role:-unknown}"
-      if [[ $MHC_REDIS_MODE == cluster && -z $cl ]] && cl=$(rcli "$port" cluster info 2>&1); then
-        det cluster_state "$(info_field "$cl" cluster_state || echo unknown)"
-        det cluster_size "$(info_field "$cl" cluster_size || echo unknown)"
-        det cluster_slots_ok "$(info_field "$cl" cluster_slots_ok || echo unknown)"
-        det cluster_known_nodes "$(info_field "$cl" cluster_known_nodes || echo unknown)"
-        [[ $(info_field "$cl" cluster_state || true) == ok ]] || problems+=("cluster_state is not ok")
+      if [[ $MHC_REDIS_MODE == cluster ]] && cl=$(rcli "$port" cluster info 2>&1); then
+        # each instance judges the cluster alone (one that still flags a returned master FAIL
+        # answers its clients CLUSTERDOWN): every local view counts
+        state=$(info_field "$cl" cluster_state || echo unknown)
+        slots=$(info_field "$cl" cluster_slots_ok || echo unknown)
+        if [[ $port == "${MHC_REDIS_PORTS[0]}" ]]; then
+          det cluster_state "$state"
+          det cluster_size "$(info_field "$cl" cluster_size || echo unknown)"
+          det cluster_slots_ok "$slots"
+          det cluster_known_nodes "$(info_field "$cl" cluster_known_nodes || echo unknown)"
+        fi
+        [[ $state == ok ]] || problems+=("instance $port sees cluster_state $state (cluster_slots_ok $slots)")
+        # the plan (etc/mhc/redis/cluster-plan) puts this node's master on MHC_REDIS_PORT and
+        # replicas of other nodes' masters on the other ports
+        want=slave
+        [[ $port != "$MHC_REDIS_PORT" ]] || want=master
+        [[ -z $role || $role == "$want" ]] ||
+          problems+=("instance $port is a $role, the plan makes it a $want (a failover moved it; start_multihead.sh --phase redis moves the masters back)")
       fi
     else
       det "instance_$port" "down: $out"
