@@ -1013,6 +1013,8 @@ describe("restore.sh: a snapshot is not trusted (issue 12)", () => {
 
   it("Redis RDB: a link the redis user planted in /var/lib/redis does not aim the restore at another file", () => {
     const { n, id } = withSnapshot();
+    // both instances masters now (restore.sh restores masters only): both RDBs are written
+    writeFileSync(join(n.state, "redis_role"), "master");
     const lib = join(n.root, "var", "lib", "redis");
     mkdirSync(lib, { recursive: true });
     const victim = join(n.state, "victim");
