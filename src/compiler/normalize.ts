@@ -21,7 +21,22 @@ import {
 } from './model.js';
 import { netmaskToPrefix, prefixToNetmask, cidr } from './net.js';
 import { SECRET_REF } from './formats.js';
-import type { WebServiceInput } from './schema.js';
+import type { Input, WebServiceInput } from './schema.js';
+
+/** Defaults of `deploy:`: ClusterShell's fanout, timeouts fit for a start script, batches of 256, stop above 10% failed. */
+export const DEPLOY_DEFAULTS = { fanout: 64, connectTimeout: 10, commandTimeout: 900, batch: 256, maxFailPercent: 10 } as const;
+
+function deployOf(d: Input['deploy']): ModelData['deploy'] {
+  return {
+    ...(d?.admin_host ? { adminHost: d.admin_host } : {}),
+    gateways: [...new Set(d?.gateways ?? [])].sort(naturalCompare),
+    fanout: d?.fanout ?? DEPLOY_DEFAULTS.fanout,
+    connectTimeout: d?.connect_timeout ?? DEPLOY_DEFAULTS.connectTimeout,
+    commandTimeout: d?.command_timeout ?? DEPLOY_DEFAULTS.commandTimeout,
+    batch: d?.batch ?? DEPLOY_DEFAULTS.batch,
+    maxFailPercent: d?.max_fail_percent ?? DEPLOY_DEFAULTS.maxFailPercent,
+  };
+}
 
 /** The web services of seed 003 (name, port, kind, URL path). */
 /**
@@ -50,7 +65,7 @@ export const SECRET_SLOTS = {
   redis: { name: 'REDIS_PASSWORD', purpose: 'Redis requirepass/masterauth', kind: 'password', length: 32 },
   redisSentinel: {
     name: 'REDIS_SENTINEL_PASSWORD',
-    purpose: "Redis Sentinel's password (the credential Sentinel's requirepass and sentinel-pass hold is derived from it: lowercase hex SHA-256 of \"mhc-redis-sentinel:\" + value)",
+    purpose: 'Redis Sentinel\'s password (the credential Sentinel\'s requirepass and sentinel-pass hold is derived from it: lowercase hex SHA-256 of "mhc-redis-sentinel:" + value)',
     kind: 'password',
     length: 32,
   },
@@ -235,6 +250,7 @@ export function normalize(f: Folded): Normalized {
       schedule: f.backupSchedule?.value ?? '*-*-* 02:00:00',
       items: [],
     },
+    deploy: deployOf(input.deploy),
     secrets: [],
   };
 

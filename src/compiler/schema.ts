@@ -203,6 +203,21 @@ const web = z.strictObject({
 
 const schedule = z.string().regex(/^[A-Za-z0-9*,:\/ .-]+$/, { message: 'a systemd OnCalendar expression such as "daily" or "*-*-* 02:00:00"' });
 
+/** `deploy:`: what the generated ClusterShell / Ansible / deploy.sh files use (deploy emitter). */
+const deploy = z.strictObject({
+  /** the host deploy.sh and clush run on (the root of topology.conf); needed with gateways */
+  admin_host: hostname.optional(),
+  /** ClusterShell gateways for tree mode; every compute node is routed through every gateway */
+  gateways: z.array(hostname).optional(),
+  fanout: z.number().int().min(1).max(4096).optional(),
+  connect_timeout: z.number().int().min(1).max(3600).optional(),
+  command_timeout: z.number().int().min(1).max(86400).optional(),
+  /** compute nodes applied at once */
+  batch: z.number().int().min(1).optional(),
+  /** stop applying when more than this percentage of the compute nodes tried so far failed */
+  max_fail_percent: z.number().int().min(0).max(100).optional(),
+});
+
 const backupItems = z.array(z.enum(['configs', 'databases', 'mariadb', 'redis', 'slurm_state', 'glusterfs_meta', 'glusterfs_data']));
 
 export const inputSchema = z.strictObject({
@@ -217,6 +232,7 @@ export const inputSchema = z.strictObject({
   database: database.optional(),
   redis: redis.optional(),
   slurm: slurm.optional(),
+  deploy: deploy.optional(),
   web: web.optional(),
   web_services: z.strictObject({ services: z.array(webService).optional() }).optional(),
   backup: z
