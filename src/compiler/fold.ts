@@ -63,14 +63,7 @@ function pick<T>(ds: Diagnostic[], loc: Locator, what: string, ...cands: Cand<T>
   const first = given[0]!;
   for (const other of given.slice(1)) {
     if (JSON.stringify(other[0]) !== JSON.stringify(first[0])) {
-      ds.push(
-        diag(
-          'E206',
-          `${what} is given twice, as ${pathText(first[1])} and ${pathText(other[1])}, with different values`,
-          loc(other[1], { at: 'key' }),
-          `keep only one of the two spellings`,
-        ),
-      );
+      ds.push(diag('E206', `${what} is given twice, as ${pathText(first[1])} and ${pathText(other[1])}, with different values`, loc(other[1], { at: 'key' }), `keep only one of the two spellings`));
     }
   }
   return { value: first[0], path: first[1] };

@@ -171,6 +171,8 @@ export interface ModelData {
     };
     partitions: Partition[];
     mungeKey: SecretRef;
+    /** compute nodes get their config from slurmctld (slurmd --conf-server), not from their bundle */
+    configless: boolean;
   };
   web?: {
     domain: string;

@@ -372,6 +372,7 @@ export function normalize(f: Folded): Normalized {
         : {}),
       partitions,
       mungeKey: secretRef('munge', undefined, literals, literalAt, used),
+      configless: s?.configless ?? false,
     };
   }
 

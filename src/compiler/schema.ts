@@ -165,6 +165,8 @@ const slurm = z.strictObject({
   slurm_user: userName.optional(),
   /** SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over */
   slurmctld_timeout: z.number().int().min(5).max(65533).optional(),
+  /** configless Slurm: compute nodes fetch slurm.conf (and gres.conf, cgroup.conf) from slurmctld */
+  configless: z.boolean().optional(),
 });
 
 const webService = z.union([

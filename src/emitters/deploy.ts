@@ -99,7 +99,18 @@ export const deploy: ClusterEmitter = {
       { path: `${DEPLOY_DIR}/genders`, content: render('deploy/genders', { lines: gendersLines(facts) }) },
       { path: `${DEPLOY_DIR}/targets.tsv`, content: render('deploy/targets.tsv', { targets }) },
       { path: `${DEPLOY_DIR}/node.sh`, content: render('deploy/node.sh', { bundleDir: NODE_BUNDLE_DIR, status: MHC_STATUS }), mode: 0o755 },
-      { path: `${DEPLOY_DIR}/deploy.sh`, content: render('deploy/deploy.sh', { ...model.deploy, adminHost: model.deploy.adminHost ?? '', gateways: compress(model.deploy.gateways), cluster: model.cluster.name, source: GROUP_SOURCE, status: MHC_STATUS }), mode: 0o755 },
+      {
+        path: `${DEPLOY_DIR}/deploy.sh`,
+        content: render('deploy/deploy.sh', {
+          ...model.deploy,
+          adminHost: model.deploy.adminHost ?? '',
+          gateways: compress(model.deploy.gateways),
+          cluster: model.cluster.name,
+          source: GROUP_SOURCE,
+          status: MHC_STATUS,
+        }),
+        mode: 0o755,
+      },
     ];
   },
 };

@@ -95,7 +95,10 @@ function hostFiles(host: string, ip: string, hosts: string): void {
       `PidFile ${join(scratch, 'hosts', `${host}.pid`)}`,
     ].join('\n') + '\n',
   );
-  writeFileSync(join(ssh, 'ssh_config'), ['Host *', '  User root', '  IdentityFile /etc/ssh/id_ed25519', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  LogLevel ERROR', ''].join('\n'));
+  writeFileSync(
+    join(ssh, 'ssh_config'),
+    ['Host *', '  User root', '  IdentityFile /etc/ssh/id_ed25519', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  LogLevel ERROR', ''].join('\n'),
+  );
   writeFileSync(join(etc, 'hosts'), hosts);
 }
 
@@ -103,12 +106,18 @@ function hostFiles(host: string, ip: string, hosts: string): void {
 function startSshd(host: string): void {
   const home = join(scratch, 'hosts', `${host}-home`);
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const child = spawn('ip', ['netns', 'exec', ns(host), 'bash', '-c', 'mount --bind "$1" /root && exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config', 'sshd', home], { stdio: 'ignore', env: BASE_ENV });
+  const child = spawn('ip', ['netns', 'exec', ns(host), 'bash', '-c', 'mount --bind "$1" /root && exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config', 'sshd', home], {
+    stdio: 'ignore',
+    env: BASE_ENV,
+  });
   sshd.set(host, child);
 }
 const sshdPid = (host: string): number => Number(readFileSync(join(scratch, 'hosts', `${host}.pid`), 'utf8').trim());
 const signalHost = (host: string, sig: NodeJS.Signals) => {
-  for (const p of sh('ip', ['netns', 'pids', ns(host)]).stdout.split(/\s+/).filter(Boolean)) process.kill(Number(p), sig);
+  for (const p of sh('ip', ['netns', 'pids', ns(host)])
+    .stdout.split(/\s+/)
+    .filter(Boolean))
+    process.kill(Number(p), sig);
 };
 const stopSshd = (host: string) => {
   signalHost(host, 'SIGCONT');
@@ -138,8 +147,17 @@ function deploy(args: string[]): Run {
   const dir = m ? m[1]! : '';
   const rows = new Map<string, string>();
   const summary = dir ? readFileSync(join(dir, 'summary.txt'), 'utf8') : '';
-  if (dir) for (const row of JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { node: string; status: string; rc: number | null }[]) rows.set(row.node, row.status === 'failed' ? `failed rc=${row.rc}` : row.status);
-  const log = dir && existsSync(join(dir, "clush.log")) ? readFileSync(join(dir, "clush.log"), "utf8").split("\n").map((l) => l.slice(0, 300)).join("\n").slice(-6000) : "";
+  if (dir)
+    for (const row of JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { node: string; status: string; rc: number | null }[])
+      rows.set(row.node, row.status === 'failed' ? `failed rc=${row.rc}` : row.status);
+  const log =
+    dir && existsSync(join(dir, 'clush.log'))
+      ? readFileSync(join(dir, 'clush.log'), 'utf8')
+          .split('\n')
+          .map((l) => l.slice(0, 300))
+          .join('\n')
+          .slice(-6000)
+      : '';
   return { status: r.status, out: `${r.stdout}${r.stderr}\n--- clush.log:\n${log}`, ms, dir, rows, summary };
 }
 const byStatus = (r: Run): Record<string, string[]> => {
@@ -152,7 +170,8 @@ const fold = (names: string[]) => onAdmin(['nodeset', '-f', ...names]).stdout.tr
 
 beforeAll(() => {
   if (process.getuid?.() !== 0) throw new Error('the scale lab needs root (network namespaces): run it as root');
-  for (const t of ['clush', 'nodeset', 'ansible-playbook', '/usr/sbin/sshd', 'ssh-keygen']) if (sh('bash', ['-c', `command -v ${t}`]).status !== 0) throw new Error(`${t} is missing: run scripts/setup-ci.sh`);
+  for (const t of ['clush', 'nodeset', 'ansible-playbook', '/usr/sbin/sshd', 'ssh-keygen'])
+    if (sh('bash', ['-c', `command -v ${t}`]).status !== 0) throw new Error(`${t} is missing: run scripts/setup-ci.sh`);
   sweep();
   const t0 = now();
   mkdirSync(join(scratch, 'keys'), { recursive: true });
@@ -233,7 +252,11 @@ describe('scale lab: deploy.sh through ClusterShell gateways, 40 compute hosts',
     expect(byStatus(r)).toEqual({ ok: computeNames });
     expect(r.summary).toMatch(new RegExp(`^ok +40  c\\[01-40\\]$`, 'm'));
     expect(readFileSync(join(scratch, 'hosts', 'c07', 'etc', 'mhc', 'secrets.env'), 'utf8')).toMatch(/^MUNGE_KEY=/);
-    expect(readFileSync(join(scratch, 'hosts', 'c07', 'etc', 'mhc', 'secrets.env'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(
+      readFileSync(join(scratch, 'hosts', 'c07', 'etc', 'mhc', 'secrets.env'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1);
   });
 
   it('a second push: every node unchanged', () => {
@@ -294,7 +317,14 @@ describe('scale lab: deploy.sh through ClusterShell gateways, 40 compute hosts',
     writeFileSync(mhc, 'not a directory\n');
     const dir = join(DEPLOY(), 'ansible');
     const t = now();
-    const r = onAdmin(['bash', '-c', `cd ${dir} && ANSIBLE_SSH_ARGS='-F /etc/ssh/ssh_config' ANSIBLE_HOST_KEY_CHECKING=False ansible-playbook site.yml --limit compute -e mhc_secrets=${SECRETS()} -e mhc_node_dry_run=true`], 300_000);
+    const r = onAdmin(
+      [
+        'bash',
+        '-c',
+        `cd ${dir} && ANSIBLE_SSH_ARGS='-F /etc/ssh/ssh_config' ANSIBLE_HOST_KEY_CHECKING=False ansible-playbook site.yml --limit compute -e mhc_secrets=${SECRETS()} -e mhc_node_dry_run=true`,
+      ],
+      300_000,
+    );
     figures.push(`ansible-playbook site.yml, 40 nodes, 2 faulty: ${now() - t} ms`);
     expect(r.status, r.stdout.slice(-3000)).not.toBe(0);
     const recap = new Map<string, { unreachable: number; failed: number }>();

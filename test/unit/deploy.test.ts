@@ -47,7 +47,16 @@ describe('deploy facts', () => {
   it('one group per role, service, partition and GPU type; none empty', () => {
     const f = deployFacts(compileText(base('', '[{ name: batch, nodes: "n[01-02]" }, { name: gpu.big, nodes: [g01] }]')).model);
     const g = Object.fromEntries(f.groups.map((x) => [x.name, x.nodes.join(',')]));
-    expect(g).toMatchObject({ all: 'a1,c1,b1,g01,n01,n02', controllers: 'a1,c1,b1', compute: 'g01,n01,n02', partition_batch: 'n01,n02', partition_gpu_big: 'g01', gpu: 'g01', gpu_a100: 'g01', svc_mariadb: 'a1,c1,b1' });
+    expect(g).toMatchObject({
+      all: 'a1,c1,b1,g01,n01,n02',
+      controllers: 'a1,c1,b1',
+      compute: 'g01,n01,n02',
+      partition_batch: 'n01,n02',
+      partition_gpu_big: 'g01',
+      gpu: 'g01',
+      gpu_a100: 'g01',
+      svc_mariadb: 'a1,c1,b1',
+    });
     expect(f.groups.every((x) => x.nodes.length > 0 && /^[A-Za-z0-9_]+$/.test(x.name))).toBe(true);
     expect(f.groupsOf.get('g01')).toEqual(['all', 'compute', 'partition_gpu_big', 'gpu', 'gpu_a100']);
   });
