@@ -10,6 +10,8 @@ import { compress, expand } from '../../src/compiler/hostlist.js';
 import { sideFromFiles } from '../../src/review/side.js';
 import { readFileSync } from 'node:fs';
 import { compile } from '../../src/compiler/compile.js';
+import { yamlQuote } from '../../src/compiler/quote.js';
+import { parse } from 'yaml';
 
 const base = (extra = '', partitions = '[{ name: batch, nodes: ALL }]') =>
   [
@@ -79,6 +81,14 @@ describe('deploy facts', () => {
       return m ? expand(`${m[1]}[${m[2]}-${m[3]}]${m[4]}`) : [p];
     });
     expect(back.sort()).toEqual([...names].sort());
+  });
+});
+
+describe('yamlQuote (groups file, inventory)', () => {
+  it('round-trips hostile strings through a YAML parser', () => {
+    for (const v of ["it's", "''", '#x', '- a', ': b', '{a: 1}', '[x]', '&a *b', '!tag', '%x', '@x', '`x`', '"q"', 'n[01-02],m\\1', '', ' lead', 'trail ']) {
+      expect(parse(`k: ${yamlQuote(v)}\n`).k, v).toBe(v);
+    }
   });
 });
 
