@@ -207,6 +207,7 @@ afterAll(() => {
   teardown();
   console.log(`scale lab figures:\n  ${figures.join('\n  ')}`);
 });
+process.once('exit', teardown);
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.once(sig, () => {
     teardown();
