@@ -92,6 +92,9 @@ export const deploy: ClusterEmitter = {
   name: 'deploy',
   emit(model, files) {
     const facts = deployFacts(model);
+    // a build of some bundles only (--node) is for looking at them: no deploy/ that names the others
+    const built = new Set(files.filter((f) => f.path.endsWith('/manifest.json')).map((f) => f.path.slice(0, f.path.indexOf('/'))));
+    if (!facts.targets.every((t) => built.has(t.bundle))) return [];
     const targets = targetsWithSecrets(facts, files);
     return [
       ...clustershell(model, facts),

@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { compile } from '../../src/compiler/compile.js';
 import { yamlQuote } from '../../src/compiler/quote.js';
 import { parse } from 'yaml';
+import { build, selectTargets } from '../../src/compiler/build.js';
+import { MHC_VERSION } from '../../src/generated/version.js';
 
 const base = (extra = '', partitions = '[{ name: batch, nodes: ALL }]') =>
   [
@@ -139,6 +141,13 @@ describe('deploy/ in the tree', () => {
     const tsv = embedded.get('deploy/targets.tsv')!.content;
     expect(tsv).toMatch(/^compute\tcompute\tgpu\[001-002\],node\[001-004\]\tMUNGE_KEY$/m);
     for (const p of deployFiles) for (const v of Object.values(AWKWARD)) expect(embedded.get(p)!.content.includes(v), `${p} holds a secret`).toBe(false);
+  });
+
+  it('is left out of a build of some bundles only (--node): it would name bundles that are not there', () => {
+    const c = compileText(readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8'));
+    const some = build({ model: c.model, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: MHC_VERSION, targets: selectTargets(c.model, ['server2']).targets });
+    expect(some.files!.filter((f) => f.path.startsWith('deploy/'))).toEqual([]);
+    expect(deployFiles.length).toBeGreaterThan(8);
   });
 
   it('is not a bundle for mhc audit and mhc diff', () => {
