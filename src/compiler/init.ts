@@ -145,6 +145,7 @@ function render(p: Plan): string {
     { key: 'database', value: block(doc, ['database'], { password: ref('dbRoot'), ...DEFAULTS.database }), off: off('mariadb') },
     { key: 'redis', value: block(doc, ['redis'], { password: ref('redis'), ...DEFAULTS.redis }), off: off('redis') },
     { key: 'slurm', value: slurmSection(doc, p), off: off('slurm') },
+    { key: 'deploy', value: block(doc, ['deploy'], DEFAULTS.deploy) },
     { key: 'web', value: block(doc, ['web'], { session_secret: ref('session'), jwt_secret: ref('jwt'), ...DEFAULTS.web, services: DEFAULT_WEB_SERVICES.map((s) => s.name) }), off: off('web') },
     { key: 'backup', value: block(doc, ['backup'], DEFAULTS.backup) },
   ];

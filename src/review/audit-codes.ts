@@ -48,6 +48,7 @@ export const AUDIT_CODES = {
     title: 'Slurm accounting without a database node',
   },
   A304: { severity: 'error', title: 'munge key differs between nodes' },
+  A305: { severity: 'error', title: 'configless: a compute bundle ships what slurmctld serves' },
   // A4xx — secrets
   A401: { severity: 'error', title: 'literal secret in the YAML' },
   A402: { severity: 'error', title: 'secret value embedded in a built tree' },
