@@ -1,11 +1,8 @@
 // The Model: the one normalized, deep-readonly description of a cluster that emitters read.
 // Only normalize.ts creates it. It never holds a secret value — only secret names.
+import type { TargetFacts } from './targets.js';
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 export const SERVICES = ['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web'] as const;
 export type ServiceKey = (typeof SERVICES)[number];
@@ -94,6 +91,8 @@ export interface Partition {
 
 export interface ModelData {
   cluster: { name: string; domain?: string };
+  /** the OS release the bundles are for, and its daemons' facts (targets.ts) */
+  target: TargetFacts;
   /** controllers sorted by hostname */
   controllers: ControllerNode[];
   /** compute nodes sorted by hostname (natural order: n2 before n10) */
@@ -194,9 +193,7 @@ export type Controller = DeepReadonly<ControllerNode>;
 export type Compute = DeepReadonly<ComputeNode>;
 
 /** What one bundle directory is built for. */
-export type Target =
-  | { readonly kind: 'controller'; readonly name: string; readonly node: Controller }
-  | { readonly kind: 'compute'; readonly name: string; readonly nodes: readonly Compute[] };
+export type Target = { readonly kind: 'controller'; readonly name: string; readonly node: Controller } | { readonly kind: 'compute'; readonly name: string; readonly nodes: readonly Compute[] };
 
 /** The bundle directory that all compute nodes share (their files are identical). */
 export const COMPUTE_BUNDLE = 'compute';
