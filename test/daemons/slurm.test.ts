@@ -23,8 +23,9 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS } from '../helpers.js';
-import { requireTool, run, scratch } from './tools.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns } from '../helpers.js';
+import { daemonRoot, forTarget, requireTool, run, runFor, scratch } from './tools.js';
+import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { expand } from '../../src/compiler/hostlist.js';
 import { encode, placeholder, type SecretEncoding } from '../../src/compiler/secrets.js';
 import { shellQuote } from '../../src/compiler/quote.js';
@@ -68,7 +69,7 @@ const TOOLS = [
   'bash',
 ];
 
-const counts = {
+const newCounts = () => ({
   slurmConf: 0,
   slurmctldRuns: 0,
   slurmdbdConf: 0,
@@ -79,7 +80,10 @@ const counts = {
   dropins: 0,
   shellcheck: 0,
   identicalSets: 0,
-};
+});
+/** per target: files judged by that release's daemons */
+const byTarget = Object.fromEntries(TARGET_OSES.map((os) => [os, newCounts()])) as Record<TargetOs, ReturnType<typeof newCounts>>;
+let counts = byTarget.debian12;
 const namespaces: string[] = [];
 const scratches: string[] = [];
 
@@ -91,7 +95,7 @@ afterAll(() => {
     run('ip', ['netns', 'del', ns]);
   }
   for (const d of scratches) rmSync(d, { recursive: true, force: true });
-  console.log(`slurm daemon checks judged: ${JSON.stringify(counts)}`);
+  console.log(`slurm daemon checks judged: ${JSON.stringify(byTarget)}`);
 });
 
 function newScratch(tag: string): string {
@@ -220,6 +224,25 @@ step queried
 echo MHC-OK
 `;
 
+// Runs as: bash -c WITH_MUNGED x S ARGV… (in a private mount and network namespace): a munged of
+// its own on a private /run with the bundle's key S/munge.key, then ARGV. slurmd -G authenticates
+// (Slurm 24.11 fails without munged: "Munge encode failed … Did you start munged?"; 22.05 does not ask).
+const WITH_MUNGED = String.raw`set -Eeuo pipefail
+S=$1
+shift
+ip link set lo up
+mount -t tmpfs -o mode=0755 tmpfs /run
+install -d -o munge -g munge -m 0755 /run/munge
+install -d -o munge -g munge -m 0700 /run/munge-key
+install -o munge -g munge -m 0400 "$S/munge.key" /run/munge-key/munge.key
+runuser -u munge -- munged --key-file=/run/munge-key/munge.key --log-file=/run/munge-key/log --seed-file=/run/munge-key/seed --pid-file=/run/munge/munged.pid >/run/munge-key/out 2>&1 || { cat /run/munge-key/out /run/munge-key/log >&2; exit 1; }
+for ((i = 0; i < 100; i++)); do [[ -S /run/munge/munge.socket.2 ]] && break; sleep 0.1; done
+"$@"
+rc=$?
+kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
+exit "$rc"
+`;
+
 const sqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Writes what the driver needs under S and returns the driver's view of the cluster. */
@@ -302,11 +325,11 @@ describe('slurm daemons', () => {
     expect(userInfo().uid, 'these checks create network namespaces and run daemons as slurm/munge: run as root').toBe(0);
   });
 
-  for (const src of SOURCES) {
+  for (const { src, os, text } of targetRuns(SOURCES)) {
     // both StoragePass shapes for the examples; the seeds with the quoted one
     for (const [shape, password] of Object.entries(DBD_PASSWORDS).filter(([k]) => k === 'quoted' || src.startsWith(EXAMPLES))) {
-      it(`${label(src)} (${shape} StoragePass): slurmdbd connects, slurmctld runs as primary with the model's nodes and partitions`, () => {
-        const text = readFileSync(src, 'utf8');
+      it(`${label(src)} [${os}] (${shape} StoragePass): slurmdbd connects, slurmctld runs as primary with the model's nodes and partitions`, () => {
+        counts = byTarget[os];
         const { model, files } = build(text, password);
         if (!model.slurm) return;
         slurmConfsIdentical(files);
@@ -315,7 +338,9 @@ describe('slurm daemons', () => {
         const ns = `mhc-t-${randomBytes(4).toString('hex')}`;
         expect(run('ip', ['netns', 'add', ns]).status).toBe(0);
         namespaces.push(ns);
-        const r = run('timeout', ['-k', '5', '150', 'ip', 'netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'bash', join(S, 'driver.sh'), S], { timeoutMs: 170_000 });
+        const r = run('timeout', ['-k', '5', '150', 'ip', 'netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', ...forTarget(os, ['bash', join(S, 'driver.sh'), S], [S])], {
+          timeoutMs: 170_000,
+        });
         const logs = [...dbdHosts.map((h) => join(S, `dbd-${h}/out`)), join(S, 'ctld/out')].filter(existsSync).map((p) => `--- ${p}\n${readFileSync(p, 'utf8').slice(-6000)}`);
         expect(r.stdout + r.stderr, `${r.stdout}${r.stderr}\n${logs.join('\n')}`).toContain('MHC-OK');
         // slurmdbd read StoragePass exactly: it connected to MariaDB and started
@@ -360,8 +385,8 @@ describe('slurm daemons', () => {
       }, 200_000);
     }
 
-    it(`${label(src)}: slurmd -G on every compute node, scontrol on every hostlist, the drop-in, shellcheck`, () => {
-      const text = readFileSync(src, 'utf8');
+    it(`${label(src)} [${os}]: slurmd -G on every compute node, scontrol on every hostlist, the drop-in, shellcheck`, () => {
+      counts = byTarget[os];
       const { model, files } = build(text, DBD_PASSWORDS.quoted);
       if (!model.slurm) return;
       const S = newScratch('slurmd');
@@ -372,6 +397,7 @@ describe('slurm daemons', () => {
         conf = override(conf, 'SlurmdSpoolDir', `${S}/spool`);
         conf = override(conf, 'SlurmdPidFile', `${S}/slurmd.pid`);
         writeFileSync(join(S, 'slurm.conf'), conf);
+        writeFileSync(join(S, 'munge.key'), Buffer.from(fileOf(files, 'compute', 'files/etc/munge/munge.key.b64')!.content.trim(), 'base64'));
         mkdirSync(join(S, 'spool'));
         for (const f of ['cgroup.conf', 'gres.conf']) {
           const g = fileOf(files, 'compute', `files/etc/slurm/${f}`);
@@ -382,7 +408,23 @@ describe('slurm daemons', () => {
           }
         }
         for (const n of model.computeNodes) {
-          const r = run('timeout', ['-k', '2', '30', 'unshare', '--net', 'slurmd', '-G', '-N', n.hostname, '-f', join(S, 'slurm.conf')], { timeoutMs: 40_000 });
+          const r = run(
+            'timeout',
+            [
+              '-k',
+              '2',
+              '30',
+              'unshare',
+              '--net',
+              '--mount',
+              '--propagation',
+              'private',
+              ...forTarget(os, ['bash', '-c', WITH_MUNGED, 'slurmd-G', S, 'slurmd', '-G', '-N', n.hostname, '-f', join(S, 'slurm.conf')], [S]),
+            ],
+            {
+              timeoutMs: 40_000,
+            },
+          );
           const log = existsSync(join(S, 'slurmd.log')) ? readFileSync(join(S, 'slurmd.log'), 'utf8') : '';
           expect(r.status, `slurmd -G -N ${n.hostname}: ${r.stderr}\n${log.slice(-3000)}`).toBe(0);
           expect(r.stderr).not.toMatch(/error|fatal/i);
@@ -392,7 +434,7 @@ describe('slurm daemons', () => {
         for (const l of conf.split('\n')) {
           const m = l.startsWith('NodeName=') ? /^NodeName=(\S+)/.exec(l) : l.startsWith('PartitionName=') ? /\bNodes=(\S+)/.exec(l) : null;
           if (!m || m[1] === 'ALL') continue;
-          const r = run('unshare', ['--net', 'scontrol', 'show', 'hostnames', m[1]!], { env: { ...process.env, SLURM_CONF: join(S, 'slurm.conf') } });
+          const r = run('unshare', ['--net', ...forTarget(os, ['scontrol', 'show', 'hostnames', m[1]!], [S])], { env: { ...process.env, SLURM_CONF: join(S, 'slurm.conf') } });
           expect(r.status, `${m[1]}: ${r.stderr}`).toBe(0);
           expect(r.stdout.split('\n').filter(Boolean), m[1]).toEqual(expand(m[1]!));
           counts.hostlists++;
@@ -404,9 +446,10 @@ describe('slurm daemons', () => {
         if (!drop) continue;
         const d = join(S, `units-${c.hostname}`);
         mkdirSync(join(d, 'slurmctld.service.d'), { recursive: true });
-        cpSync('/lib/systemd/system/slurmctld.service', join(d, 'slurmctld.service'));
+        // the packaged unit of the target's release
+        cpSync(join(daemonRoot(os) ?? '/', 'lib/systemd/system/slurmctld.service'), join(d, 'slurmctld.service'));
         writeFileSync(join(d, 'slurmctld.service.d/10-mhc.conf'), drop.content);
-        const r = run('bash', ['-c', `cd ${shellQuote(d)} && systemd-analyze verify --man=no ./slurmctld.service 2>&1`]);
+        const r = runFor(os, 'bash', ['-c', `cd ${shellQuote(d)} && systemd-analyze verify --man=no ./slurmctld.service 2>&1`], [S]);
         expect(r.status).toBe(0);
         expect(r.stdout.trim(), `systemd-analyze verify on ${c.hostname}'s drop-in`).toBe('');
         counts.dropins++;
@@ -422,6 +465,7 @@ describe('slurm daemons', () => {
   }
 
   it('Slurm reads mhc hostlists of 10,000 nodes (gaps, widths, suffixes) as mhc means them', () => {
+    counts = byTarget.debian12;
     const S = newScratch('hostlist');
     const names: string[] = [];
     for (let i = 1; i <= 10_000; i++) if (i % 7 !== 0) names.push(`cn${String(i).padStart(5, '0')}`);
@@ -455,6 +499,7 @@ describe('slurm daemons', () => {
   });
 
   it('start_compute.sh installs, fills every encoding, decodes the munge key, and refuses a missing secret', () => {
+    counts = byTarget.debian12;
     const src = join(EXAMPLES, 'my_multihead_cluster.yaml');
     // the compute bundle as mhc writes it (placeholders, not values), plus one file that uses
     // every encoding, so the node-side filler is checked against encode() in secrets.ts
