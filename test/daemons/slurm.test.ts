@@ -26,6 +26,7 @@ import { userInfo } from 'node:os';
 import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns } from '../helpers.js';
 import { daemonRoot, forTarget, requireTool, run, runFor, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
+import { parseDocument } from 'yaml';
 import { expand } from '../../src/compiler/hostlist.js';
 import { encode, placeholder, type SecretEncoding } from '../../src/compiler/secrets.js';
 import { shellQuote } from '../../src/compiler/quote.js';
@@ -80,6 +81,7 @@ const newCounts = () => ({
   dropins: 0,
   shellcheck: 0,
   identicalSets: 0,
+  slurmdbdDefect: 0,
 });
 /** per target: files judged by that release's daemons */
 const byTarget = Object.fromEntries(TARGET_OSES.map((os) => [os, newCounts()])) as Record<TargetOs, ReturnType<typeof newCounts>>;
@@ -319,6 +321,32 @@ const partitionSet = (model: Model, nodes: readonly string[]) => (nodes.length =
 /** a double quote together with a space: Slurm's parser cannot read it back */
 const UNSLURMABLE = `sl&urm\\db'pa"ss $x #y`;
 
+/**
+ * Debian 13's slurmdbd (24.11.5-4+deb13u1) does not start against the libmariadb3 of Debian 13's
+ * MariaDB security update (1:11.8.9+ds-0+deb13u1): its first query, `select @var := concat('')`,
+ * fails in the client library with "5027 Number of columns in result (=1) set execeeds maxmimum
+ * allowed number of columns (=0)" and slurmdbd exits (fatal: _check_mysql_concat_is_sane). The
+ * mariadb client runs the same query fine. Nothing in a file mhc writes can change it.
+ */
+const SLURMDBD_DEFECT = { debian13: /mysql_query failed: 5027 Number of columns in result/ } as const;
+
+/** The YAML text with Slurm accounting off. */
+const withoutAccounting = (text: string): string => {
+  const doc = parseDocument(text);
+  doc.setIn(['slurm', 'accounting_storage_type'], 'none');
+  return doc.toString({ lineWidth: 0 });
+};
+
+/** The driver in a network namespace of its own, with the target's daemons. */
+function drive(os: TargetOs, S: string) {
+  const ns = `mhc-t-${randomBytes(4).toString('hex')}`;
+  expect(run('ip', ['netns', 'add', ns]).status).toBe(0);
+  namespaces.push(ns);
+  return run('timeout', ['-k', '5', '150', 'ip', 'netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', ...forTarget(os, ['bash', join(S, 'driver.sh'), S], [S])], {
+    timeoutMs: 170_000,
+  });
+}
+
 describe('slurm daemons', () => {
   it('has every tool it needs', () => {
     for (const t of TOOLS) requireTool(t);
@@ -326,21 +354,29 @@ describe('slurm daemons', () => {
   });
 
   for (const { src, os, text } of targetRuns(SOURCES)) {
-    // both StoragePass shapes for the examples; the seeds with the quoted one
-    for (const [shape, password] of Object.entries(DBD_PASSWORDS).filter(([k]) => k === 'quoted' || src.startsWith(EXAMPLES))) {
+    // both StoragePass shapes for the examples on debian12; the seeds and debian13 (whose slurmdbd
+    // never reads it: SLURMDBD_DEFECT) with the quoted one
+    for (const [shape, password] of Object.entries(DBD_PASSWORDS).filter(([k]) => k === 'quoted' || (src.startsWith(EXAMPLES) && !(os in SLURMDBD_DEFECT)))) {
       it(`${label(src)} [${os}] (${shape} StoragePass): slurmdbd connects, slurmctld runs as primary with the model's nodes and partitions`, () => {
         counts = byTarget[os];
-        const { model, files } = build(text, password);
+        let { model, files } = build(text, password);
         if (!model.slurm) return;
         slurmConfsIdentical(files);
-        const S = newScratch('slurm');
-        const { dbdHosts } = prepare(S, model, files, password);
-        const ns = `mhc-t-${randomBytes(4).toString('hex')}`;
-        expect(run('ip', ['netns', 'add', ns]).status).toBe(0);
-        namespaces.push(ns);
-        const r = run('timeout', ['-k', '5', '150', 'ip', 'netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', ...forTarget(os, ['bash', join(S, 'driver.sh'), S], [S])], {
-          timeoutMs: 170_000,
-        });
+        let S = newScratch('slurm');
+        let { dbdHosts } = prepare(S, model, files, password);
+        let r = drive(os, S);
+        if (os in SLURMDBD_DEFECT && model.slurm.accounting) {
+          // the release's own defect (see SLURMDBD_DEFECT): asserted, so its fix shows; slurmctld
+          // is then judged on the same cluster with accounting off
+          const dbd = readFileSync(join(S, `dbd-${dbdHosts[0]}/out`), 'utf8');
+          expect(dbd, `${os}: slurmdbd no longer hits the known defect: drop it from SLURMDBD_DEFECT`).toMatch(SLURMDBD_DEFECT[os as keyof typeof SLURMDBD_DEFECT]);
+          counts.slurmdbdDefect++;
+          ({ model, files } = build(withoutAccounting(text), password));
+          S = newScratch('slurm');
+          ({ dbdHosts } = prepare(S, model, files, password));
+          r = drive(os, S);
+        }
+        const slurm = model.slurm!;
         const logs = [...dbdHosts.map((h) => join(S, `dbd-${h}/out`)), join(S, 'ctld/out')].filter(existsSync).map((p) => `--- ${p}\n${readFileSync(p, 'utf8').slice(-6000)}`);
         expect(r.stdout + r.stderr, `${r.stdout}${r.stderr}\n${logs.join('\n')}`).toContain('MHC-OK');
         // slurmdbd read StoragePass exactly: it connected to MariaDB and started
@@ -354,7 +390,7 @@ describe('slurm daemons', () => {
         const ctld = readFileSync(join(S, 'ctld/out'), 'utf8');
         expect(ctld).not.toMatch(/Parse error|Parsing error|specified more than once/);
         expect(unexpectedErrors(ctld).join('\n'), 'slurmctld').toBe('');
-        if (model.slurm.accounting) expect(ctld).toMatch(/Registering slurmctld at port \d+ with slurmdbd/);
+        if (slurm.accounting) expect(ctld).toMatch(/Registering slurmctld at port \d+ with slurmdbd/);
         counts.slurmctldRuns++;
         counts.slurmConf += [...files.values()].filter((f) => f.path.endsWith('/files/etc/slurm/slurm.conf')).length;
         // what Slurm made of it
@@ -362,8 +398,8 @@ describe('slurm daemons', () => {
         expect([...new Set(c('sinfo.txt').split('\n').filter(Boolean))].sort()).toEqual(model.computeNodes.map((n) => n.hostname).sort());
         const parts = c('partitions.txt').split('\n').filter(Boolean);
         // no partition in the model: mhc writes an empty "debug" one (slurmctld needs a partition)
-        expect(parts.map((l) => /^PartitionName=(\S+)/.exec(l)![1])).toEqual(model.slurm.partitions.length ? model.slurm.partitions.map((p) => p.name) : ['debug']);
-        for (const p of model.slurm.partitions) {
+        expect(parts.map((l) => /^PartitionName=(\S+)/.exec(l)![1])).toEqual(slurm.partitions.length ? slurm.partitions.map((p) => p.name) : ['debug']);
+        for (const p of slurm.partitions) {
           const l = parts.find((x) => x.startsWith(`PartitionName=${p.name} `))!;
           const nodes = /\bNodes=(\S+)/.exec(l)![1]!;
           expect(nodes === '(null)' ? [] : expand(nodes).sort(), `partition ${p.name}`).toEqual(partitionSet(model, p.nodes));
@@ -379,9 +415,9 @@ describe('slurm daemons', () => {
         }
         const cfg = c('config.txt');
         const hosts = [...cfg.matchAll(/^SlurmctldHost\[(\d+)\]\s*=\s*(\S+)$/gm)].map((m) => m[2]);
-        expect(hosts).toEqual(model.slurm.controllers.map((h) => `${h.hostname}(${h.ip})`));
-        expect(cfg).toMatch(new RegExp(`^ClusterName\\s*= ${model.slurm.clusterName}$`, 'm'));
-        if (model.slurm.accounting) expect(cfg).toMatch(/^AccountingStorageType\s*= accounting_storage\/slurmdbd$/m);
+        expect(hosts).toEqual(slurm.controllers.map((h) => `${h.hostname}(${h.ip})`));
+        expect(cfg).toMatch(new RegExp(`^ClusterName\\s*= ${slurm.clusterName}$`, 'm'));
+        if (slurm.accounting) expect(cfg).toMatch(/^AccountingStorageType\s*= accounting_storage\/slurmdbd$/m);
       }, 200_000);
     }
 
