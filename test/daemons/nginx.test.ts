@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AWKWARD, buildText, compileText, EXAMPLES, withTarget } from '../helpers.js';
-import { forTarget, requireTool, run, scratch } from './tools.js';
+import { daemonRoot, ROOT_BUILD_MS, forTarget, requireTool, run, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
@@ -125,6 +125,9 @@ s.listen(Number(port), host);
 let dir = '';
 let cert = '';
 let key = '';
+// the other targets' daemons: their cached root, built (minutes, once, under a lock) when missing
+beforeAll(() => void TARGET_OSES.forEach((os) => daemonRoot(os)), ROOT_BUILD_MS);
+
 beforeAll(() => {
   for (const t of ['nginx', 'openssl', 'unshare', 'mount', 'ip', 'curl']) requireTool(t);
   dir = scratch('nginx');

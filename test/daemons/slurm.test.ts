@@ -18,13 +18,13 @@
 //  - shellcheck on bin/start_compute.sh; and start_compute.sh run under MHC_ROOT with a stub
 //    systemctl: modes, owners, secrets filled in every encoding, munge key decoded, /etc/hosts
 //    block, a missing secret named with nothing installed, --dry-run changing nothing.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns } from '../helpers.js';
-import { daemonRoot, forTarget, requireTool, run, runFor, scratch } from './tools.js';
+import { daemonRoot, ROOT_BUILD_MS, forTarget, requireTool, run, runFor, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { parseDocument } from 'yaml';
 import { expand } from '../../src/compiler/hostlist.js';
@@ -346,6 +346,9 @@ function drive(os: TargetOs, S: string) {
     timeoutMs: 170_000,
   });
 }
+
+// the other targets' daemons: their cached root, built (minutes, once, under a lock) when missing
+beforeAll(() => void TARGET_OSES.forEach((os) => daemonRoot(os)), ROOT_BUILD_MS);
 
 describe('slurm daemons', () => {
   it('has every tool it needs', () => {

@@ -48,6 +48,9 @@ export const DAEMON_PACKAGES = [
   'systemd',
 ] as const;
 
+/** How long a beforeAll may take to build a missing root (ensureRoot's own bound). */
+export const ROOT_BUILD_MS = 1_600_000;
+
 /** The root whose programs are this target's daemons: undefined for this machine's own release. */
 export function daemonRoot(os: TargetOs, log: (s: string) => void = (s) => console.log(`[daemons] ${s}`)): string | undefined {
   const release = targetFacts(os).release;
