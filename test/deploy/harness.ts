@@ -1,4 +1,4 @@
-// The deploy lab's harness: real Debian 12 nodes booted with systemd, one systemd-nspawn
+// The deploy lab's harness: real Debian nodes (12, or 13 with MHC_DEPLOY_RELEASE=trixie) booted with systemd, one systemd-nspawn
 // container per node, on the live lab's network (test/live/harness.ts LabNet).
 //
 // Layout of a run (id = 6 hex digits):
