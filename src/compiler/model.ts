@@ -1,5 +1,6 @@
 // The Model: the one normalized, deep-readonly description of a cluster that emitters read.
 // Only normalize.ts creates it. It never holds a secret value — only secret names.
+import type { TargetFacts } from './targets.js';
 
 export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
@@ -90,6 +91,8 @@ export interface Partition {
 
 export interface ModelData {
   cluster: { name: string; domain?: string };
+  /** the OS release the bundles are for, and its daemons' facts (targets.ts) */
+  target: TargetFacts;
   /** controllers sorted by hostname */
   controllers: ControllerNode[];
   /** compute nodes sorted by hostname (natural order: n2 before n10) */

@@ -22,6 +22,7 @@ import {
 import { netmaskToPrefix, prefixToNetmask, cidr } from './net.js';
 import { SECRET_REF } from './formats.js';
 import type { Input, PartitionInput, WebServiceInput } from './schema.js';
+import { DEFAULT_TARGET_OS, targetFacts } from './targets.js';
 
 /**
  * SlurmctldTimeout when `slurm.slurmctld_timeout` is not set: a backup slurmctld takes over after
@@ -36,6 +37,7 @@ export const DEFAULT_SLURMCTLD_TIMEOUT = 60;
  * them into a new file. Defaults that depend on the rest of the cluster are the functions below.
  */
 export const DEFAULTS = {
+  target: { os: DEFAULT_TARGET_OS },
   network: { vip: { prefix: 24, interface: 'eth0', advert_int: 1, preempt: true } },
   storage: { gluster: { volume_name: 'gluster_volume', arbiter: false, brick_path: '/data/gluster/brick', mount_point: '/mnt/gluster' } },
   database: { port: 3306, mariadb: { sst_method: 'mariabackup' }, galera: { gcache_size: '1G', slave_threads: 4 } },
@@ -268,6 +270,7 @@ export function normalize(f: Folded): Normalized {
   const clusterName = input.cluster.name;
   const data: ModelData = {
     cluster: { name: clusterName, ...(input.cluster.domain ? { domain: input.cluster.domain } : {}) },
+    target: targetFacts(input.target?.os ?? DEFAULTS.target.os),
     controllers: [...controllers].sort((a, b) => naturalCompare(a.hostname, b.hostname)),
     computeNodes: computeNodes.sort((a, b) => naturalCompare(a.hostname, b.hostname)),
     network: {},

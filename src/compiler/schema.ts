@@ -4,6 +4,7 @@
 // start with `x-` are removed before validation, see validate.ts).
 import * as z from 'zod/v4';
 z.config({ jitless: true });
+import { TARGET_OSES } from './targets.js';
 import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain, dataPathProblem, isUserName } from './formats.js';
 
 const E = (code: string, message: string) => ({ message, params: { code } });
@@ -256,6 +257,12 @@ export const inputSchema = z.strictObject({
       domain: domain.optional().describe("the nodes' DNS domain"),
     })
     .describe("the cluster's identity"),
+  target: z
+    .strictObject({
+      os: z.enum(TARGET_OSES).optional().describe("the nodes' OS release, debian12 (bookworm) or debian13 (trixie): files are made for its daemons' versions"),
+    })
+    .optional()
+    .describe('what the bundles run on'),
   environment: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'a variable name (letters, digits, "_")' }), z.union([z.string(), z.number()]))
     .optional()

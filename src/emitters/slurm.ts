@@ -112,7 +112,7 @@ export function gresLines(model: Model): string[] {
   );
 }
 
-/** The whole slurm.conf: it depends on the Model only, never on the target (Slurm requires one file). */
+/** The whole slurm.conf: it depends on the Model only, never on the bundle it goes into (Slurm requires one file). */
 export function slurmConf(model: Model): string {
   const s = model.slurm!;
   const nodes = model.computeNodes;

@@ -12,6 +12,7 @@ export const AUDIT_CODES = {
     severity: 'error',
     title: 'incomplete tree: cluster.json or a manifest.json is missing or unreadable',
   },
+  A005: { severity: 'warning', title: "the YAML's target differs from the target the built tree records" },
   // A1xx — quorum
   A101: { severity: 'error', title: 'two Galera nodes without an arbitrator' },
   A102: { severity: 'warning', title: 'even number of Galera nodes' },

@@ -63,6 +63,8 @@ export interface Manifest {
   readonly role?: string;
   readonly hostname?: string;
   readonly nodes?: string;
+  /** the OS release the files are for (absent in trees built before targets: debian12) */
+  readonly target?: string;
   readonly secrets_embedded?: boolean;
   readonly secrets?: readonly string[];
   readonly files?: readonly ManifestEntry[];
@@ -124,6 +126,7 @@ export function parseManifest(text: string): Manifest | undefined {
     ...(str(o.role) ? { role: str(o.role) } : {}),
     ...(str(o.hostname) ? { hostname: str(o.hostname) } : {}),
     ...(str(o.nodes) ? { nodes: str(o.nodes) } : {}),
+    ...(str(o.target) ? { target: str(o.target) } : {}),
     ...(typeof o.secrets_embedded === 'boolean' ? { secrets_embedded: o.secrets_embedded } : {}),
     ...(strs(o.secrets) ? { secrets: strs(o.secrets) } : {}),
     ...(files ? { files } : {}),
