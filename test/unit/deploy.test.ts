@@ -14,6 +14,10 @@ import { yamlQuote } from '../../src/compiler/quote.js';
 import { parse } from 'yaml';
 import { build, selectTargets } from '../../src/compiler/build.js';
 import { MHC_VERSION } from '../../src/generated/version.js';
+import { describeKey } from '../../src/compiler/schema.js';
+import { DEFAULTS } from '../../src/compiler/normalize.js';
+import { init } from '../../src/compiler/init.js';
+import { fmt } from '../../src/compiler/fmt.js';
 
 const base = (extra = '', partitions = '[{ name: batch, nodes: ALL }]') =>
   [
@@ -166,5 +170,48 @@ describe('README', () => {
   it('documents every deploy.sh step and option', () => {
     const readme = readFileSync(join(EXAMPLES, '..', 'README.md'), 'utf8');
     for (const w of ['deploy.sh all', '--nodes', '--exclude', '--canary', '--max-fail', '--retry', '--node-dry-run', 'results.tsv', 'unreachable', 'timeout']) expect(readme, w).toContain(w);
+  });
+});
+
+// main's init / fmt / described schema know deploy: and slurm.configless like every other key
+describe('deploy: and slurm.configless in the schema, mhc init and mhc fmt', () => {
+  it('every key is described (mhc init, the JSON Schema and editors show it)', () => {
+    for (const k of ['admin_host', 'gateways', 'fanout', 'connect_timeout', 'command_timeout', 'batch', 'max_fail_percent']) expect(describeKey(['deploy', k]), k).toBeTruthy();
+    expect(describeKey(['deploy'])).toMatch(/deploy\//);
+    expect(describeKey(['slurm', 'configless'])).toMatch(/slurmctld/);
+  });
+
+  it("normalize's defaults are DEFAULTS (what mhc init writes)", () => {
+    const m = compileText(base()).model;
+    expect(m.deploy).toEqual({
+      gateways: [],
+      fanout: DEFAULTS.deploy.fanout,
+      connectTimeout: DEFAULTS.deploy.connect_timeout,
+      commandTimeout: DEFAULTS.deploy.command_timeout,
+      batch: DEFAULTS.deploy.batch,
+      maxFailPercent: DEFAULTS.deploy.max_fail_percent,
+    });
+    expect(m.slurm!.configless).toBe(DEFAULTS.slurm.configless);
+  });
+
+  it('mhc init writes deploy: after slurm:, with its defaults, and slurm.configless: false', () => {
+    const r = init({});
+    if (!('text' in r)) throw new Error(r.problems.join('; '));
+    const data = parse(r.text);
+    expect(data.deploy).toEqual(DEFAULTS.deploy);
+    expect(data.slurm.configless).toBe(false);
+    expect(r.text.indexOf('\ndeploy:')).toBeGreaterThan(r.text.indexOf('\nslurm:'));
+    expect(r.text.indexOf('\ndeploy:')).toBeLessThan(r.text.indexOf('\nbackup:'));
+  });
+
+  it('mhc fmt --canonical puts deploy: after slurm: and configless before partitions, building the same', () => {
+    const text = `deploy: { batch: 500, fanout: 128 }\n${base().replace('slurm: { partitions: [{ name: batch, nodes: ALL }] }', 'slurm: { partitions: [{ name: batch, nodes: ALL }], configless: true }')}`;
+    const r = fmt('t.yaml', Buffer.from(text), { canonical: true });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.text!.indexOf('deploy:')).toBeGreaterThan(r.text!.indexOf('slurm:'));
+    expect(r.text).toContain('slurm: { configless: true, partitions: [{ name: batch, nodes: ALL }] }');
+    const m = compileText(r.text!).model;
+    expect(m.deploy).toMatchObject({ batch: 500, fanout: 128 });
+    expect(m.slurm!.configless).toBe(true);
   });
 });
