@@ -185,10 +185,7 @@ const slurm = z.strictObject({
   state_save_location: dataPath.optional().describe("slurmctld's state (default: on the gluster mount, shared by every slurmctld)"),
   slurm_user: userName.optional().describe('the SlurmUser the daemons run as'),
   slurmctld_timeout: z.number().int().min(5).max(65533).optional().describe('SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over'),
-  configless: z
-    .boolean()
-    .optional()
-    .describe('configless Slurm: the compute nodes fetch slurm.conf (and gres.conf, cgroup.conf) from slurmctld (slurmd --conf-server), not from their bundle'),
+  configless: z.boolean().optional().describe('configless Slurm: the compute nodes fetch slurm.conf (and gres.conf, cgroup.conf) from slurmctld (slurmd --conf-server), not from their bundle'),
   partitions: z.array(partition).optional().describe('Slurm partitions (default: debug, every compute node)'),
 });
 
