@@ -18,6 +18,13 @@ export const MUNGE_KEY_B64 = 'files/etc/munge/munge.key.b64';
 export const START_COMPUTE = 'bin/start_compute.sh';
 /** Debian's slurmd.service reads SLURMD_OPTIONS from here (EnvironmentFile=-/etc/default/slurmd) */
 export const SLURMD_DEFAULTS = 'files/etc/default/slurmd';
+/**
+ * A configless compute node's slurmd drop-in: Debian 12's slurmd.service has
+ * ConditionPathExists=/etc/slurm/slurm.conf, so without the file systemd skips slurmd (and
+ * `systemctl restart` still succeeds); the drop-in resets the unit's conditions (Debian 13's unit
+ * has none: the drop-in changes nothing there).
+ */
+export const SLURMD_DROPIN = 'files/etc/systemd/system/slurmd.service.d/10-mhc.conf';
 /** what configless Slurm serves compute nodes from slurmctld: never in their bundle */
 export const CONFIGLESS_SERVED = [SLURM_CONF, CGROUP_CONF, GRES_CONF] as const;
 
@@ -183,14 +190,18 @@ function commonUncached(model: Model): EmittedFile[] {
 }
 
 /**
- * A configless compute node's bundle: the munge key and slurmd's options only. slurmd asks the
+ * A configless compute node's bundle: the munge key, slurmd's options and its drop-in only. slurmd asks the
  * controllers, in SlurmctldHost order, for slurm.conf (and gres.conf, cgroup.conf), so a later
  * Slurm change touches the controllers only (then `scontrol reconfigure`).
  */
 function configlessFiles(model: Model): EmittedFile[] {
   const s = model.slurm!;
   const servers = s.controllers.map((c) => `${c.hostname}:${SLURMCTLD_PORT}`).join(',');
-  return [...common(model).filter((f) => f.path === MUNGE_KEY_B64), { path: SLURMD_DEFAULTS, content: render('slurm/slurmd-defaults', { servers }) }];
+  return [
+    ...common(model).filter((f) => f.path === MUNGE_KEY_B64),
+    { path: SLURMD_DEFAULTS, content: render('slurm/slurmd-defaults', { servers }) },
+    { path: SLURMD_DROPIN, content: render('slurm/slurmd-dropin.conf', {}) },
+  ];
 }
 
 export const slurm: Emitter = {

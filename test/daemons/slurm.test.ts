@@ -14,7 +14,8 @@
 //  - slurmd -G -N <node> (parses slurm.conf, cgroup.conf and gres.conf as that node) for every
 //    compute node;
 //  - scontrol show hostnames on every hostlist slurm.conf holds, and on a 10,000-node cluster;
-//  - systemd-analyze verify on slurmctld.service with the mhc drop-in: no output;
+//  - systemd-analyze verify on slurmctld.service with the mhc drop-in: no output; likewise on
+//    slurmd.service with a configless compute bundle's drop-in;
 //  - shellcheck on bin/start_compute.sh; and start_compute.sh run under MHC_ROOT with a stub
 //    systemctl: modes, owners, secrets filled in every encoding, munge key decoded, /etc/hosts
 //    block, a missing secret named with nothing installed, --dry-run changing nothing.
@@ -23,7 +24,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns } from '../helpers.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns, withTarget } from '../helpers.js';
 import { daemonRoot, ROOT_BUILD_MS, forTarget, requireTool, run, runFor, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { parseDocument } from 'yaml';
@@ -500,6 +501,28 @@ describe('slurm daemons', () => {
         expect(r.status, r.stdout).toBe(0);
         counts.shellcheck++;
       }
+    });
+  }
+
+  for (const os of TARGET_OSES) {
+    it(`configless [${os}]: the compute bundle's slurmd drop-in through systemd's parser, next to the packaged slurmd.service`, () => {
+      const doc = parseDocument(withTarget(readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8'), os));
+      doc.setIn(['slurm', 'configless'], true);
+      const { files } = build(doc.toString({ lineWidth: 0 }), DBD_PASSWORDS.quoted);
+      const drop = fileOf(files, 'compute', 'files/etc/systemd/system/slurmd.service.d/10-mhc.conf')!;
+      const S = newScratch('slurmd-unit');
+      const d = join(S, 'units');
+      mkdirSync(join(d, 'slurmd.service.d'), { recursive: true });
+      const unit = readFileSync(join(daemonRoot(os) ?? '/', 'lib/systemd/system/slurmd.service'), 'utf8');
+      // what configless relies on in the packaged unit: slurmd's options from /etc/default/slurmd
+      expect(unit).toMatch(/^EnvironmentFile=-\/etc\/default\/slurmd$/m);
+      expect(unit).toMatch(/^ExecStart=\/usr\/sbin\/slurmd .*\$SLURMD_OPTIONS$/m);
+      writeFileSync(join(d, 'slurmd.service'), unit);
+      writeFileSync(join(d, 'slurmd.service.d/10-mhc.conf'), drop.content);
+      const r = runFor(os, 'bash', ['-c', `cd ${shellQuote(d)} && systemd-analyze verify --man=no ./slurmd.service 2>&1`], [S]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim(), 'systemd-analyze verify on the slurmd drop-in').toBe('');
+      byTarget[os].dropins++;
     });
   }
 

@@ -17,12 +17,19 @@ describe('configless Slurm', () => {
     expect(buildText(BASE).get('c1/files/etc/slurm/slurm.conf')!.content).not.toContain('enable_configless');
   });
 
-  it('controllers enable it; the compute bundle holds the munge key, the hosts block and slurmd options only', () => {
+  it('controllers enable it; the compute bundle holds the munge key, the hosts block, slurmd options and its drop-in only', () => {
     const files = buildText(CONFIGLESS);
     const model = compileText(CONFIGLESS).model;
     expect(files.get('c1/files/etc/slurm/slurm.conf')!.content).toMatch(/^SlurmctldParameters=enable_configless$/m);
     const compute = [...files.keys()].filter((p) => p.startsWith('compute/files/')).sort();
-    expect(compute).toEqual(['compute/files/etc/default/slurmd', 'compute/files/etc/mhc/hosts', 'compute/files/etc/munge/munge.key.b64']);
+    expect(compute).toEqual([
+      'compute/files/etc/default/slurmd',
+      'compute/files/etc/mhc/hosts',
+      'compute/files/etc/munge/munge.key.b64',
+      'compute/files/etc/systemd/system/slurmd.service.d/10-mhc.conf',
+    ]);
+    // Debian 12's slurmd.service: ConditionPathExists=/etc/slurm/slurm.conf, which a configless node lacks
+    expect(files.get('compute/files/etc/systemd/system/slurmd.service.d/10-mhc.conf')!.content).toMatch(/^\[Unit\]\nConditionPathExists=\n$/m);
     const servers = model.slurm!.controllers.map((c) => `${c.hostname}:6817`).join(',');
     expect(files.get('compute/files/etc/default/slurmd')!.content).toContain(`SLURMD_OPTIONS="--conf-server ${servers}"\n`);
   });
@@ -36,5 +43,7 @@ describe('configless Slurm', () => {
     expect(a305(shipped).map((f) => f.message)).toEqual(['/etc/slurm/slurm.conf is in the compute bundle, but slurm.configless is on']);
     const noServer = clean.filter((f) => f.path !== 'compute/files/etc/default/slurmd');
     expect(a305(noServer).map((f) => f.message)).toEqual(['slurm.configless is on, but the compute bundle does not start slurmd with --conf-server']);
+    const noDropin = clean.filter((f) => f.path !== 'compute/files/etc/systemd/system/slurmd.service.d/10-mhc.conf');
+    expect(a305(noDropin).map((f) => f.message)).toEqual(["slurm.configless is on, but the compute bundle does not reset slurmd.service's ConditionPathExists=/etc/slurm/slurm.conf"]);
   });
 });

@@ -5,7 +5,7 @@ import type { Path } from '../../compiler/locate.js';
 import type { AuditContext, AuditRule, Finding } from '../audit.js';
 import { bundleLabel } from '../side.js';
 import { sectionPath } from './quorum.js';
-import { CONFIGLESS_SERVED, SLURMD_DEFAULTS } from '../../emitters/slurm.js';
+import { CONFIGLESS_SERVED, SLURMD_DEFAULTS, SLURMD_DROPIN } from '../../emitters/slurm.js';
 
 export const SLURM_CONF = 'files/etc/slurm/slurm.conf';
 export const MUNGE_KEY = 'files/etc/munge/munge.key.b64';
@@ -27,7 +27,8 @@ function variants(ctx: AuditContext, path: string): { sha: string; bundles: stri
 
 /**
  * Configless (slurm.configless: true): slurm.conf is identical on the controllers only (A301 then
- * sees just those); a compute bundle holding a file slurmctld serves, or no --conf-server, is refused.
+ * sees just those); a compute bundle holding a file slurmctld serves, without --conf-server, or
+ * without the slurmd drop-in that lifts Debian 12's ConditionPathExists=/etc/slurm/slurm.conf, is refused.
  */
 function configless(ctx: AuditContext, out: Finding[]): void {
   for (const b of ctx.side?.bundles.values() ?? []) {
@@ -41,7 +42,7 @@ function configless(ctx: AuditContext, out: Finding[]): void {
           ctx.at(undefined, { node: b.name, path: p }),
           `${p.slice('files'.length)} is in the compute bundle, but slurm.configless is on`,
           why,
-          'rebuild the tree with mhc build (a configless compute bundle holds the munge key and /etc/default/slurmd only)',
+          'rebuild the tree with mhc build (a configless compute bundle holds the munge key, /etc/default/slurmd and the slurmd drop-in only)',
         ),
       );
     }
@@ -52,6 +53,17 @@ function configless(ctx: AuditContext, out: Finding[]): void {
           ctx.at(undefined, { node: b.name, path: SLURMD_DEFAULTS }),
           'slurm.configless is on, but the compute bundle does not start slurmd with --conf-server',
           'slurmd without a slurm.conf and without --conf-server does not start',
+          'rebuild the tree with mhc build',
+        ),
+      );
+    }
+    if (!/^ConditionPathExists=$/m.test(b.files.get(SLURMD_DROPIN)?.content ?? '')) {
+      out.push(
+        ctx.finding(
+          'A305',
+          ctx.at(undefined, { node: b.name, path: SLURMD_DROPIN }),
+          "slurm.configless is on, but the compute bundle does not reset slurmd.service's ConditionPathExists=/etc/slurm/slurm.conf",
+          "Debian 12's slurmd.service starts only when /etc/slurm/slurm.conf exists: on a configless node systemd skips slurmd and the node never joins",
           'rebuild the tree with mhc build',
         ),
       );
