@@ -68,4 +68,24 @@ for (const [name, file] of cases) {
     console.log(`${label.padEnd(36)} ${m.ms.toFixed(1).padStart(10)} ${m.baseMs.toFixed(1).padStart(13)} ${(m.ms / m.baseMs).toFixed(2).padStart(12)} ${m.rssMB.toFixed(1).padStart(12)}`);
   }
 }
+
+// deploy.sh's own cost per node: `deploy.sh check` on the 10,000 compute nodes of the synthetic
+// cluster, each a local no-op target (clush -R exec runs node.sh here instead of over ssh), so
+// the figure is the driver + node.sh per node, without ssh or a network.
+const built = spawnSync(process.execPath, [mhc, 'build', synth, '-o', join(work, 'deploy-out')], { encoding: 'utf8' });
+if (built.status !== 0) throw new Error(built.stderr);
+const t0 = process.hrtime.bigint();
+const d = spawnSync('bash', [join(work, 'deploy-out', 'synthetic', 'deploy', 'deploy.sh'), 'check', '--nodes', '@compute', '--clush-opt', '-Rexec', '--fanout', '64', '--runs', join(work, 'runs')], {
+  encoding: 'utf8',
+  env: { ...process.env, MHC_ROOT: join(work, 'node-root') },
+  maxBuffer: 64 * 1024 * 1024,
+});
+const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+console.log(`deploy.sh check, 10,000 local no-op targets (clush -R exec, fanout 64): ${(ms / 1000).toFixed(1)} s, ${(ms / 10000).toFixed(2)} ms per node, exit ${d.status}`);
+console.log(
+  d.stdout
+    .split('\n')
+    .filter((l) => /^(ok|failed|timeout|unreachable) /.test(l))
+    .join('\n'),
+);
 rmSync(work, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { writeFileAtomic, removeFile, replaceFile, stageFile, stageTree, WriteEr
 import { packBundle, tarballMode } from './compiler/pack.js';
 import { secretsOf } from './compiler/bundle.js';
 import { jsonSchema, MAX_PRIORITY } from './compiler/schema.js';
+import { DEFAULT_TARGET_OS, TARGET_OSES } from './compiler/targets.js';
 import { formatSecretsEnv, generate, parseSecretsEnv } from './compiler/secrets.js';
 import { MHC_VERSION } from './generated/version.js';
 import { COMPUTE_BUNDLE } from './compiler/model.js';
@@ -246,6 +247,7 @@ interface InitFlags {
   keepalived: boolean;
   web?: boolean;
   schema?: string;
+  target?: string;
 }
 
 function cmdInit(o: InitFlags): void {
@@ -255,6 +257,7 @@ function cmdInit(o: InitFlags): void {
     ...(o.computeNodes === false ? { computeNodes: false } : typeof o.computeNodes === 'string' ? { computeNodes: o.computeNodes } : {}),
     services: { glusterfs: o.gluster, mariadb: o.mariadb, redis: o.redis, slurm: o.slurm, keepalived: o.keepalived, web: !!o.web },
     ...(o.schema !== undefined ? { schema: o.schema } : {}),
+    ...(o.target !== undefined ? { target: o.target } : {}),
   };
   const r = init(opts);
   if ('problems' in r) {
@@ -390,6 +393,7 @@ export function program(): Command {
     .option('--no-keepalived', 'no keepalived and no VIP')
     .option('--web', 'nginx and the web services (off by default: their applications must be on the nodes first)')
     .option('--schema <ref>', 'what the yaml-language-server line points at', DEFAULT_SCHEMA)
+    .option('--target <os>', `the nodes' OS release: ${TARGET_OSES.join(' or ')} (default: ${DEFAULT_TARGET_OS})`)
     .action((o: InitFlags) => cmdInit(o));
 
   p.command('fmt')

@@ -192,7 +192,8 @@ describe('mhc CLI', () => {
     expect(r.code, r.err).toBe(0);
     const root = join(out, 'hpc-prod');
     let holders = 0;
-    for (const bundle of readdirSync(root).filter((n) => statSync(join(root, n)).isDirectory())) {
+    // every bundle directory (deploy/ is the cluster's fan-out files, no bundle)
+    for (const bundle of readdirSync(root).filter((n) => n !== 'deploy' && statSync(join(root, n)).isDirectory())) {
       const man = JSON.parse(readFileSync(join(root, bundle, 'manifest.json'), 'utf8'));
       expect(man.secrets_embedded).toBe(true);
       for (const f of man.files) {
@@ -279,17 +280,32 @@ describe('mhc CLI', () => {
     expect(r.out).toBe(readFileSync(join(ROOT, 'schema/my_multihead_cluster.schema.json'), 'utf8'));
   });
 
-  it('secrets init --for BUNDLE writes exactly the secrets that bundle\'s manifest.json lists', () => {
+  it("secrets init --for BUNDLE writes exactly the secrets that bundle's manifest.json lists", () => {
     const d = tmp('init-for');
     expect(mhc(['build', MAIN, '-o', join(d, 'out'), '-q']).code).toBe(0);
     const listed = (bundle: string): string[] => JSON.parse(readFileSync(join(d, 'out', 'hpc-prod', bundle, 'manifest.json'), 'utf8')).secrets;
-    const names = (f: string): string[] => readFileSync(f, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.slice(0, l.indexOf('='))).sort();
+    const names = (f: string): string[] =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => l.slice(0, l.indexOf('=')))
+        .sort();
     expect(listed('compute').length).toBeGreaterThan(0);
     expect(listed('compute')).not.toContain('DB_ROOT_PASSWORD');
     const all = join(d, 'all.env');
     expect(mhc(['secrets', 'init', MAIN, '-o', all]).code).toBe(0);
-    const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l));
-    for (const [args, bundles] of [[['--for', 'compute'], ['compute']], [['--for', 'server2'], ['server2']], [['--for', 'compute', '--for', 'server1'], ['compute', 'server1']]] as const) {
+    const lines = (f: string) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l));
+    for (const [args, bundles] of [
+      [['--for', 'compute'], ['compute']],
+      [['--for', 'server2'], ['server2']],
+      [
+        ['--for', 'compute', '--for', 'server1'],
+        ['compute', 'server1'],
+      ],
+    ] as const) {
       const f = join(d, `${bundles.join('+')}.env`);
       const r = mhc(['secrets', 'init', MAIN, '-o', f, '--from', all, ...args]);
       expect(r.code, r.err).toBe(0);
@@ -303,7 +319,13 @@ describe('mhc CLI', () => {
     expect(fresh.code).toBe(2);
     expect(fresh.err).toMatch(/--from FILE/);
     // a --from file lacking a needed secret: named
-    writeFileSync(join(d, 'part.env'), lines(all).filter((l) => !l.startsWith('MUNGE_KEY=')).join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(
+      join(d, 'part.env'),
+      lines(all)
+        .filter((l) => !l.startsWith('MUNGE_KEY='))
+        .join('\n') + '\n',
+      { mode: 0o600 },
+    );
     const part = mhc(['secrets', 'init', MAIN, '-o', join(d, 'p.env'), '--from', join(d, 'part.env'), '--for', 'compute']);
     expect(part.code).toBe(1);
     expect(part.err).toMatch(/lacks MUNGE_KEY/);

@@ -8,8 +8,12 @@ import { modeString } from '../src/compiler/bundle.js';
 import { MHC_VERSION } from '../src/generated/version.js';
 import { compileFile, EXAMPLES, ROOT } from './helpers.js';
 import { golden, listTree, UPDATE, writeTree } from './golden-util.js';
+import { buildText } from './helpers.js';
+import { syntheticCluster } from '../bench/synthetic.mjs';
 
-const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort();
+const examples = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('golden bundles', () => {
   it('has the four examples the project promises', () => {
@@ -34,4 +38,16 @@ describe('golden bundles', () => {
       }
     });
   }
+
+  // deploy/ at 10,000 compute nodes (bench/synthetic): the fan-out files only (the bundles of this
+  // cluster are the examples' kind; its groups, inventory and genders are what 10,000 nodes change)
+  it('the synthetic 5 + 10,000 node cluster: deploy/ compiles to test/golden/synthetic-10000/', () => {
+    const dir = join(ROOT, 'test', 'golden', 'synthetic-10000');
+    const files = [...buildText(syntheticCluster(10000)).values()].filter((f) => f.path.startsWith('deploy/'));
+    const index = files.map((f) => `${modeString(f.mode)} ${f.owner}:${f.group} ${f.path}`).join('\n') + '\n';
+    writeTree(dir, new Map<string, string>([['INDEX', index], ...files.map((f) => [`tree/${f.path}`, f.content] as [string, string])]));
+    expect(index).toBe(golden(join(dir, 'INDEX'), index));
+    expect(listTree(join(dir, 'tree'))).toEqual(files.map((f) => f.path).sort());
+    for (const f of files) expect(f.content, f.path).toBe(UPDATE ? f.content : readFileSync(join(dir, 'tree', f.path), 'utf8'));
+  });
 });

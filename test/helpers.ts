@@ -7,6 +7,8 @@ import { build, allTargets } from '../src/compiler/build.js';
 import type { BundleFile } from '../src/compiler/bundle.js';
 import type { Model } from '../src/compiler/model.js';
 import { formatText } from '../src/compiler/diagnostics.js';
+import { TARGET_OSES, type TargetOs } from '../src/compiler/targets.js';
+import { parseDocument } from 'yaml';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const EXAMPLES = join(ROOT, 'examples');
@@ -63,3 +65,25 @@ export const AWKWARD = {
   JWT_SECRET: `j"w't\\&$ #/ secret`,
   SESSION_SECRET: `s e s s'"\\&$#/`,
 } as const;
+
+/** The YAML text with target.os set to `os` (the rest as written). */
+export function withTarget(text: string, os: TargetOs): string {
+  const doc = parseDocument(text);
+  doc.setIn(['target', 'os'], os);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * What the daemon tests judge: every source at the target its YAML names, and every example at
+ * every other target too (each release's daemons see every example).
+ */
+export function targetRuns(sources: readonly string[]): { src: string; os: TargetOs; text: string }[] {
+  const out: { src: string; os: TargetOs; text: string }[] = [];
+  for (const src of sources) {
+    const text = readFileSync(src, 'utf8');
+    const own = compileText(text).model.target.os;
+    out.push({ src, os: own, text });
+    if (src.startsWith(EXAMPLES)) for (const os of TARGET_OSES) if (os !== own) out.push({ src, os, text: withTarget(text, os) });
+  }
+  return out;
+}

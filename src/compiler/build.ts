@@ -85,13 +85,23 @@ export function build(req: BuildRequest): BuildResult {
     const { values, missing } = resolve(names, req.literals, req.embedFrom);
     const ds: Diagnostic[] = [];
     if (missing.length) {
-      ds.push(diag('E311', `--embed-secrets: no value for ${missing.join(', ')} (looked in environment: of the YAML, then --secrets FILE, then the process environment)`, req.findSecretInSource?.(missing[0]!), 'run `mhc secrets init CONFIG` and pass the file with --secrets secrets.env, or build without --embed-secrets'));
+      ds.push(
+        diag(
+          'E311',
+          `--embed-secrets: no value for ${missing.join(', ')} (looked in environment: of the YAML, then --secrets FILE, then the process environment)`,
+          req.findSecretInSource?.(missing[0]!),
+          'run `mhc secrets init CONFIG` and pass the file with --secrets secrets.env, or build without --embed-secrets',
+        ),
+      );
     }
     for (const [name, value] of values) {
       const spec = model.secrets.find((s) => s.name === name);
       const why = spec && refusal(spec, value);
       if (why) {
-        const users = [...perTarget.values()].flat().filter((f) => f.secrets.includes(name)).map((f) => f.path);
+        const users = [...perTarget.values()]
+          .flat()
+          .filter((f) => f.secrets.includes(name))
+          .map((f) => f.path);
         ds.push(diag('E318', `secret ${name} cannot be used: ${why} (needed by ${[...new Set(users.map((u) => u.split('/').slice(1).join('/')))].join(', ')})`, req.findSecretInSource?.(name)));
       }
     }

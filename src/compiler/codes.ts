@@ -52,6 +52,7 @@ export const CODES = {
   E321: { severity: 'error', title: 'data directories overlap' },
   E322: { severity: 'error', title: 'a generated file the node would refuse' },
   E323: { severity: 'error', title: 'hostlists expand to too many names' },
+  E324: { severity: 'error', title: 'a deploy gateway or admin host that does not fit' },
   // W3xx — warnings
   W301: { severity: 'warning', title: 'two Galera nodes cannot keep quorum after one failure' },
   W302: { severity: 'warning', title: 'even number of Galera nodes' },

@@ -26,6 +26,7 @@ import { canonicalize } from './canonical.js';
 import { NODE_SPELLINGS } from './fold.js';
 import { describeKey, MAX_PRIORITY, shapesAt } from './schema.js';
 import { printYaml, takeAllComments } from './yaml-print.js';
+import { TARGET_OSES } from './targets.js';
 
 export interface InitOptions {
   readonly name?: string;
@@ -37,6 +38,8 @@ export interface InitOptions {
   readonly services?: Partial<Record<ServiceKey, boolean>>;
   /** what the yaml-language-server line points at */
   readonly schema?: string;
+  /** the nodes' OS release (target.os; default DEFAULTS.target.os) */
+  readonly target?: string;
 }
 
 /** The file, with the warnings validate gives it (two Galera nodes, …); or why the options give none. */
@@ -62,10 +65,12 @@ export function init(o: InitOptions = {}): InitResult {
   if (!isSafeName(name)) problems.push(`--name ${JSON.stringify(name)}: letters, digits, ".", "_" and "-" (1–63, starting with a letter or digit)`);
   if (!Number.isInteger(count) || count < 1 || count > MAX_PRIORITY)
     problems.push(`--controllers must be a whole number from 1 to ${MAX_PRIORITY}${Number.isNaN(count) ? '' : `, not ${count}`} (keepalived priorities are 1–${MAX_PRIORITY}, one per controller)`);
+  const target = o.target ?? DEFAULTS.target.os;
+  if (!(TARGET_OSES as readonly string[]).includes(target)) problems.push(`--target ${JSON.stringify(target)}: one of ${TARGET_OSES.join(', ')}`);
   if (o.schema !== undefined && !/^[^\s]+$/.test(o.schema)) problems.push(`--schema ${JSON.stringify(o.schema)}: a path or URL without spaces or line breaks`);
   const compute = computeNames(o.computeNodes, services.slurm, problems);
   if (problems.length) return { problems };
-  const text = render({ name, count, compute, services, schema: o.schema ?? DEFAULT_SCHEMA });
+  const text = render({ name, count, compute, services, schema: o.schema ?? DEFAULT_SCHEMA, target });
   const c = compile('mhc init', Buffer.from(text, 'utf8'));
   const errors = c.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) return { problems: errors.map((d) => `the options give a cluster mhc refuses: ${d.message}`) };
@@ -98,6 +103,7 @@ interface Plan {
   readonly compute: readonly string[];
   readonly services: Readonly<Record<ServiceKey, boolean>>;
   readonly schema: string;
+  readonly target: string;
 }
 
 type Value = string | number | boolean | readonly Value[] | { readonly [key: string]: Value };
@@ -128,6 +134,7 @@ function render(p: Plan): string {
   const computeIps = addresses((Math.floor(ctlIps[ctlIps.length - 1]! / 256) + 1) * 256, p.compute.length);
   const sections: Section[] = [
     { key: 'cluster', value: block(doc, ['cluster'], { name: p.name }) },
+    { key: 'target', value: block(doc, ['target'], { os: p.target }) },
     { key: 'environment', value: doc.createNode({}), off: 'off: secrets.env holds the values' },
     { key: 'network', value: block(doc, ['network'], on.keepalived ? { vip: vipSettings(p.name) } : { interface: DEFAULTS.network.vip.interface }) },
     { key: 'controllers', value: controllers(doc, p, ctlIps) },
@@ -145,6 +152,7 @@ function render(p: Plan): string {
     { key: 'database', value: block(doc, ['database'], { password: ref('dbRoot'), ...DEFAULTS.database }), off: off('mariadb') },
     { key: 'redis', value: block(doc, ['redis'], { password: ref('redis'), ...DEFAULTS.redis }), off: off('redis') },
     { key: 'slurm', value: slurmSection(doc, p), off: off('slurm') },
+    { key: 'deploy', value: block(doc, ['deploy'], DEFAULTS.deploy) },
     { key: 'web', value: block(doc, ['web'], { session_secret: ref('session'), jwt_secret: ref('jwt'), ...DEFAULTS.web, services: DEFAULT_WEB_SERVICES.map((s) => s.name) }), off: off('web') },
     { key: 'backup', value: block(doc, ['backup'], DEFAULTS.backup) },
   ];

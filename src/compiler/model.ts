@@ -1,11 +1,8 @@
 // The Model: the one normalized, deep-readonly description of a cluster that emitters read.
 // Only normalize.ts creates it. It never holds a secret value — only secret names.
+import type { TargetFacts } from './targets.js';
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 export const SERVICES = ['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web'] as const;
 export type ServiceKey = (typeof SERVICES)[number];
@@ -94,6 +91,8 @@ export interface Partition {
 
 export interface ModelData {
   cluster: { name: string; domain?: string };
+  /** the OS release the bundles are for, and its daemons' facts (targets.ts) */
+  target: TargetFacts;
   /** controllers sorted by hostname */
   controllers: ControllerNode[];
   /** compute nodes sorted by hostname (natural order: n2 before n10) */
@@ -175,6 +174,8 @@ export interface ModelData {
     };
     partitions: Partition[];
     mungeKey: SecretRef;
+    /** compute nodes get their config from slurmctld (slurmd --conf-server), not from their bundle */
+    configless: boolean;
   };
   web?: {
     domain: string;
@@ -185,6 +186,19 @@ export interface ModelData {
     sessionSecret: SecretRef;
   };
   backup: { dir: string; retentionDays: number; schedule: string; items: string[] };
+  /** settings of the generated fan-out files (out/<cluster>/deploy/) */
+  deploy: {
+    adminHost?: string;
+    /** ClusterShell gateways (tree mode), sorted */
+    gateways: string[];
+    fanout: number;
+    /** seconds */
+    connectTimeout: number;
+    /** seconds */
+    commandTimeout: number;
+    batch: number;
+    maxFailPercent: number;
+  };
   /** every secret some bundle needs, sorted by name */
   secrets: SecretSpec[];
 }
@@ -194,12 +208,13 @@ export type Controller = DeepReadonly<ControllerNode>;
 export type Compute = DeepReadonly<ComputeNode>;
 
 /** What one bundle directory is built for. */
-export type Target =
-  | { readonly kind: 'controller'; readonly name: string; readonly node: Controller }
-  | { readonly kind: 'compute'; readonly name: string; readonly nodes: readonly Compute[] };
+export type Target = { readonly kind: 'controller'; readonly name: string; readonly node: Controller } | { readonly kind: 'compute'; readonly name: string; readonly nodes: readonly Compute[] };
 
 /** The bundle directory that all compute nodes share (their files are identical). */
 export const COMPUTE_BUNDLE = 'compute';
+
+/** The cluster-level directory of the fan-out files (ClusterShell, Ansible, genders, deploy.sh). */
+export const DEPLOY_DIR = 'deploy';
 
 export function deepFreeze<T>(v: T): DeepReadonly<T> {
   if (v && typeof v === 'object' && !Object.isFrozen(v)) {

@@ -21,7 +21,8 @@ import {
 } from './model.js';
 import { netmaskToPrefix, prefixToNetmask, cidr } from './net.js';
 import { SECRET_REF } from './formats.js';
-import type { PartitionInput, WebServiceInput } from './schema.js';
+import type { Input, PartitionInput, WebServiceInput } from './schema.js';
+import { DEFAULT_TARGET_OS, targetFacts } from './targets.js';
 
 /**
  * SlurmctldTimeout when `slurm.slurmctld_timeout` is not set: a backup slurmctld takes over after
@@ -36,11 +37,14 @@ export const DEFAULT_SLURMCTLD_TIMEOUT = 60;
  * them into a new file. Defaults that depend on the rest of the cluster are the functions below.
  */
 export const DEFAULTS = {
+  target: { os: DEFAULT_TARGET_OS },
   network: { vip: { prefix: 24, interface: 'eth0', advert_int: 1, preempt: true } },
   storage: { gluster: { volume_name: 'gluster_volume', arbiter: false, brick_path: '/data/gluster/brick', mount_point: '/mnt/gluster' } },
   database: { port: 3306, mariadb: { sst_method: 'mariabackup' }, galera: { gcache_size: '1G', slave_threads: 4 } },
   redis: { mode: 'auto', port: 6379, cluster: { replicas: 1 }, sentinel: { port: 26379, master_name: 'mhc-redis' } },
-  slurm: { slurm_user: 'slurm', slurmctld_timeout: DEFAULT_SLURMCTLD_TIMEOUT },
+  slurm: { slurm_user: 'slurm', slurmctld_timeout: DEFAULT_SLURMCTLD_TIMEOUT, configless: false },
+  // ClusterShell's fanout, timeouts fit for a start script, batches of 256, stop above 10% failed
+  deploy: { fanout: 64, connect_timeout: 10, command_timeout: 900, batch: 256, max_fail_percent: 10 },
   web: { domain: 'cluster.local', ssl: { enabled: true } },
   backup: { backup_dir: '/var/backups/cluster', retention_days: 30, schedule: '*-*-* 02:00:00' },
 } as const;
@@ -57,6 +61,20 @@ export const defaultAccounting = (withMariadb: boolean): 'slurmdbd' | 'none' => 
 
 /** The keepalived priority of the i-th (0-based, the VIP owner first) of `count` nodes when none is given. */
 export const defaultPriority = (i: number, count: number): number => (count <= 10 ? 100 - 10 * i : Math.max(1, 254 - i));
+
+/** `deploy:` → the Model's settings of the fan-out files (gateways a sorted set). */
+function deployOf(d: Input['deploy']): ModelData['deploy'] {
+  const D = DEFAULTS.deploy;
+  return {
+    ...(d?.admin_host ? { adminHost: d.admin_host } : {}),
+    gateways: [...new Set(d?.gateways ?? [])].sort(naturalCompare),
+    fanout: d?.fanout ?? D.fanout,
+    connectTimeout: d?.connect_timeout ?? D.connect_timeout,
+    commandTimeout: d?.command_timeout ?? D.command_timeout,
+    batch: d?.batch ?? D.batch,
+    maxFailPercent: d?.max_fail_percent ?? D.max_fail_percent,
+  };
+}
 
 /** The web services of seed 003 (name, port, kind, URL path). */
 export const DEFAULT_WEB_SERVICES: readonly Omit<WebService, 'execStart' | 'workingDirectory' | 'healthPath'>[] = [
@@ -252,6 +270,7 @@ export function normalize(f: Folded): Normalized {
   const clusterName = input.cluster.name;
   const data: ModelData = {
     cluster: { name: clusterName, ...(input.cluster.domain ? { domain: input.cluster.domain } : {}) },
+    target: targetFacts(input.target?.os ?? DEFAULTS.target.os),
     controllers: [...controllers].sort((a, b) => naturalCompare(a.hostname, b.hostname)),
     computeNodes: computeNodes.sort((a, b) => naturalCompare(a.hostname, b.hostname)),
     network: {},
@@ -263,6 +282,7 @@ export function normalize(f: Folded): Normalized {
       schedule: f.backupSchedule?.value ?? DEFAULTS.backup.schedule,
       items: [],
     },
+    deploy: deployOf(input.deploy),
     secrets: [],
   };
 
@@ -384,6 +404,7 @@ export function normalize(f: Folded): Normalized {
         : {}),
       partitions,
       mungeKey: secretRef('munge', undefined, literals, literalAt, used),
+      configless: s?.configless ?? DEFAULTS.slurm.configless,
     };
   }
 

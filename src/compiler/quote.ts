@@ -32,3 +32,8 @@ export function dq(s: string): string {
 export function isOneLine(s: string): boolean {
   return !/[\u0000-\u001f\u007f]/.test(s);
 }
+
+/** A YAML single-quoted scalar holding exactly `s` (one line; a quote is doubled). */
+export function yamlQuote(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

@@ -5,13 +5,14 @@
 import runtime from 'handlebars/runtime.js';
 import type Handlebars from 'handlebars';
 import { TEMPLATES } from '../generated/templates.js';
-import { dq, dqEscape, shellQuote } from './quote.js';
+import { dq, dqEscape, shellQuote, yamlQuote } from './quote.js';
 import { placeholder, type SecretEncoding } from './secrets.js';
 import { CompilerBug } from './bundle.js';
 
 // runtime.d.ts declares nothing; the runtime has the same API as the full package minus the compiler
 const hb = (runtime as unknown as typeof Handlebars).create();
 hb.registerHelper('sh', (v: unknown) => shellQuote(String(v)));
+hb.registerHelper('yq', (v: unknown) => yamlQuote(String(v)));
 hb.registerHelper('dq', (v: unknown) => dq(String(v)));
 hb.registerHelper('dqEscape', (v: unknown) => dqEscape(String(v)));
 hb.registerHelper('pad', (v: unknown, width: number) => String(v).padEnd(width));

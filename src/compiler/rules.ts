@@ -5,13 +5,13 @@ import { didYouMean } from './did-you-mean.js';
 import { canonicalAccounting, pathText, type Folded } from './fold.js';
 import { count, expand, HostlistError, MAX_EXPANDED_HOSTNAMES } from './hostlist.js';
 import type { Locator, Path } from './locate.js';
-import { COMPUTE_BUNDLE, type Model } from './model.js';
+import { COMPUTE_BUNDLE, DEPLOY_DIR, type Model } from './model.js';
 import { netmaskToPrefix, sameSubnet } from './net.js';
 import { controllerServices, DEFAULT_WEB_SERVICES, type Normalized } from './normalize.js';
 import { refusal } from './secrets.js';
 import { SECRET_REF, within } from './formats.js';
 
-const RESERVED = new Set([COMPUTE_BUNDLE, 'localhost']);
+const RESERVED = new Set([COMPUTE_BUNDLE, DEPLOY_DIR, 'localhost']);
 
 /**
  * Runs before normalize, which expands every partition's hostlist: the names all of them expand
@@ -45,6 +45,20 @@ export function checkHostlistSizes(f: Folded, loc: Locator): Diagnostic[] {
   return [];
 }
 
+/** deploy.gateways name nodes of the cluster; with gateways, deploy.admin_host (topology.conf's root) is given and is not a node. */
+function checkDeploy(f: Folded, known: ReadonlyMap<string, Path>, err: (code: 'E324', msg: string, path: Path, hint?: string) => void): void {
+  const d = f.input.deploy;
+  if (!d) return;
+  (d.gateways ?? []).forEach((g, i) => {
+    if (!known.has(g.toLowerCase()))
+      err('E324', `deploy gateway "${g}" is not a node of this cluster`, ['deploy', 'gateways', i], 'name controllers or compute nodes (the controllers are the usual gateways)');
+  });
+  if (d.gateways?.length && !d.admin_host)
+    err('E324', 'deploy.gateways needs deploy.admin_host: the host clush runs on is the root of topology.conf', ['deploy', 'gateways'], 'add admin_host: with the short hostname of the admin host');
+  if (d.admin_host && known.has(d.admin_host.toLowerCase()))
+    err('E324', `deploy.admin_host "${d.admin_host}" is a node of this cluster`, ['deploy', 'admin_host'], 'the admin host runs deploy.sh and reaches the nodes; name a host outside the cluster');
+}
+
 export function checkRules(f: Folded, n: Normalized, loc: Locator): Diagnostic[] {
   const { model } = n;
   const ds: Diagnostic[] = [];
@@ -74,7 +88,7 @@ export function checkRules(f: Folded, n: Normalized, loc: Locator): Diagnostic[]
     if (RESERVED.has(h))
       err(
         'E313',
-        `"${n.hostname.value}" is reserved (${h === 'localhost' ? 'it names the loopback host' : 'the shared compute bundle is written to a directory of that name'})`,
+        `"${n.hostname.value}" is reserved (${h === 'localhost' ? 'it names the loopback host' : h === DEPLOY_DIR ? 'the fan-out files (deploy.sh, ClusterShell, Ansible) are written to a directory of that name' : 'the shared compute bundle is written to a directory of that name'})`,
         n.hostname.path,
         'choose another hostname',
       );
@@ -87,6 +101,7 @@ export function checkRules(f: Folded, n: Normalized, loc: Locator): Diagnostic[]
       else seenIp.set(n.ip.value, n.ip.path);
     }
   }
+  checkDeploy(f, seenHost, err);
   for (const c of f.controllers) {
     if (!c.ip) err('E204', `controller "${c.hostname.value}" has no address`, c.path, 'add ip: (or ip_address:) with its IPv4 address');
   }

@@ -4,6 +4,7 @@
 // start with `x-` are removed before validation, see validate.ts).
 import * as z from 'zod/v4';
 z.config({ jitless: true });
+import { TARGET_OSES } from './targets.js';
 import { isHostname, isIPv4, isSafeName, isInterfaceName, isCleanAbsPath, SECRET_REF, isDomain, dataPathProblem, isUserName } from './formats.js';
 
 const E = (code: string, message: string) => ({ message, params: { code } });
@@ -184,6 +185,7 @@ const slurm = z.strictObject({
   state_save_location: dataPath.optional().describe("slurmctld's state (default: on the gluster mount, shared by every slurmctld)"),
   slurm_user: userName.optional().describe('the SlurmUser the daemons run as'),
   slurmctld_timeout: z.number().int().min(5).max(65533).optional().describe('SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over'),
+  configless: z.boolean().optional().describe('configless Slurm: the compute nodes fetch slurm.conf (and gres.conf, cgroup.conf) from slurmctld (slurmd --conf-server), not from their bundle'),
   partitions: z.array(partition).optional().describe('Slurm partitions (default: debug, every compute node)'),
 });
 
@@ -225,6 +227,17 @@ const web = z.strictObject({
 
 const schedule = z.string().regex(/^[A-Za-z0-9*,:\/ .-]+$/, { message: 'a systemd OnCalendar expression such as "daily" or "*-*-* 02:00:00"' });
 
+/** `deploy:`: what the generated ClusterShell / Ansible / deploy.sh files use (deploy emitter). */
+const deploy = z.strictObject({
+  admin_host: hostname.optional().describe('the host deploy.sh and clush run on, not a node of the cluster (the root of topology.conf); needed with gateways'),
+  gateways: z.array(hostname).optional().describe('ClusterShell gateways for tree mode (nodes of the cluster, usually the controllers); every compute node is routed through every gateway'),
+  fanout: z.number().int().min(1).max(4096).optional().describe('ssh connections at once (ClusterShell fanout, Ansible forks)'),
+  connect_timeout: z.number().int().min(1).max(3600).optional().describe('seconds to wait for a node to take the ssh connection'),
+  command_timeout: z.number().int().min(1).max(86400).optional().describe("seconds a node may take for one step (apply runs its bundle's start script)"),
+  batch: z.number().int().min(1).optional().describe('compute nodes applied at once'),
+  max_fail_percent: z.number().int().min(0).max(100).optional().describe('stop applying when more than this percentage of the compute nodes tried so far failed'),
+});
+
 const backupItems = z
   .array(z.enum(['configs', 'databases', 'mariadb', 'redis', 'slurm_state', 'glusterfs_meta', 'glusterfs_data']))
   .describe('what a snapshot holds (default: configs and the state of every service that runs; glusterfs_data, the files on the volume, only when listed)');
@@ -241,6 +254,12 @@ export const inputSchema = z.strictObject({
       domain: domain.optional().describe("the nodes' DNS domain"),
     })
     .describe("the cluster's identity"),
+  target: z
+    .strictObject({
+      os: z.enum(TARGET_OSES).optional().describe("the nodes' OS release, debian12 (bookworm) or debian13 (trixie): files are made for its daemons' versions"),
+    })
+    .optional()
+    .describe('what the bundles run on'),
   environment: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'a variable name (letters, digits, "_")' }), z.union([z.string(), z.number()]))
     .optional()
@@ -256,6 +275,7 @@ export const inputSchema = z.strictObject({
   database: database.optional().describe('MariaDB Galera on the controllers running mariadb'),
   redis: redis.optional().describe('Redis on the controllers running redis'),
   slurm: slurm.optional().describe('Slurm: slurmctld on the controllers running slurm, slurmd on the compute nodes'),
+  deploy: deploy.optional().describe('the fan-out files in out/<cluster>/deploy/ (ClusterShell, Ansible, genders, deploy.sh)'),
   web: web.optional().describe('nginx and the web services on the controllers running web'),
   web_services: z.strictObject({ services: webServices.optional() }).optional().describe('another place for web.services'),
   backup: z

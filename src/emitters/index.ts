@@ -16,19 +16,8 @@ import { operations } from './operations.js';
 import { manifest } from './manifest.js';
 import { clusterJson } from './cluster-json.js';
 import { sha256sums } from './sha256sums.js';
+import { deploy } from './deploy.js';
 
-export const EMITTERS: readonly Emitter[] = [
-  hosts,
-  glusterfs,
-  mariadb,
-  redis,
-  slurm,
-  keepalived,
-  web,
-  systemd,
-  healthCheck,
-  lifecycle,
-  operations,
-];
+export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, keepalived, web, systemd, healthCheck, lifecycle, operations];
 export const FINAL_EMITTER: Emitter = manifest;
-export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, sha256sums];
+export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, deploy, sha256sums];

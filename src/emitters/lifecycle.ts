@@ -37,9 +37,7 @@ const dest = (bundlePath: string): string => bundlePath.slice('files'.length);
 
 /** Controllers, ranked: VIP owner first, then keepalived priority (highest first), then hostname (as normalize.ts). */
 export function rankedControllers(model: Model): readonly Controller[] {
-  return [...model.controllers].sort(
-    (a, b) => Number(b.vipOwner) - Number(a.vipOwner) || (b.priority ?? 0) - (a.priority ?? 0) || naturalCompare(a.hostname, b.hostname),
-  );
+  return [...model.controllers].sort((a, b) => Number(b.vipOwner) - Number(a.vipOwner) || (b.priority ?? 0) - (a.priority ?? 0) || naturalCompare(a.hostname, b.hostname));
 }
 
 /** This node's services in start (phase) order. */
@@ -91,10 +89,7 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
       members: names(r?.members),
       port: r ? String(r.port) : '',
       ports: redisHere.map((i) => String(i.port)),
-      units: [
-        ...redisHere.map((i) => `redis-server@${i.name}.service`),
-        ...(r?.mode === 'sentinel' && redisHere.length ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : []),
-      ],
+      units: [...redisHere.map((i) => `redis-server@${i.name}.service`), ...(r?.mode === 'sentinel' && redisHere.length ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : [])],
       sentinelPort: r?.mode === 'sentinel' ? String(r.sentinel.port) : '',
       sentinelMaster: r?.mode === 'sentinel' ? r.sentinel.masterName : '',
       secret: r?.password.name ?? '',

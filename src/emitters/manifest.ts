@@ -25,6 +25,8 @@ export const manifest: Emitter = {
       mhc_version: info.mhcVersion,
       input_sha256: info.inputSha256,
       cluster: model.cluster.name,
+      // the OS release the files are for: `mhc audit` compares it with the YAML's (A005)
+      target: model.target.os,
       bundle: target.name,
       ...node,
       secrets_embedded: info.secretsEmbedded,

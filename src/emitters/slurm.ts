@@ -16,6 +16,17 @@ export const SLURMCTLD_DROPIN = 'files/etc/systemd/system/slurmctld.service.d/10
 export const SLURMDBD_DROPIN = 'files/etc/systemd/system/slurmdbd.service.d/10-mhc.conf';
 export const MUNGE_KEY_B64 = 'files/etc/munge/munge.key.b64';
 export const START_COMPUTE = 'bin/start_compute.sh';
+/** Debian's slurmd.service reads SLURMD_OPTIONS from here (EnvironmentFile=-/etc/default/slurmd) */
+export const SLURMD_DEFAULTS = 'files/etc/default/slurmd';
+/**
+ * A configless compute node's slurmd drop-in: Debian 12's slurmd.service has
+ * ConditionPathExists=/etc/slurm/slurm.conf, so without the file systemd skips slurmd (and
+ * `systemctl restart` still succeeds); the drop-in resets the unit's conditions (Debian 13's unit
+ * has none: the drop-in changes nothing there).
+ */
+export const SLURMD_DROPIN = 'files/etc/systemd/system/slurmd.service.d/10-mhc.conf';
+/** what configless Slurm serves compute nodes from slurmctld: never in their bundle */
+export const CONFIGLESS_SERVED = [SLURM_CONF, CGROUP_CONF, GRES_CONF] as const;
 
 export const SLURMCTLD_PORT = 6817;
 /** MaxNodeCount when the YAML lists no compute node (slurmctld does not start with none). */
@@ -108,7 +119,7 @@ export function gresLines(model: Model): string[] {
   );
 }
 
-/** The whole slurm.conf: it depends on the Model only, never on the target (Slurm requires one file). */
+/** The whole slurm.conf: it depends on the Model only, never on the bundle it goes into (Slurm requires one file). */
 export function slurmConf(model: Model): string {
   const s = model.slurm!;
   const nodes = model.computeNodes;
@@ -121,6 +132,7 @@ export function slurmConf(model: Model): string {
     slurmctldPort: SLURMCTLD_PORT,
     slurmdPort: SLURMD_PORT,
     slurmctldTimeout: s.slurmctldTimeout,
+    configless: s.configless,
     // memory is a consumable only when every node declares it (RealMemory defaults to 1 MiB)
     selectTypeParameters: nodes.length && nodes.every((c) => c.hardware.realMemory !== undefined) ? 'CR_Core_Memory' : 'CR_Core',
     accounting: s.accounting ? { host: s.accounting.host, port: s.accounting.port } : false,
@@ -177,6 +189,21 @@ function commonUncached(model: Model): EmittedFile[] {
   return files;
 }
 
+/**
+ * A configless compute node's bundle: the munge key, slurmd's options and its drop-in only. slurmd asks the
+ * controllers, in SlurmctldHost order, for slurm.conf (and gres.conf, cgroup.conf), so a later
+ * Slurm change touches the controllers only (then `scontrol reconfigure`).
+ */
+function configlessFiles(model: Model): EmittedFile[] {
+  const s = model.slurm!;
+  const servers = s.controllers.map((c) => `${c.hostname}:${SLURMCTLD_PORT}`).join(',');
+  return [
+    ...common(model).filter((f) => f.path === MUNGE_KEY_B64),
+    { path: SLURMD_DEFAULTS, content: render('slurm/slurmd-defaults', { servers }) },
+    { path: SLURMD_DROPIN, content: render('slurm/slurmd-dropin.conf', {}) },
+  ];
+}
+
 export const slurm: Emitter = {
   name: 'slurm',
   emit(model, target) {
@@ -184,7 +211,7 @@ export const slurm: Emitter = {
     if (!s) return [];
     if (target.kind === 'compute') {
       return [
-        ...common(model),
+        ...(s.configless ? configlessFiles(model) : common(model)),
         {
           path: START_COMPUTE,
           content: render('slurm/start_compute.sh', {

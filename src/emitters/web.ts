@@ -25,12 +25,16 @@ export function upstreamServers(web: Web, node: Controller, s: Service): string[
   return [`127.0.0.1:${s.port} ${opts}`, ...peers.map((m) => `${m.ip}:${s.port} backup ${opts}`)];
 }
 
-export function site(web: Web, node: Controller): string {
+export function site(web: Web, node: Controller, target: Model['target']): string {
   const tls = web.ssl.mode !== 'off';
   return render('web/site', {
     hostname: node.hostname,
     domain: web.domain,
     tls,
+    // nginx 1.25.1 added the `http2 on;` directive and deprecated `listen … http2` (nginx 1.26's
+    // nginx -t warns); 1.22 knows only the listen parameter. Source: nginx.org ngx_http_v2_module,
+    // "http2" (appeared in 1.25.1), and CHANGES 1.25.1. targets.ts: nginxHttp2Directive.
+    http2Directive: target.nginxHttp2Directive,
     certificate: web.ssl.mode === 'off' ? '' : web.ssl.certificate,
     certificateKey: web.ssl.mode === 'off' ? '' : web.ssl.certificateKey,
     // HSTS only with a real certificate: browsers refuse to click through a self-signed one under HSTS
@@ -102,7 +106,7 @@ export const web: Emitter = {
     if (!w || target.kind !== 'controller' || !runs(target.node, 'web')) return [];
     const node = target.node;
     const out: EmittedFile[] = [
-      { path: SITE, content: site(w, node) },
+      { path: SITE, content: site(w, node, model.target) },
       { path: SITE_ENABLED, content: render('web/site-enabled', {}) },
     ];
     for (const s of w.services) {

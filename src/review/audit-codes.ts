@@ -12,6 +12,7 @@ export const AUDIT_CODES = {
     severity: 'error',
     title: 'incomplete tree: cluster.json or a manifest.json is missing or unreadable',
   },
+  A005: { severity: 'warning', title: "the YAML's target differs from the target the built tree records" },
   // A1xx — quorum
   A101: { severity: 'error', title: 'two Galera nodes without an arbitrator' },
   A102: { severity: 'warning', title: 'even number of Galera nodes' },
@@ -48,6 +49,7 @@ export const AUDIT_CODES = {
     title: 'Slurm accounting without a database node',
   },
   A304: { severity: 'error', title: 'munge key differs between nodes' },
+  A305: { severity: 'error', title: 'configless: a compute bundle ships what slurmctld serves' },
   // A4xx — secrets
   A401: { severity: 'error', title: 'literal secret in the YAML' },
   A402: { severity: 'error', title: 'secret value embedded in a built tree' },

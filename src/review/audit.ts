@@ -61,6 +61,8 @@ export interface AuditContext {
   readonly diagnostics: readonly Diagnostic[];
   /** the built files: the tree as read, or the config built in memory */
   readonly side?: Side;
+  /** config only: a tree built earlier (`mhc audit YAML --tree DIR`), compared with the YAML */
+  readonly recorded?: Side;
   /** tree only: symbolic links and special files found */
   readonly irregular: readonly string[];
   /** tree only: the tarballs beside it (out/<cluster>-<bundle>.tar.gz) */
@@ -166,7 +168,8 @@ function runRules(ctx: AuditContext): Finding[] {
 }
 
 /** Audits a cluster YAML (its bytes). */
-export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string): AuditReport {
+/** Audits a YAML; with `recorded`, a tree built earlier, also what that tree records of it (its target). */
+export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string, recorded?: Side): AuditReport {
   const loaded = parseSource(name, bytes);
   const src = loaded.source;
   const loc = makeLocator(loaded.doc);
@@ -243,6 +246,7 @@ export function auditConfig(name: string, bytes: Uint8Array, mhcVersion: string)
     folded: f.folded,
     diagnostics,
     ...(side ? { side } : {}),
+    ...(recorded ? { recorded } : {}),
     at: (yaml, tree) =>
       yaml
         ? { ...yamlLocation(name, src, loc(yaml)), ...(tree?.node ? { node: tree.node } : {}) }

@@ -14,6 +14,7 @@ import { explain, formatExplainJson, formatExplainText } from './explain.js';
 import { renderReport } from './report.js';
 import type { SideInput } from './report-facts.js';
 import { loadSide, parseSpec, readTarballs, readTree, readYamlBytes, ReviewError, type SourceSpec } from './tree-source.js';
+import { sideFromFiles } from './side.js';
 
 export interface ReviewIO {
   readonly out: (s: string) => void;
@@ -40,12 +41,14 @@ function fail(io: ReviewIO, e: unknown, code: number): never {
 }
 
 /** The audit of a built tree (with the tarballs beside it) or of a YAML (its bytes, when already read). */
-function auditSpec(spec: SourceSpec, bytes?: Uint8Array): AuditReport {
+function auditSpec(spec: SourceSpec, bytes?: Uint8Array, treeDir?: string): AuditReport {
   if (spec.kind === 'tree') {
+    if (treeDir !== undefined) throw new ReviewError('--tree compares a YAML with a tree: give a cluster YAML, not a tree');
     const t = readTree(spec.dir);
     return auditTree(spec.label, t.files, t.irregular, MHC_VERSION, readTarballs(t.root));
   }
-  return auditConfig(spec.label, bytes ?? readYamlBytes(spec), MHC_VERSION);
+  const recorded = treeDir === undefined ? undefined : sideFromFiles(treeDir, 'tree', readTree(treeDir).files);
+  return auditConfig(spec.label, bytes ?? readYamlBytes(spec), MHC_VERSION, recorded);
 }
 
 /**
@@ -141,10 +144,11 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
     .argument('<target>', 'a cluster YAML, or a built tree (out/<cluster>)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--strict', 'warnings fail too (exit 1)')
-    .action((target: string, o: { format: 'text' | 'json'; strict?: boolean }) => {
+    .option('--tree <dir>', 'with a cluster YAML: also compare it with this tree built from it (out/<cluster>): the target it records (A005)')
+    .action((target: string, o: { format: 'text' | 'json'; strict?: boolean; tree?: string }) => {
       let r: AuditReport;
       try {
-        r = auditSpec(parseSpec(target));
+        r = auditSpec(parseSpec(target), undefined, o.tree);
       } catch (e) {
         return fail(io, e, 3);
       }

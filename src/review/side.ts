@@ -2,6 +2,7 @@
 // metadata its manifest records. Pure: tree-source.ts reads the disk or git and calls this.
 import { compress } from '../compiler/hostlist.js';
 import { PLACEHOLDER } from '../compiler/secrets.js';
+import { DEPLOY_DIR } from '../compiler/model.js';
 
 /** A tarball beside a tree (out/<cluster>-<bundle>.tar.gz), as read from disk. */
 export interface Tarball {
@@ -62,6 +63,8 @@ export interface Manifest {
   readonly role?: string;
   readonly hostname?: string;
   readonly nodes?: string;
+  /** the OS release the files are for (absent in trees built before targets: debian12) */
+  readonly target?: string;
   readonly secrets_embedded?: boolean;
   readonly secrets?: readonly string[];
   readonly files?: readonly ManifestEntry[];
@@ -75,7 +78,7 @@ export interface Side {
   readonly mhcVersion?: string;
   readonly secretsEmbedded: boolean;
   readonly bundles: ReadonlyMap<string, Bundle>;
-  /** files at the top of the tree: SHA256SUMS, cluster.json */
+  /** files of the tree that belong to no bundle: SHA256SUMS, cluster.json and deploy/… */
   readonly top: ReadonlyMap<string, RawFile>;
   /** every file of the tree, as read (for the audit's checksum rules) */
   readonly raw: readonly RawFile[];
@@ -123,6 +126,7 @@ export function parseManifest(text: string): Manifest | undefined {
     ...(str(o.role) ? { role: str(o.role) } : {}),
     ...(str(o.hostname) ? { hostname: str(o.hostname) } : {}),
     ...(str(o.nodes) ? { nodes: str(o.nodes) } : {}),
+    ...(str(o.target) ? { target: str(o.target) } : {}),
     ...(typeof o.secrets_embedded === 'boolean' ? { secrets_embedded: o.secrets_embedded } : {}),
     ...(strs(o.secrets) ? { secrets: strs(o.secrets) } : {}),
     ...(files ? { files } : {}),
@@ -146,7 +150,8 @@ export function sideFromFiles(label: string, kind: 'yaml' | 'tree', files: reado
   const perBundle = new Map<string, RawFile[]>();
   for (const f of files) {
     const i = f.path.indexOf('/');
-    if (i < 0) top.set(f.path, f);
+    // deploy/ is cluster-level (the fan-out files), not a bundle (rules.ts reserves the name)
+    if (i < 0 || f.path.slice(0, i) === DEPLOY_DIR) top.set(f.path, f);
     else {
       const b = f.path.slice(0, i);
       if (!perBundle.has(b)) perBundle.set(b, []);

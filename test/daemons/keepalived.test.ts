@@ -15,8 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { AWKWARD, buildText, compileText, EXAMPLES } from '../helpers.js';
-import { requireTool, run, scratch } from './tools.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, withTarget } from '../helpers.js';
+import { daemonRoot, forTarget, requireTool, ROOT_BUILD_MS, run, scratch } from './tools.js';
+import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { keepalivedAuthProblem } from '../../src/compiler/secrets.js';
 import { runs, type Controller, type Model } from '../../src/compiler/model.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
@@ -43,7 +44,11 @@ function embedFor(model: Model, auth: string): Record<string, string> {
 const HARNESS = `# ka.sh NODE_DIR SBIN_MODE   env: WAIT_STATE (0|1), STUB_CHECK (0|1)
 set -Euo pipefail
 src=$1 sbin_mode=$2
+# the package's own files stay (Debian 13's keepalived 2.3 refuses to run without its
+# /etc/keepalived/keepalived.config-opts: "Unable to read build config options file")
+pkg=$(mktemp -d "$src/pkg-etc.XXXXXX") && cp -a /etc/keepalived/. "$pkg/"
 mount -t tmpfs -o mode=0755 tmpfs /etc/keepalived
+cp -a "$pkg/." /etc/keepalived/
 mount -t tmpfs -o "mode=$sbin_mode" tmpfs /usr/local/sbin
 mount -t tmpfs -o mode=0755 tmpfs /run
 for f in "$src"/files/usr/local/sbin/*; do install -o root -g root -m 0755 "$f" /usr/local/sbin/; done
@@ -103,6 +108,8 @@ function check(
     waitState?: boolean;
     stubCheck?: boolean;
     edit?: (conf: string) => string;
+    /** whose keepalived judges (default: this machine's, debian12) */
+    os?: TargetOs;
   } = {},
 ): Result {
   const dir = join(work, `${node.hostname}-${randomBytes(3).toString('hex')}`);
@@ -128,7 +135,7 @@ function check(
     }
     ip('-n', ns, 'link', 'set', node.interface, 'up');
     ip('-n', ns, 'addr', 'add', `${node.ip}/${model.network.vip!.prefix}`, 'dev', node.interface);
-    const r = spawnSync('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'bash', harness, dir, opts.sbinMode ?? '0755'], {
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', ...forTarget(opts.os ?? 'debian12', ['bash', harness, dir, opts.sbinMode ?? '0755'], [work])], {
       encoding: 'utf8',
       timeout: 60000,
       env: {
@@ -187,7 +194,7 @@ function dumpList(r: Result, header: string): string[] {
   return out;
 }
 
-let judged = 0;
+const judged = Object.fromEntries(TARGET_OSES.map((os) => [os, 0])) as Record<TargetOs, number>;
 
 beforeAll(() => {
   for (const t of ['keepalived', 'ip', 'unshare', 'install', 'timeout', 'shellcheck', 'bash']) requireTool(t);
@@ -199,11 +206,14 @@ beforeAll(() => {
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
   // the closing note counts the files keepalived judged
-  console.log(`keepalived -t and configuration dump judged ${judged} keepalived.conf files`);
+  console.log(`keepalived -t and configuration dump judged keepalived.conf files: ${JSON.stringify(judged)}`);
 });
+// the other targets' daemons: their cached root, built (minutes, once, under a lock) when missing
+beforeAll(() => void TARGET_OSES.forEach((os) => daemonRoot(os)), ROOT_BUILD_MS);
 
-describe.each(EXAMPLE_FILES.map((f, i) => [f, i] as const))('keepalived accepts %s', (example, index) => {
-  const text = readFileSync(join(EXAMPLES, example), 'utf8');
+// every example for every target, judged by that release's keepalived
+describe.each(EXAMPLE_FILES.flatMap((f, i) => TARGET_OSES.map((os) => [f, os, i] as const)))('keepalived accepts %s [%s]', (example, os, index) => {
+  const text = withTarget(readFileSync(join(EXAMPLES, example), 'utf8'), os);
   const model = compileText(text).model;
   const nodes = model.controllers.filter((c) => runs(c, 'keepalived'));
   const builds = new Map<string, Map<string, BundleFile>>();
@@ -216,7 +226,7 @@ describe.each(EXAMPLE_FILES.map((f, i) => [f, i] as const))('keepalived accepts 
     expect(keepalivedAuthProblem(value)).toBeUndefined();
     const files = filesFor(value);
     expect(files.get(`${node.hostname}/${CONF}`)!.content).toContain(`auth_pass "${value}"`);
-    const r = check(files, model, node);
+    const r = check(files, model, node, { os });
     // the bundle's own health check at its real path (a stub only while the bundle lacks one)
     expect(r.stub).toBe(!files.has(`${node.hostname}/files${CHECK_SCRIPT}`));
     const vip = model.network.vip!;
@@ -246,7 +256,7 @@ describe.each(EXAMPLE_FILES.map((f, i) => [f, i] as const))('keepalived accepts 
     expect(dumpValue(r, 'Command')).toEqual([`'${CHECK_SCRIPT}'`]);
     expect(dumpValue(r, 'Insecure')).toEqual(['no']);
     expect(dumpValue(r, 'Script uid:gid')).toEqual(['0:0']);
-    judged++;
+    judged[os]++;
   });
 });
 

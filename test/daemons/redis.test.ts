@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AWKWARD, buildText, compileText, EXAMPLES } from '../helpers.js';
-import { requireTool, scratch } from './tools.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, withTarget } from '../helpers.js';
+import { daemonRoot, forTarget, requireTool, ROOT_BUILD_MS, scratch } from './tools.js';
+import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
@@ -80,9 +81,9 @@ function installEtc(files: Map<string, BundleFile>, node: string, dir: string): 
 }
 
 /** Runs a script in fresh mount/net/pid namespaces; resolves with its output (bounded). */
-function inNamespaces(script: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ status: number | null; out: string }> {
+function inNamespaces(script: string, args: string[], env: Record<string, string>, timeoutMs: number, os: TargetOs = 'debian12'): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn('unshare', ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', 'bash', script, ...args], { env: { ...process.env, ...env } });
+    const p = spawn('unshare', ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', ...forTarget(os, ['bash', script, ...args], [dir])], { env: { ...process.env, ...env } });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
@@ -306,17 +307,23 @@ const lines = (out: string, tag: string): string[] =>
     .filter((l) => l.startsWith(`${tag} `))
     .map((l) => l.slice(tag.length + 1).trim());
 
+const judged = Object.fromEntries(TARGET_OSES.map((os) => [os, 0])) as Record<TargetOs, number>;
+afterAll(() => console.log(`redis-server judged instances: ${JSON.stringify(judged)}`));
+// the other targets' daemons: their cached root, built (minutes, once, under a lock) when missing
+beforeAll(() => void TARGET_OSES.forEach((os) => daemonRoot(os)), ROOT_BUILD_MS);
+
 describe('redis-server and Sentinel accept every generated file', () => {
-  for (const ex of EXAMPLE_FILES) {
-    const text = readFileSync(join(EXAMPLES, ex), 'utf8');
+  // every example for every target, run by that release's redis-server
+  for (const [ex, os] of EXAMPLE_FILES.flatMap((e) => TARGET_OSES.map((os) => [e, os] as const))) {
+    const text = withTarget(readFileSync(join(EXAMPLES, ex), 'utf8'), os);
     if (!compileText(text).model.redis) continue;
-    it(`${ex}: every node starts, answers AUTH, restarts from its rewritten files`, async () => {
+    it(`${ex} [${os}]: every node starts, answers AUTH, restarts from its rewritten files`, async () => {
       const { model, files, password, sentinelAuth } = build(text);
       const r = model.redis!;
       const sentinel = r.mode === 'sentinel';
       const runs = r.members.map(async (m, i) => {
-        const etc = join(dir, ex, m.hostname, 'etc');
-        const work = join(dir, ex, m.hostname, 'work');
+        const etc = join(dir, os, ex, m.hostname, 'etc');
+        const work = join(dir, os, ex, m.hostname, 'work');
         mkdirSync(work, { recursive: true });
         installEtc(files, m.hostname, etc);
         const ports = readdirSync(etc)
@@ -338,11 +345,13 @@ describe('redis-server and Sentinel accept every generated file', () => {
             UMASK: unitUmask(files, model, m.hostname),
           },
           60000,
+          os,
         );
         return { m, i, ports, ...res };
       });
       for (const { m, i, ports, status, out } of await Promise.all(runs)) {
         expect(status, `${m.hostname}:\n${out}`).toBe(0);
+        judged[os] += ports.length;
         expect(out, m.hostname).toContain('DONE');
         for (const p of ports) {
           expect(lines(out, 'PING')).toContain(`${p} PONG`);

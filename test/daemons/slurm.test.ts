@@ -14,17 +14,20 @@
 //  - slurmd -G -N <node> (parses slurm.conf, cgroup.conf and gres.conf as that node) for every
 //    compute node;
 //  - scontrol show hostnames on every hostlist slurm.conf holds, and on a 10,000-node cluster;
-//  - systemd-analyze verify on slurmctld.service with the mhc drop-in: no output;
+//  - systemd-analyze verify on slurmctld.service with the mhc drop-in: no output; likewise on
+//    slurmd.service with a configless compute bundle's drop-in;
 //  - shellcheck on bin/start_compute.sh; and start_compute.sh run under MHC_ROOT with a stub
 //    systemctl: modes, owners, secrets filled in every encoding, munge key decoded, /etc/hosts
 //    block, a missing secret named with nothing installed, --dry-run changing nothing.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS } from '../helpers.js';
-import { requireTool, run, scratch } from './tools.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns, withTarget } from '../helpers.js';
+import { daemonRoot, ROOT_BUILD_MS, forTarget, requireTool, run, runFor, scratch } from './tools.js';
+import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
+import { parseDocument } from 'yaml';
 import { expand } from '../../src/compiler/hostlist.js';
 import { encode, placeholder, type SecretEncoding } from '../../src/compiler/secrets.js';
 import { shellQuote } from '../../src/compiler/quote.js';
@@ -68,7 +71,7 @@ const TOOLS = [
   'bash',
 ];
 
-const counts = {
+const newCounts = () => ({
   slurmConf: 0,
   slurmctldRuns: 0,
   slurmdbdConf: 0,
@@ -79,7 +82,11 @@ const counts = {
   dropins: 0,
   shellcheck: 0,
   identicalSets: 0,
-};
+  slurmdbdDefect: 0,
+});
+/** per target: files judged by that release's daemons */
+const byTarget = Object.fromEntries(TARGET_OSES.map((os) => [os, newCounts()])) as Record<TargetOs, ReturnType<typeof newCounts>>;
+let counts = byTarget.debian12;
 const namespaces: string[] = [];
 const scratches: string[] = [];
 
@@ -91,7 +98,7 @@ afterAll(() => {
     run('ip', ['netns', 'del', ns]);
   }
   for (const d of scratches) rmSync(d, { recursive: true, force: true });
-  console.log(`slurm daemon checks judged: ${JSON.stringify(counts)}`);
+  console.log(`slurm daemon checks judged: ${JSON.stringify(byTarget)}`);
 });
 
 function newScratch(tag: string): string {
@@ -220,6 +227,25 @@ step queried
 echo MHC-OK
 `;
 
+// Runs as: bash -c WITH_MUNGED x S ARGV… (in a private mount and network namespace): a munged of
+// its own on a private /run with the bundle's key S/munge.key, then ARGV. slurmd -G authenticates
+// (Slurm 24.11 fails without munged: "Munge encode failed … Did you start munged?"; 22.05 does not ask).
+const WITH_MUNGED = String.raw`set -Eeuo pipefail
+S=$1
+shift
+ip link set lo up
+mount -t tmpfs -o mode=0755 tmpfs /run
+install -d -o munge -g munge -m 0755 /run/munge
+install -d -o munge -g munge -m 0700 /run/munge-key
+install -o munge -g munge -m 0400 "$S/munge.key" /run/munge-key/munge.key
+runuser -u munge -- munged --key-file=/run/munge-key/munge.key --log-file=/run/munge-key/log --seed-file=/run/munge-key/seed --pid-file=/run/munge/munged.pid >/run/munge-key/out 2>&1 || { cat /run/munge-key/out /run/munge-key/log >&2; exit 1; }
+for ((i = 0; i < 100; i++)); do [[ -S /run/munge/munge.socket.2 ]] && break; sleep 0.1; done
+"$@"
+rc=$?
+kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
+exit "$rc"
+`;
+
 const sqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Writes what the driver needs under S and returns the driver's view of the cluster. */
@@ -296,26 +322,65 @@ const partitionSet = (model: Model, nodes: readonly string[]) => (nodes.length =
 /** a double quote together with a space: Slurm's parser cannot read it back */
 const UNSLURMABLE = `sl&urm\\db'pa"ss $x #y`;
 
+/**
+ * Debian 13's slurmdbd (24.11.5-4+deb13u1) does not start against the libmariadb3 of Debian 13's
+ * MariaDB security update (1:11.8.9+ds-0+deb13u1): its first query, `select @var := concat('')`,
+ * fails in the client library with "5027 Number of columns in result (=1) set execeeds maxmimum
+ * allowed number of columns (=0)" and slurmdbd exits (fatal: _check_mysql_concat_is_sane). The
+ * mariadb client runs the same query fine. Nothing in a file mhc writes can change it.
+ */
+const SLURMDBD_DEFECT = { debian13: /mysql_query failed: 5027 Number of columns in result/ } as const;
+
+/** The YAML text with Slurm accounting off. */
+const withoutAccounting = (text: string): string => {
+  const doc = parseDocument(text);
+  doc.setIn(['slurm', 'accounting_storage_type'], 'none');
+  return doc.toString({ lineWidth: 0 });
+};
+
+/** The driver in a network namespace of its own, with the target's daemons. */
+function drive(os: TargetOs, S: string) {
+  const ns = `mhc-t-${randomBytes(4).toString('hex')}`;
+  expect(run('ip', ['netns', 'add', ns]).status).toBe(0);
+  namespaces.push(ns);
+  return run('timeout', ['-k', '5', '150', 'ip', 'netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', ...forTarget(os, ['bash', join(S, 'driver.sh'), S], [S])], {
+    timeoutMs: 170_000,
+  });
+}
+
+// the other targets' daemons: their cached root, built (minutes, once, under a lock) when missing
+beforeAll(() => void TARGET_OSES.forEach((os) => daemonRoot(os)), ROOT_BUILD_MS);
+
 describe('slurm daemons', () => {
   it('has every tool it needs', () => {
     for (const t of TOOLS) requireTool(t);
     expect(userInfo().uid, 'these checks create network namespaces and run daemons as slurm/munge: run as root').toBe(0);
   });
 
-  for (const src of SOURCES) {
-    // both StoragePass shapes for the examples; the seeds with the quoted one
-    for (const [shape, password] of Object.entries(DBD_PASSWORDS).filter(([k]) => k === 'quoted' || src.startsWith(EXAMPLES))) {
-      it(`${label(src)} (${shape} StoragePass): slurmdbd connects, slurmctld runs as primary with the model's nodes and partitions`, () => {
-        const text = readFileSync(src, 'utf8');
-        const { model, files } = build(text, password);
+  for (const { src, os, text } of targetRuns(SOURCES)) {
+    // both StoragePass shapes for the examples on debian12; the seeds and debian13 (whose slurmdbd
+    // never reads it: SLURMDBD_DEFECT) with the quoted one
+    for (const [shape, password] of Object.entries(DBD_PASSWORDS).filter(([k]) => k === 'quoted' || (src.startsWith(EXAMPLES) && !(os in SLURMDBD_DEFECT)))) {
+      it(`${label(src)} [${os}] (${shape} StoragePass): slurmdbd connects, slurmctld runs as primary with the model's nodes and partitions`, () => {
+        counts = byTarget[os];
+        let { model, files } = build(text, password);
         if (!model.slurm) return;
         slurmConfsIdentical(files);
-        const S = newScratch('slurm');
-        const { dbdHosts } = prepare(S, model, files, password);
-        const ns = `mhc-t-${randomBytes(4).toString('hex')}`;
-        expect(run('ip', ['netns', 'add', ns]).status).toBe(0);
-        namespaces.push(ns);
-        const r = run('timeout', ['-k', '5', '150', 'ip', 'netns', 'exec', ns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'bash', join(S, 'driver.sh'), S], { timeoutMs: 170_000 });
+        let S = newScratch('slurm');
+        let { dbdHosts } = prepare(S, model, files, password);
+        let r = drive(os, S);
+        if (os in SLURMDBD_DEFECT && model.slurm.accounting) {
+          // the release's own defect (see SLURMDBD_DEFECT): asserted, so its fix shows; slurmctld
+          // is then judged on the same cluster with accounting off
+          const dbd = readFileSync(join(S, `dbd-${dbdHosts[0]}/out`), 'utf8');
+          expect(dbd, `${os}: slurmdbd no longer hits the known defect: drop it from SLURMDBD_DEFECT`).toMatch(SLURMDBD_DEFECT[os as keyof typeof SLURMDBD_DEFECT]);
+          counts.slurmdbdDefect++;
+          ({ model, files } = build(withoutAccounting(text), password));
+          S = newScratch('slurm');
+          ({ dbdHosts } = prepare(S, model, files, password));
+          r = drive(os, S);
+        }
+        const slurm = model.slurm!;
         const logs = [...dbdHosts.map((h) => join(S, `dbd-${h}/out`)), join(S, 'ctld/out')].filter(existsSync).map((p) => `--- ${p}\n${readFileSync(p, 'utf8').slice(-6000)}`);
         expect(r.stdout + r.stderr, `${r.stdout}${r.stderr}\n${logs.join('\n')}`).toContain('MHC-OK');
         // slurmdbd read StoragePass exactly: it connected to MariaDB and started
@@ -329,7 +394,7 @@ describe('slurm daemons', () => {
         const ctld = readFileSync(join(S, 'ctld/out'), 'utf8');
         expect(ctld).not.toMatch(/Parse error|Parsing error|specified more than once/);
         expect(unexpectedErrors(ctld).join('\n'), 'slurmctld').toBe('');
-        if (model.slurm.accounting) expect(ctld).toMatch(/Registering slurmctld at port \d+ with slurmdbd/);
+        if (slurm.accounting) expect(ctld).toMatch(/Registering slurmctld at port \d+ with slurmdbd/);
         counts.slurmctldRuns++;
         counts.slurmConf += [...files.values()].filter((f) => f.path.endsWith('/files/etc/slurm/slurm.conf')).length;
         // what Slurm made of it
@@ -337,8 +402,8 @@ describe('slurm daemons', () => {
         expect([...new Set(c('sinfo.txt').split('\n').filter(Boolean))].sort()).toEqual(model.computeNodes.map((n) => n.hostname).sort());
         const parts = c('partitions.txt').split('\n').filter(Boolean);
         // no partition in the model: mhc writes an empty "debug" one (slurmctld needs a partition)
-        expect(parts.map((l) => /^PartitionName=(\S+)/.exec(l)![1])).toEqual(model.slurm.partitions.length ? model.slurm.partitions.map((p) => p.name) : ['debug']);
-        for (const p of model.slurm.partitions) {
+        expect(parts.map((l) => /^PartitionName=(\S+)/.exec(l)![1])).toEqual(slurm.partitions.length ? slurm.partitions.map((p) => p.name) : ['debug']);
+        for (const p of slurm.partitions) {
           const l = parts.find((x) => x.startsWith(`PartitionName=${p.name} `))!;
           const nodes = /\bNodes=(\S+)/.exec(l)![1]!;
           expect(nodes === '(null)' ? [] : expand(nodes).sort(), `partition ${p.name}`).toEqual(partitionSet(model, p.nodes));
@@ -354,14 +419,14 @@ describe('slurm daemons', () => {
         }
         const cfg = c('config.txt');
         const hosts = [...cfg.matchAll(/^SlurmctldHost\[(\d+)\]\s*=\s*(\S+)$/gm)].map((m) => m[2]);
-        expect(hosts).toEqual(model.slurm.controllers.map((h) => `${h.hostname}(${h.ip})`));
-        expect(cfg).toMatch(new RegExp(`^ClusterName\\s*= ${model.slurm.clusterName}$`, 'm'));
-        if (model.slurm.accounting) expect(cfg).toMatch(/^AccountingStorageType\s*= accounting_storage\/slurmdbd$/m);
+        expect(hosts).toEqual(slurm.controllers.map((h) => `${h.hostname}(${h.ip})`));
+        expect(cfg).toMatch(new RegExp(`^ClusterName\\s*= ${slurm.clusterName}$`, 'm'));
+        if (slurm.accounting) expect(cfg).toMatch(/^AccountingStorageType\s*= accounting_storage\/slurmdbd$/m);
       }, 200_000);
     }
 
-    it(`${label(src)}: slurmd -G on every compute node, scontrol on every hostlist, the drop-in, shellcheck`, () => {
-      const text = readFileSync(src, 'utf8');
+    it(`${label(src)} [${os}]: slurmd -G on every compute node, scontrol on every hostlist, the drop-in, shellcheck`, () => {
+      counts = byTarget[os];
       const { model, files } = build(text, DBD_PASSWORDS.quoted);
       if (!model.slurm) return;
       const S = newScratch('slurmd');
@@ -372,6 +437,7 @@ describe('slurm daemons', () => {
         conf = override(conf, 'SlurmdSpoolDir', `${S}/spool`);
         conf = override(conf, 'SlurmdPidFile', `${S}/slurmd.pid`);
         writeFileSync(join(S, 'slurm.conf'), conf);
+        writeFileSync(join(S, 'munge.key'), Buffer.from(fileOf(files, 'compute', 'files/etc/munge/munge.key.b64')!.content.trim(), 'base64'));
         mkdirSync(join(S, 'spool'));
         for (const f of ['cgroup.conf', 'gres.conf']) {
           const g = fileOf(files, 'compute', `files/etc/slurm/${f}`);
@@ -382,7 +448,23 @@ describe('slurm daemons', () => {
           }
         }
         for (const n of model.computeNodes) {
-          const r = run('timeout', ['-k', '2', '30', 'unshare', '--net', 'slurmd', '-G', '-N', n.hostname, '-f', join(S, 'slurm.conf')], { timeoutMs: 40_000 });
+          const r = run(
+            'timeout',
+            [
+              '-k',
+              '2',
+              '30',
+              'unshare',
+              '--net',
+              '--mount',
+              '--propagation',
+              'private',
+              ...forTarget(os, ['bash', '-c', WITH_MUNGED, 'slurmd-G', S, 'slurmd', '-G', '-N', n.hostname, '-f', join(S, 'slurm.conf')], [S]),
+            ],
+            {
+              timeoutMs: 40_000,
+            },
+          );
           const log = existsSync(join(S, 'slurmd.log')) ? readFileSync(join(S, 'slurmd.log'), 'utf8') : '';
           expect(r.status, `slurmd -G -N ${n.hostname}: ${r.stderr}\n${log.slice(-3000)}`).toBe(0);
           expect(r.stderr).not.toMatch(/error|fatal/i);
@@ -392,7 +474,7 @@ describe('slurm daemons', () => {
         for (const l of conf.split('\n')) {
           const m = l.startsWith('NodeName=') ? /^NodeName=(\S+)/.exec(l) : l.startsWith('PartitionName=') ? /\bNodes=(\S+)/.exec(l) : null;
           if (!m || m[1] === 'ALL') continue;
-          const r = run('unshare', ['--net', 'scontrol', 'show', 'hostnames', m[1]!], { env: { ...process.env, SLURM_CONF: join(S, 'slurm.conf') } });
+          const r = run('unshare', ['--net', ...forTarget(os, ['scontrol', 'show', 'hostnames', m[1]!], [S])], { env: { ...process.env, SLURM_CONF: join(S, 'slurm.conf') } });
           expect(r.status, `${m[1]}: ${r.stderr}`).toBe(0);
           expect(r.stdout.split('\n').filter(Boolean), m[1]).toEqual(expand(m[1]!));
           counts.hostlists++;
@@ -404,9 +486,10 @@ describe('slurm daemons', () => {
         if (!drop) continue;
         const d = join(S, `units-${c.hostname}`);
         mkdirSync(join(d, 'slurmctld.service.d'), { recursive: true });
-        cpSync('/lib/systemd/system/slurmctld.service', join(d, 'slurmctld.service'));
+        // the packaged unit of the target's release
+        cpSync(join(daemonRoot(os) ?? '/', 'lib/systemd/system/slurmctld.service'), join(d, 'slurmctld.service'));
         writeFileSync(join(d, 'slurmctld.service.d/10-mhc.conf'), drop.content);
-        const r = run('bash', ['-c', `cd ${shellQuote(d)} && systemd-analyze verify --man=no ./slurmctld.service 2>&1`]);
+        const r = runFor(os, 'bash', ['-c', `cd ${shellQuote(d)} && systemd-analyze verify --man=no ./slurmctld.service 2>&1`], [S]);
         expect(r.status).toBe(0);
         expect(r.stdout.trim(), `systemd-analyze verify on ${c.hostname}'s drop-in`).toBe('');
         counts.dropins++;
@@ -421,7 +504,30 @@ describe('slurm daemons', () => {
     });
   }
 
+  for (const os of TARGET_OSES) {
+    it(`configless [${os}]: the compute bundle's slurmd drop-in through systemd's parser, next to the packaged slurmd.service`, () => {
+      const doc = parseDocument(withTarget(readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8'), os));
+      doc.setIn(['slurm', 'configless'], true);
+      const { files } = build(doc.toString({ lineWidth: 0 }), DBD_PASSWORDS.quoted);
+      const drop = fileOf(files, 'compute', 'files/etc/systemd/system/slurmd.service.d/10-mhc.conf')!;
+      const S = newScratch('slurmd-unit');
+      const d = join(S, 'units');
+      mkdirSync(join(d, 'slurmd.service.d'), { recursive: true });
+      const unit = readFileSync(join(daemonRoot(os) ?? '/', 'lib/systemd/system/slurmd.service'), 'utf8');
+      // what configless relies on in the packaged unit: slurmd's options from /etc/default/slurmd
+      expect(unit).toMatch(/^EnvironmentFile=-\/etc\/default\/slurmd$/m);
+      expect(unit).toMatch(/^ExecStart=\/usr\/sbin\/slurmd .*\$SLURMD_OPTIONS$/m);
+      writeFileSync(join(d, 'slurmd.service'), unit);
+      writeFileSync(join(d, 'slurmd.service.d/10-mhc.conf'), drop.content);
+      const r = runFor(os, 'bash', ['-c', `cd ${shellQuote(d)} && systemd-analyze verify --man=no ./slurmd.service 2>&1`], [S]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim(), 'systemd-analyze verify on the slurmd drop-in').toBe('');
+      byTarget[os].dropins++;
+    });
+  }
+
   it('Slurm reads mhc hostlists of 10,000 nodes (gaps, widths, suffixes) as mhc means them', () => {
+    counts = byTarget.debian12;
     const S = newScratch('hostlist');
     const names: string[] = [];
     for (let i = 1; i <= 10_000; i++) if (i % 7 !== 0) names.push(`cn${String(i).padStart(5, '0')}`);
@@ -455,6 +561,7 @@ describe('slurm daemons', () => {
   });
 
   it('start_compute.sh installs, fills every encoding, decodes the munge key, and refuses a missing secret', () => {
+    counts = byTarget.debian12;
     const src = join(EXAMPLES, 'my_multihead_cluster.yaml');
     // the compute bundle as mhc writes it (placeholders, not values), plus one file that uses
     // every encoding, so the node-side filler is checked against encode() in secrets.ts

@@ -1,5 +1,5 @@
-// The deploy lab (issue 13): three controllers and one compute node, each a real Debian 12
-// container booted with systemd (harness.ts), deployed exactly as the README's "Deploy" section
+// The deploy lab (issue 13): three controllers and one compute node, each a real Debian 12 (or,
+// with MHC_DEPLOY_RELEASE=trixie, Debian 13) container booted with systemd (harness.ts), deployed exactly as the README's "Deploy" section
 // tells an operator: `mhc secrets init` and `mhc build --tar` on the build machine; the bundle
 // rsync'd (ctl1, ctl2) or untarred (ctl3, cn1) into /opt/mhc; secrets.env to /etc/mhc/secrets.env
 // (0600); root ssh keys between the controllers; the web applications' code under
@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { compileText, ROOT } from '../helpers.js';
+import { compileText, ROOT, withTarget } from '../helpers.js';
+import { TARGET_OSES, targetFacts } from '../../src/compiler/targets.js';
 import type { Model } from '../../src/compiler/model.js';
 import { ensureRoot, labPackages } from './rootfs.js';
 import { DeployLab, must, now, sleep, sweepStaleDeploys, sys, until, type Result } from './harness.js';
@@ -19,6 +20,14 @@ const LAB_YAML = join(ROOT, 'test/deploy/lab.yaml');
 const MHC = join(ROOT, 'bin/mhc.cjs');
 const TOOLS = ['debootstrap', 'systemd-nspawn', 'nsenter', 'ip', 'mount', 'umount', 'rsync', 'tar', 'flock'];
 const CLUSTER = 'mhc-deploy';
+
+/**
+ * MHC_DEPLOY_RELEASE=trixie boots Debian 13 nodes (a root of that release, the lab YAML's target
+ * set to the matching target.os); default bookworm (Debian 12, the lab YAML as written).
+ */
+const RELEASE = process.env.MHC_DEPLOY_RELEASE ?? 'bookworm';
+const OS = TARGET_OSES.find((os) => targetFacts(os).release === RELEASE);
+if (!OS) throw new Error(`MHC_DEPLOY_RELEASE=${RELEASE}: one of ${TARGET_OSES.map((os) => targetFacts(os).release).join(', ')}`);
 
 /** MHC_DEPLOY_ONLY=1,2 runs only those scenarios (later ones need the earlier ones). */
 const ONLY = process.env.MHC_DEPLOY_ONLY?.split(',');
@@ -136,8 +145,7 @@ function redisAsPlanned(): void {
   expect(seen).toEqual(want);
 }
 
-const bootstraps = () =>
-  controllers.map((n) => Number(lab.bash(n, "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim() || 0)).reduce((a, b) => a + b, 0);
+const bootstraps = () => controllers.map((n) => Number(lab.bash(n, "grep -c 'bootstrapping a new Galera cluster' /var/log/cluster_multihead_setup.log").stdout.trim() || 0)).reduce((a, b) => a + b, 0);
 
 /** A row, a Redis key, a file on the volume: written before, read after. */
 function writeRecords(id: number, tag: string): void {
@@ -212,11 +220,12 @@ beforeAll(async () => {
   for (const t of TOOLS) expect(sys('bash', ['-c', `command -v ${t}`]).status, `${t} is missing: run scripts/setup-ci.sh`).toBe(0);
   const stale = sweepStaleDeploys();
   if (stale.length) console.log(`[deploy] removed what an earlier run left: ${stale.join(' ')}`);
-  const text0 = readFileSync(LAB_YAML, 'utf8');
+  const written = readFileSync(LAB_YAML, 'utf8');
+  const text0 = compileText(written).model.target.os === OS ? written : withTarget(written, OS);
   const pkgs = labPackages(compileText(text0).model);
   const tRoot = now();
-  const lower = process.env.MHC_DEPLOY_ROOT ?? ensureRoot(pkgs, (s) => console.log(`[deploy] ${s}`));
-  fig('root', `${lower} (${pkgs.length} packages; ${now() - tRoot} ms to find or build)`);
+  const lower = process.env.MHC_DEPLOY_ROOT ?? ensureRoot(pkgs, (s) => console.log(`[deploy] ${s}`), RELEASE);
+  fig('root', `${lower} (Debian ${RELEASE}, target ${OS}; ${pkgs.length} packages; ${now() - tRoot} ms to find or build)`);
   lab = new DeployLab(lower);
   const text = lab.subst(text0);
   model = compileText(text).model;
@@ -511,7 +520,10 @@ describe.sequential('deploy lab', () => {
       expect(b.status, `${n}: ${b.stdout}${b.stderr}`).toBe(0);
       backupMs[n] = now() - t;
     }
-    const id = lab.must('ctl1', `readlink ${dir}/latest`).trim().replace(/^snapshots\//, '');
+    const id = lab
+      .must('ctl1', `readlink ${dir}/latest`)
+      .trim()
+      .replace(/^snapshots\//, '');
     expect(id).toMatch(/^\d{8}_\d{6}$/);
     const files = lab.must('ctl1', `cd ${dir}/snapshots/${id} && find . -type f | sort`).trim().split('\n');
     expect(files).toEqual(expect.arrayContaining(['./metadata.json', './configs.tar.gz', './mariadb/dump.sql.gz', './slurm_state.tar.gz', './glusterfs_data.tar.gz']));

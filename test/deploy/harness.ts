@@ -1,5 +1,6 @@
-// The deploy lab's harness: real Debian 12 nodes booted with systemd, one systemd-nspawn
-// container per node, on the live lab's network (test/live/harness.ts LabNet).
+// The deploy lab's harness: real Debian nodes (12, or 13 with MHC_DEPLOY_RELEASE=trixie) booted
+// with systemd, one systemd-nspawn container per node, on the live lab's network
+// (test/live/harness.ts LabNet).
 //
 // Layout of a run (id = 6 hex digits):
 //   /var/tmp/mhc-deploy-<id>/          the run's directory (MHC_DEPLOY_KEEP=1 keeps it, and the nodes up)

@@ -1,6 +1,7 @@
-// The deploy lab's root file system: Debian 12 made once by debootstrap (minbase, systemd, the
-// packages the bundles name), cached under /var/cache/mhc-deploy/root-<key>, where <key> is the
-// sha256 of the release, mirror, variant and package list. A missing (or half-built) root is
+// A Debian root file system made once by debootstrap (minbase, systemd, the packages asked for),
+// cached under /var/cache/mhc-deploy/root-<key>, where <key> is the sha256 of the release, mirror,
+// variant and package list: the deploy lab's nodes (any release: bookworm, trixie) and the daemon
+// tests' trixie daemons (test/daemons/tools.ts) both come from here. A missing (or half-built) root is
 // rebuilt; two runs never build at once (flock); a build goes to a temporary directory renamed
 // into place when complete. The package list comes from the bundles' own data (packages() and
 // computePackages() of src/emitters/lifecycle.ts) plus the base tools below.
@@ -12,6 +13,7 @@ import { computePackages, packages } from '../../src/emitters/lifecycle.js';
 import type { Model } from '../../src/compiler/model.js';
 
 export const CACHE = process.env.MHC_DEPLOY_CACHE ?? '/var/cache/mhc-deploy';
+/** The Debian release of the default target (debian12). */
 export const RELEASE = 'bookworm';
 export const MIRROR = process.env.MHC_DEPLOY_MIRROR ?? 'http://deb.debian.org/debian';
 /** A Debian node as an operator gets it (sshd: the scripts' --all-nodes log in to the peers), plus what the lab's stand-ins need (busybox: the web apps' runtime). */
@@ -42,9 +44,9 @@ export function labPackages(model: Model): string[] {
   return [...set].sort();
 }
 
-export function rootKey(pkgs: readonly string[]): string {
+export function rootKey(pkgs: readonly string[], release: string = RELEASE): string {
   return createHash('sha256')
-    .update(JSON.stringify({ release: RELEASE, mirror: MIRROR, variant: 'minbase', pkgs }))
+    .update(JSON.stringify({ release, mirror: MIRROR, variant: 'minbase', pkgs }))
     .digest('hex')
     .slice(0, 16);
 }
@@ -76,12 +78,12 @@ mv -T -- "$r" "$final"
 rm -rf -- "$tmp"
 `;
 
-/** The cached root for these packages: built (minutes) when missing. Returns its directory. */
-export function ensureRoot(pkgs: readonly string[], log: (s: string) => void = () => {}): string {
-  const final = join(CACHE, `root-${rootKey(pkgs)}`);
+/** The cached root of this release for these packages: built (minutes) when missing. Returns its directory. */
+export function ensureRoot(pkgs: readonly string[], log: (s: string) => void = () => {}, release: string = RELEASE): string {
+  const final = join(CACHE, `root-${rootKey(pkgs, release)}`);
   if (existsSync(join(final, COMPLETE))) return final;
-  log(`building the Debian ${RELEASE} root ${final} (${pkgs.length} packages; a few minutes, once)`);
-  const r = spawnSync('bash', ['-c', BUILD, 'build-root', CACHE, final, RELEASE, MIRROR, pkgs.join(',')], {
+  log(`building the Debian ${release} root ${final} (${pkgs.length} packages; a few minutes, once)`);
+  const r = spawnSync('bash', ['-c', BUILD, 'build-root', CACHE, final, release, MIRROR, pkgs.join(',')], {
     encoding: 'utf8',
     timeout: 1_500_000,
     killSignal: 'SIGKILL',

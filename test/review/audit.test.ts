@@ -11,7 +11,8 @@ import { packBundle } from '../../src/compiler/pack.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWKWARD, EXAMPLES } from '../helpers.js';
-import { BASE, edit, treeFiles, V } from './fixtures.js';
+import { BASE, edit, treeFiles, treeSide, V } from './fixtures.js';
+import { sideFromFiles } from '../../src/review/side.js';
 
 const cfg = (text: string): AuditReport => auditConfig('t.yaml', Buffer.from(text), V);
 const tree = (files: RawFile[], irregular: string[] = [], version = V): AuditReport => auditTree('out/rev', files, irregular, version);
@@ -51,6 +52,24 @@ describe('mhc audit on a config', () => {
     const r = cfg(edit(BASE, 'slurm:\n', 'slurm:\n  accounting_storage_type: mysql\n'));
     expect(of(r, 'A002')[0]?.message).toMatch(/W305/);
     expect(has(cfg(BASE), 'A002')).toBe(false);
+  });
+
+  it('A005 the YAML targets another release than the tree built from it records / not the same one', () => {
+    const d13 = `${BASE}target: { os: debian13 }\n`;
+    const built12 = treeSide(BASE);
+    const r = auditConfig('t.yaml', Buffer.from(d13), V, built12);
+    const f = of(r, 'A005');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.severity).toBe('warning');
+    expect(f[0]!.message).toMatch(/the YAML targets debian13; the tree out\/rev was built for debian12 \(cluster\.json, /);
+    expect(where(f[0]!)).toBe(`${lineOf(d13, 'os: debian13')}:${d13.split('\n')[lineOf(d13, 'os: debian13') - 1]!.indexOf('debian13') + 1}`);
+    // a tree from before targets: its manifests record none (debian12)
+    const oldFiles = treeFiles(BASE).map((x) => (x.path.endsWith('manifest.json') ? { ...x, content: x.content.replace(/\n {2}"target": "debian12",/, '') } : x));
+    expect(oldFiles.filter((x) => x.path.endsWith('manifest.json') && x.content.includes('"target"'))).toEqual([]);
+    expect(of(auditConfig('t.yaml', Buffer.from(d13), V, sideFromFiles('out/old', 'tree', oldFiles)), 'A005')[0]?.message).toMatch(/built for debian12 \(cluster\.json, \S+\/manifest\.json/);
+    expect(has(auditConfig('t.yaml', Buffer.from(BASE), V, built12), 'A005')).toBe(false);
+    expect(has(auditConfig('t.yaml', Buffer.from(d13), V, treeSide(d13)), 'A005')).toBe(false);
+    expect(has(cfg(d13), 'A005')).toBe(false);
   });
 
   it('A101 two Galera nodes without an arbitrator / not with one', () => {

@@ -7,9 +7,10 @@ import { network } from './network.js';
 import { quorum } from './quorum.js';
 import { secrets } from './secrets.js';
 import { slurm } from './slurm.js';
+import { target } from './target.js';
 import { vip } from './vip.js';
 
-export const RULES: readonly AuditRule[] = [quorum, vip, slurm, secrets, files, manifest, network];
+export const RULES: readonly AuditRule[] = [quorum, vip, slurm, secrets, files, manifest, network, target];
 
 /**
  * Compiler diagnostics that an audit rule reports itself, with why and fix: when that rule fired,

@@ -5,6 +5,7 @@ import type { Path } from '../../compiler/locate.js';
 import type { AuditContext, AuditRule, Finding } from '../audit.js';
 import { bundleLabel } from '../side.js';
 import { sectionPath } from './quorum.js';
+import { CONFIGLESS_SERVED, SLURMD_DEFAULTS, SLURMD_DROPIN } from '../../emitters/slurm.js';
 
 export const SLURM_CONF = 'files/etc/slurm/slurm.conf';
 export const MUNGE_KEY = 'files/etc/munge/munge.key.b64';
@@ -24,9 +25,55 @@ function variants(ctx: AuditContext, path: string): { sha: string; bundles: stri
   return [...by].map(([sha, bundles]) => ({ sha, bundles })).sort((x, y) => y.bundles.length - x.bundles.length || (x.bundles[0]! < y.bundles[0]! ? -1 : 1));
 }
 
+/**
+ * Configless (slurm.configless: true): slurm.conf is identical on the controllers only (A301 then
+ * sees just those); a compute bundle holding a file slurmctld serves, without --conf-server, or
+ * without the slurmd drop-in that lifts Debian 12's ConditionPathExists=/etc/slurm/slurm.conf, is refused.
+ */
+function configless(ctx: AuditContext, out: Finding[]): void {
+  for (const b of ctx.side?.bundles.values() ?? []) {
+    if (b.role !== 'compute') continue;
+    const why =
+      'with configless Slurm slurmd reads these from slurmctld; a copy on the node goes stale at the next Slurm change (or shadows the served one) and the nodes disagree with the controllers';
+    for (const p of CONFIGLESS_SERVED.filter((p) => b.files.has(p))) {
+      out.push(
+        ctx.finding(
+          'A305',
+          ctx.at(undefined, { node: b.name, path: p }),
+          `${p.slice('files'.length)} is in the compute bundle, but slurm.configless is on`,
+          why,
+          'rebuild the tree with mhc build (a configless compute bundle holds the munge key, /etc/default/slurmd and the slurmd drop-in only)',
+        ),
+      );
+    }
+    if (!b.files.get(SLURMD_DEFAULTS)?.content.includes('--conf-server ')) {
+      out.push(
+        ctx.finding(
+          'A305',
+          ctx.at(undefined, { node: b.name, path: SLURMD_DEFAULTS }),
+          'slurm.configless is on, but the compute bundle does not start slurmd with --conf-server',
+          'slurmd without a slurm.conf and without --conf-server does not start',
+          'rebuild the tree with mhc build',
+        ),
+      );
+    }
+    if (!/^ConditionPathExists=$/m.test(b.files.get(SLURMD_DROPIN)?.content ?? '')) {
+      out.push(
+        ctx.finding(
+          'A305',
+          ctx.at(undefined, { node: b.name, path: SLURMD_DROPIN }),
+          "slurm.configless is on, but the compute bundle does not reset slurmd.service's ConditionPathExists=/etc/slurm/slurm.conf",
+          "Debian 12's slurmd.service starts only when /etc/slurm/slurm.conf exists: on a configless node systemd skips slurmd and the node never joins",
+          'rebuild the tree with mhc build',
+        ),
+      );
+    }
+  }
+}
+
 export const slurm: AuditRule = {
   name: 'slurm',
-  codes: ['A301', 'A302', 'A303', 'A304'],
+  codes: ['A301', 'A302', 'A303', 'A304', 'A305'],
   check(ctx) {
     const out: Finding[] = [];
     const conf = variants(ctx, SLURM_CONF);
@@ -47,6 +94,7 @@ export const slurm: AuditRule = {
         );
       }
     }
+    if (ctx.model?.slurm?.configless) configless(ctx, out);
     const keys = variants(ctx, MUNGE_KEY);
     if (keys.length > 1) {
       out.push(
