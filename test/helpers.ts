@@ -67,6 +67,13 @@ export const AWKWARD = {
 } as const;
 
 /** The YAML text with target.os set to `os` (the rest as written). */
+/** The YAML text with Slurm accounting off. */
+export function withoutAccounting(text: string): string {
+  const doc = parseDocument(text);
+  doc.setIn(['slurm', 'accounting_storage_type'], 'none');
+  return doc.toString({ lineWidth: 0 });
+}
+
 export function withTarget(text: string, os: TargetOs): string {
   const doc = parseDocument(text);
   doc.setIn(['target', 'os'], os);

@@ -24,7 +24,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns, withTarget } from '../helpers.js';
+import { AWKWARD, buildText, compileText, EXAMPLES, ROOT, SEED_INPUTS, targetRuns, withoutAccounting, withTarget } from '../helpers.js';
 import { daemonRoot, ROOT_BUILD_MS, forTarget, requireTool, run, runFor, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { parseDocument } from 'yaml';
@@ -331,12 +331,6 @@ const UNSLURMABLE = `sl&urm\\db'pa"ss $x #y`;
  */
 const SLURMDBD_DEFECT = { debian13: /mysql_query failed: 5027 Number of columns in result/ } as const;
 
-/** The YAML text with Slurm accounting off. */
-const withoutAccounting = (text: string): string => {
-  const doc = parseDocument(text);
-  doc.setIn(['slurm', 'accounting_storage_type'], 'none');
-  return doc.toString({ lineWidth: 0 });
-};
 
 /** The driver in a network namespace of its own, with the target's daemons. */
 function drive(os: TargetOs, S: string) {
