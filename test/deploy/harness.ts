@@ -212,6 +212,11 @@ export class DeployLab {
       const dir = join(this.dir, n.name);
       for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
       must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, join(dir, 'root')]);
+      // one root serves every node, so the controllers have slurmd too, enabled as the package
+      // leaves it. Debian 13's slurmd.service (Type=notify, no ConditionPathExists) started with
+      // no slurm.conf holds the boot for its 90 s start timeout (Debian 12's is skipped). A real
+      // controller has no slurmd, and start_compute.sh enables it on a compute node: off here.
+      rmSync(join(dir, 'root/etc/systemd/system/multi-user.target.wants/slurmd.service'), { force: true });
       this.nodes.set(n.name, { name: n.name, ip: n.ip, ns, dir, root: join(dir, 'root') });
     }
   }
