@@ -17,7 +17,7 @@
 // Nothing here asserts: it reports. Every run and wait is bounded; the lab is torn down at the
 // end, on failure and on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_ENV, now, sleep } from '../test/live/harness.js';
 import { byStatus, SshLab, sshLabMissing, type Command } from '../test/live/sshlab.js';
@@ -114,15 +114,27 @@ class CpuGroups {
     private readonly v1: boolean,
   ) {}
 
-  static open(name: string, subs: string[]): CpuGroups | undefined {
+  /**
+   * Makes `<prefix><id>/<sub>` for each sub; first removes the empty groups of earlier runs whose
+   * scratch directory (/tmp/<prefix><id>) the lab's sweeper has removed. Removed on exit too.
+   */
+  static open(prefix: string, id: string, subs: string[]): CpuGroups | undefined {
     const v1 = '/sys/fs/cgroup/cpuacct';
     const v2 = '/sys/fs/cgroup';
+    const top = existsSync(join(v1, 'cpuacct.usage')) ? v1 : existsSync(join(v2, 'cgroup.controllers')) ? v2 : undefined;
+    if (!top) return undefined;
+    for (const n of readdirSync(top))
+      if (n.startsWith(prefix) && n !== `${prefix}${id}` && !existsSync(join('/tmp', n)))
+        new CpuGroups(join(top, n), top === v1).remove(
+          readdirSync(join(top, n), { withFileTypes: true })
+            .filter((e) => e.isDirectory())
+            .map((e) => e.name),
+          1,
+        );
     try {
-      let g: CpuGroups;
-      if (existsSync(join(v1, 'cpuacct.usage'))) g = new CpuGroups(join(v1, name), true);
-      else if (existsSync(join(v2, 'cgroup.controllers'))) g = new CpuGroups(join(v2, name), false);
-      else return undefined;
+      const g = new CpuGroups(join(top, `${prefix}${id}`), top === v1);
       for (const s of subs) mkdirSync(join(g.dir, s), { recursive: true });
+      process.once('exit', () => g.remove(subs));
       g.read(subs[0]!);
       return g;
     } catch {
@@ -153,15 +165,14 @@ class CpuGroups {
     return { user: Number(/user_usec (\d+)/.exec(st)![1]) / 1e6, sys: Number(/system_usec (\d+)/.exec(st)![1]) / 1e6 };
   }
 
-  /** Removes the groups (after their processes are gone; bounded). */
-  remove(subs: string[]): void {
-    for (let i = 0; i < 20; i++) {
+  /** Removes the groups once their processes are gone (bounded: `tries` × 0.2 s). */
+  remove(subs: string[], tries = 25): void {
+    for (let i = 0; i < tries && existsSync(this.dir); i++) {
       try {
         for (const s of subs) if (existsSync(join(this.dir, s))) rmdirSync(join(this.dir, s));
         rmdirSync(this.dir);
-        return;
       } catch {
-        spawnSync('sleep', ['0.2']);
+        if (i + 1 < tries) spawnSync('sleep', ['0.2']);
       }
     }
   }
@@ -193,7 +204,7 @@ export async function labBench(o: { root: string; hosts: number; rounds: number;
     await lab.waitListening(60_000);
     const direct = lab.build(lab.yaml('{ admin_host: admin, connect_timeout: 10, command_timeout: 300 }'), 'out-direct');
     const tree = lab.build(lab.yaml('{ admin_host: admin, gateways: [ctl1, ctl2], connect_timeout: 10, command_timeout: 300 }'), 'out-tree');
-    cpu = CpuGroups.open(`mhc-bch-${lab.id}`, SUBS);
+    cpu = CpuGroups.open('mhc-bch-', lab.id, SUBS);
     if (cpu) for (const h of lab.sshdHosts) cpu.add('hosts', lab.sshdPid(h));
     const all = lab.fold(lab.computeNames);
     const N = o.hosts;
