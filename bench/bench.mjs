@@ -9,6 +9,8 @@
 //   MHC_BENCH_HOSTS=40                   compute hosts of the ssh lab (lab; root only)
 //   MHC_BENCH_LAB_ROUNDS=1               rounds of the lab's runs
 //   MHC_BENCH_NOOP_NODES=10000           compute nodes of the no-op ssh section (noop)
+//   MHC_BENCH_NOOP_STEPS=check,push,secrets,apply,verify   its steps, each a deploy.sh run
+//   MHC_BENCH_NOOP_STEP_S=600            the time limit of each (push to 10,000 needs more)
 //   BENCH_RUNS=11                        runs of each build case (build)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -118,6 +120,10 @@ if (only.has('noop') || only.has('lab')) {
   await esbuild({ entryPoints: [join(root, 'bench', 'deploy-bench.ts')], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: bundle, logLevel: 'warning' });
   const { noopBench, labBench } = await import(pathToFileURL(bundle).href);
   const log = (line) => console.log(line);
-  if (only.has('noop')) await noopBench({ root, work, nodes: positive('MHC_BENCH_NOOP_NODES', 10000), log });
+  if (only.has('noop')) {
+    const steps = (process.env.MHC_BENCH_NOOP_STEPS ?? 'check,push,secrets,apply,verify').split(',').map((s) => s.trim());
+    for (const s of steps) if (!['check', 'push', 'secrets', 'apply', 'verify'].includes(s)) throw new Error(`MHC_BENCH_NOOP_STEPS: ${s} is not a step of deploy.sh`);
+    await noopBench({ root, work, nodes: positive('MHC_BENCH_NOOP_NODES', 10000), steps, stepLimitS: positive('MHC_BENCH_NOOP_STEP_S', 600), log });
+  }
   if (only.has('lab')) await labBench({ root, hosts, rounds: positive('MHC_BENCH_LAB_ROUNDS', 1), log });
 }

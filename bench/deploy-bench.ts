@@ -12,12 +12,13 @@
 // noopBench: deploy.sh against the 10,000 compute nodes of bench/synthetic.mjs whose "ssh" is a
 // local stub that contacts nothing and prints the status line node.sh would print; so the figure
 // is the driver's own cost per node (deploy.sh, clush, nodeset, one stub process per node and
-// step): wall ms/node, CPU, peak RSS of the largest process.
+// step): wall ms/node, CPU, peak RSS of the largest process, for each step run on its own (each
+// bounded: push, which sends the bundle through clush's stdin, grows faster than the node count).
 //
 // Nothing here asserts: it reports. Every run and wait is bounded; the lab is torn down at the
 // end, on failure and on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_ENV, now, sleep } from '../test/live/harness.js';
 import { byStatus, SshLab, sshLabMissing, type Command } from '../test/live/sshlab.js';
@@ -28,11 +29,32 @@ type Log = (line: string) => void;
 interface Timed {
   status: number | null;
   signal: string | null;
+  /** cut at its time limit */
+  cut: boolean;
   stdout: string;
   stderr: string;
   ms: number;
   /** [label, ms since start] of each output line matching the mark pattern */
   marks: [string, number][];
+  /** the largest VmRSS of one process of the group, sampled every 0.5 s (with sampleRss), MB */
+  sampledRssMB?: number;
+}
+
+/** The largest VmRSS (MB) among the live processes of process group pgid. */
+function groupRssMB(pgid: number): number {
+  let max = 0;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+      const kb = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1] ?? 0);
+      max = Math.max(max, kb / 1024);
+    } catch {
+      /* gone */
+    }
+  }
+  return max;
 }
 
 /** Groups of the commands running now: killed (SIGKILL) on exit, so Ctrl-C leaves none behind. */
@@ -48,7 +70,7 @@ const killRunning = () => {
 process.on('exit', killRunning);
 
 /** Runs a command (its own process group) with a time limit; timestamps the output lines that match `mark`. */
-function runTimed(c: Command, opts: { timeoutMs: number; mark?: RegExp }): Promise<Timed> {
+function runTimed(c: Command, opts: { timeoutMs: number; mark?: RegExp; sampleRss?: boolean }): Promise<Timed> {
   return new Promise((resolve) => {
     const t0 = now();
     const p = spawn(c.cmd, c.args, { env: c.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,7 +91,11 @@ function runTimed(c: Command, opts: { timeoutMs: number; mark?: RegExp }): Promi
       }
     });
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    let cut = false;
+    let rss = 0;
+    const sampler = opts.sampleRss ? setInterval(() => (rss = Math.max(rss, groupRssMB(p.pid!))), 500) : undefined;
     const timer = setTimeout(() => {
+      cut = true;
       try {
         process.kill(-p.pid!, 'SIGKILL');
       } catch {
@@ -78,8 +104,9 @@ function runTimed(c: Command, opts: { timeoutMs: number; mark?: RegExp }): Promi
     }, opts.timeoutMs);
     p.on('close', (status, signal) => {
       clearTimeout(timer);
+      if (sampler) clearInterval(sampler);
       running.delete(p.pid!);
-      resolve({ status, signal, stdout, stderr, ms: now() - t0, marks });
+      resolve({ status, signal, cut, stdout, stderr, ms: now() - t0, marks, ...(opts.sampleRss ? { sampledRssMB: rss } : {}) });
     });
   });
 }
@@ -339,8 +366,12 @@ async function settle(lab: SshLab): Promise<void> {
   lab.signalHost('admin', 'SIGKILL');
 }
 
-/** deploy.sh all against `nodes` synthetic compute nodes whose ssh is a local no-op stub (see the file's head). */
-export async function noopBench(o: { root: string; work: string; nodes: number; log: Log }): Promise<void> {
+/**
+ * deploy.sh against `nodes` synthetic compute nodes whose ssh is a local no-op stub (see the
+ * file's head): each step of `steps` a run of its own, bounded by `stepLimitS` (push sends the
+ * bundle to every node through clush's stdin: the step that grows fastest with the node count).
+ */
+export async function noopBench(o: { root: string; work: string; nodes: number; steps: string[]; stepLimitS: number; log: Log }): Promise<void> {
   const { log, work } = o;
   for (const t of ['clush', 'nodeset', '/usr/bin/time'])
     if (spawnSync('bash', ['-c', `command -v ${t}`]).status !== 0) {
@@ -385,36 +416,93 @@ esac
 
   const timeFile = join(dir, 'time');
   const timed = (argv: string[]): Command => ({ cmd: '/usr/bin/time', args: ['-f', '%e %U %S %M', '-o', timeFile, ...argv], env });
+  /** CPU s and peak RSS MB of the last timed() command, or undefined when it was cut (time was killed with it) */
   const readTime = () => {
-    const [, user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-    return { cpu: user! + sys!, rssMB: rss! / 1024 };
+    try {
+      const [, user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      return Number.isFinite(user! + sys! + rss!) ? { cpu: user! + sys!, rssMB: rss! / 1024 } : undefined;
+    } finally {
+      rmSync(timeFile, { force: true });
+    }
   };
+  const N = o.nodes;
+  const n = N.toLocaleString('en');
   const base = bareNode();
   // the stub alone: 1,000 calls from a bash loop (the part of a node's cost that is not the driver's)
   const loop = await runTimed(timed(['bash', '-c', 'for ((i = 0; i < 1000; i++)); do "$0" -oBatchMode=yes r001n01 "x node.sh check y" </dev/null; done >/dev/null', join(stub, 'ssh')]), {
     timeoutMs: 120_000,
   });
   const loopT = readTime();
-  const all = `@compute`;
   // the floor: one bare clush round over every node (no deploy.sh)
-  const round = await runTimed(timed(['clush', '-f', '64', sshPath, '-w', all, 'true']), { timeoutMs: 600_000 });
+  const round = await runTimed(timed(['clush', '-f', '64', sshPath, '-w', '@compute', 'true']), { timeoutMs: o.stepLimitS * 1000, sampleRss: true });
   const roundT = readTime();
-  const t = await runTimed(
-    timed(['bash', join(deployDir, 'deploy.sh'), 'all', '--nodes', all, '--node-dry-run', '--secrets', join(dir, 'secrets.env'), '--clush-opt', sshPath, '--runs', join(dir, 'runs')]),
-    { timeoutMs: 1_800_000, mark: /^deploy\.sh: (check|push|secrets|apply|verify): / },
-  );
-  const tt = readTime();
-  const counts = new Map<string, number>();
-  const m = /results: (\S+)\/results\.tsv/.exec(t.stdout);
-  if (m) for (const row of JSON.parse(readFileSync(join(m[1]!, 'results.json'), 'utf8')) as { status: string }[]) counts.set(row.status, (counts.get(row.status) ?? 0) + 1);
-  const N = o.nodes;
-  log(`deploy.sh all (check, push, secrets, apply, verify), ${N.toLocaleString('en')} local no-op targets (ssh = a stub that contacts nothing), fanout 64, batch 256`);
+  const bundle = tarSize(join(dir, 'out', 'synthetic', 'compute'));
   log(
-    `  floor: bare node -e 0 ${base.toFixed(0)} ms; the ssh stub alone ${(loop.ms / 1000).toFixed(2)} ms/call (CPU ${loopT.cpu.toFixed(2)} ms/call); one clush round (true) on ${N.toLocaleString('en')}: ${(round.ms / 1000).toFixed(1)} s, ${(round.ms / N).toFixed(2)} ms/node, CPU ${roundT.cpu.toFixed(1)} s, peak RSS ${roundT.rssMB.toFixed(0)} MB (exit ${round.status})`,
+    `deploy.sh, ${n} local no-op targets (ssh = a stub that contacts nothing), fanout 64, batch 256, --node-dry-run; each step a run of its own, at most ${o.stepLimitS} s; the compute bundle ${(bundle / 1024).toFixed(0)} KB as base64`,
   );
   log(
-    `  deploy.sh all: ${(t.ms / 1000).toFixed(1)} s, ${(t.ms / N).toFixed(2)} ms/node (${(t.ms / N / base).toFixed(3)} × node -e 0), CPU ${tt.cpu.toFixed(1)} s = ${((tt.cpu * 1000) / N).toFixed(2)} ms/node, ` +
-      `peak RSS ${tt.rssMB.toFixed(0)} MB (largest process), exit ${t.status}; results: ${[...counts].map(([s, n]) => `${s} ${n}`).join(', ') || `none: ${t.stderr.slice(-300)}`}`,
+    `  floor: bare node -e 0 ${base.toFixed(0)} ms; the ssh stub alone ${(loop.ms / 1000).toFixed(2)} ms/call (CPU ${loopT ? loopT.cpu.toFixed(2) : 'n/a'} ms/call); ` +
+      `one clush round (true) on ${n}: ${(round.ms / 1000).toFixed(1)} s, ${(round.ms / N).toFixed(2)} ms/node, CPU ${roundT ? `${roundT.cpu.toFixed(1)} s` : 'n/a'}, peak RSS ${(roundT?.rssMB ?? round.sampledRssMB ?? 0).toFixed(0)} MB (exit ${round.status})`,
   );
-  log(`  steps (s): ${splits(t)}`);
+  log(
+    `  ${'step'.padEnd(8)} ${'wall s'.padStart(8)} ${'ms/node'.padStart(8)} ${'× node -e 0'.padStart(12)} ${'CPU s'.padStart(7)} ${'CPU ms/node'.padStart(12)} ${'peak RSS MB'.padStart(12)}  results`,
+  );
+  let total = 0;
+  let totalCpu = 0;
+  for (const step of o.steps) {
+    const runs = join(dir, 'runs', step);
+    const t = await runTimed(
+      timed([
+        'bash',
+        join(deployDir, 'deploy.sh'),
+        step,
+        '--nodes',
+        '@compute',
+        '--node-dry-run',
+        ...(step === 'secrets' ? ['--secrets', join(dir, 'secrets.env')] : []),
+        '--clush-opt',
+        sshPath,
+        '--runs',
+        runs,
+      ]),
+      { timeoutMs: o.stepLimitS * 1000, sampleRss: true },
+    );
+    const tt = readTime();
+    total += t.ms;
+    totalCpu += tt?.cpu ?? NaN;
+    const counts = new Map<string, number>();
+    const m = /results: (\S+)\/results\.tsv/.exec(t.stdout);
+    if (m) for (const row of JSON.parse(readFileSync(join(m[1]!, 'results.json'), 'utf8')) as { status: string }[]) counts.set(row.status, (counts.get(row.status) ?? 0) + 1);
+    let results = [...counts].map(([s, k]) => `${s} ${k}`).join(', ');
+    if (t.cut)
+      results = `cut at ${o.stepLimitS} s: ${answered(runs).toLocaleString('en')} of ${n} nodes had answered${step === 'push' ? ` (the bundle goes through clush's stdin, one copy per node)` : ''}`;
+    else if (!results) results = `no results: ${t.stderr.slice(-300)}`;
+    const rss = tt?.rssMB ?? t.sampledRssMB ?? 0;
+    log(
+      `  ${step.padEnd(8)} ${(t.ms / 1000).toFixed(1).padStart(8)} ${(t.ms / N).toFixed(2).padStart(8)} ${(t.ms / N / base).toFixed(3).padStart(12)} ${(tt ? tt.cpu.toFixed(1) : 'n/a').padStart(7)} ${(tt ? ((tt.cpu * 1000) / N).toFixed(2) : 'n/a').padStart(12)} ${rss.toFixed(0).padStart(12)}  exit ${t.status}: ${results}`,
+    );
+  }
+  if (o.steps.length > 1)
+    log(
+      `  ${'total'.padEnd(8)} ${(total / 1000).toFixed(1).padStart(8)} ${(total / N).toFixed(2).padStart(8)} ${(total / N / base).toFixed(3).padStart(12)} ${(Number.isFinite(totalCpu) ? totalCpu.toFixed(1) : 'n/a').padStart(7)} ${(Number.isFinite(totalCpu) ? ((totalCpu * 1000) / N).toFixed(2) : 'n/a').padStart(12)}`,
+    );
+}
+
+/** Bytes of a bundle as deploy.sh push sends it (tar, base64). */
+function tarSize(bundleDir: string): number {
+  const r = spawnSync('bash', ['-c', 'tar -C "$1" --sort=name --owner=0 --group=0 --numeric-owner -cf - . | base64 -w0 | wc -c', 'tar', bundleDir], { encoding: 'utf8', timeout: 60_000 });
+  return Number(r.stdout.trim());
+}
+
+/** Status lines clush had written for the run under `runs` that was cut (deploy.sh's .out.* files). */
+function answered(runs: string): number {
+  let k = 0;
+  if (!existsSync(runs)) return 0;
+  for (const run of readdirSync(runs))
+    for (const f of readdirSync(join(runs, run)))
+      if (f.startsWith('.out.'))
+        k += readFileSync(join(runs, run, f), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(': MHC-STATUS ')).length;
+  return k;
 }
