@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BundleFile } from '../src/compiler/bundle.js';
 import { makeDirs, stageFile, stageTree, TREE_MARKER, treeMarker, writeFileAtomic, WriteError } from '../src/compiler/write.js';
 
-const file = (path: string, content: string, mode = 0o644): BundleFile => ({ path, content, mode, owner: 'root', group: 'root', secrets: [] });
+const file = (path: string, content: string, mode = 0o644): BundleFile => ({ path, content, mode, owner: 'root', group: 'root', secrets: [], from: { emitter: 'test' } });
 const TREE = [file('a/files/etc/one.conf', 'one\n'), file('a/files/etc/two.conf', 'two\n', 0o600), file('a/manifest.json', '{}\n'), file('b/bin/run.sh', '#!/bin/bash\n', 0o755)];
 
 let out = '';

@@ -1,6 +1,6 @@
 // The back half of the pipeline: Model → emitters → Bundle (path → content, mode, owner).
 // Pure: the CLI passes the environment in for --embed-secrets and writes the result.
-import { assertUnique, makeFile, sortFiles, type BundleFile } from './bundle.js';
+import { assertUnique, BundleFiles, makeFile, sortFiles, type BundleFile } from './bundle.js';
 import { diag, type Diagnostic, type Span } from './diagnostics.js';
 import { COMPUTE_BUNDLE, type Model, type Target } from './model.js';
 import type { Literals } from './normalize.js';
@@ -56,9 +56,9 @@ export function build(req: BuildRequest): BuildResult {
   const info: BuildInfo = { mhcVersion: req.mhcVersion, inputSha256: req.inputSha256, secretsEmbedded: !!req.embedFrom };
   const perTarget = new Map<Target, BundleFile[]>();
   for (const t of req.targets) {
-    const files: BundleFile[] = [];
-    for (const e of EMITTERS) for (const f of e.emit(model, t, files, info)) files.push(makeFile(t.name, f));
-    perTarget.set(t, files);
+    const bundle = new BundleFiles(t.name);
+    for (const e of EMITTERS) for (const f of e.emit(model, t, bundle.files, info)) bundle.add(e, f);
+    perTarget.set(t, bundle.files);
   }
 
   // lib/common.sh refuses a whole bundle for one manifest entry it does not accept: apply its rule
@@ -117,11 +117,11 @@ export function build(req: BuildRequest): BuildResult {
   const all: BundleFile[] = [];
   for (const [t, files] of perTarget) {
     const sorted = sortFiles(files);
-    const man = FINAL_EMITTER.emit(model, t, sorted, info).map((f) => makeFile(t.name, f));
+    const man = FINAL_EMITTER.emit(model, t, sorted, info).map((f) => makeFile(t.name, f, { emitter: FINAL_EMITTER.name }));
     all.push(...sorted, ...man);
   }
   for (const e of CLUSTER_EMITTERS) {
-    const produced = e.emit(model, sortFiles(all), info).map((f) => makeFile('', f));
+    const produced = e.emit(model, sortFiles(all), info).map((f) => makeFile('', f, { emitter: e.name }));
     all.push(...produced);
   }
   const out = sortFiles(all);

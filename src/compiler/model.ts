@@ -95,6 +95,8 @@ export interface ModelData {
   target: TargetFacts;
   /** controllers sorted by hostname */
   controllers: ControllerNode[];
+  /** controller hostnames ranked: VIP owner first, then keepalived priority (highest first), then hostname */
+  rankedControllers: string[];
   /** compute nodes sorted by hostname (natural order: n2 before n10) */
   computeNodes: ComputeNode[];
   network: {
@@ -159,6 +161,8 @@ export interface ModelData {
     /** SlurmctldHost order: VIP owner first, then by priority */
     controllers: Member[];
     stateSaveLocation: string;
+    /** the GlusterFS mount point, when StateSaveLocation lies on the volume */
+    stateMount?: string;
     slurmUser: string;
     /** SlurmctldTimeout (s): how long a backup waits for the primary before taking over */
     slurmctldTimeout: number;

@@ -272,6 +272,7 @@ export function normalize(f: Folded): Normalized {
     cluster: { name: clusterName, ...(input.cluster.domain ? { domain: input.cluster.domain } : {}) },
     target: targetFacts(input.target?.os ?? DEFAULTS.target.os),
     controllers: [...controllers].sort((a, b) => naturalCompare(a.hostname, b.hostname)),
+    rankedControllers: ranked.map((c) => c.hostname),
     computeNodes: computeNodes.sort((a, b) => naturalCompare(a.hostname, b.hostname)),
     network: {},
     ...(ownerF ? { vipOwner: ownerF.hostname.value } : {}),
@@ -383,10 +384,13 @@ export function normalize(f: Folded): Normalized {
         state: p.state ?? PARTITION_DEFAULTS.state,
       };
     });
+    const stateSaveLocation = s?.state_save_location ?? (data.gluster ? `${data.gluster.mountPoint}/slurm/state` : '/var/spool/slurmctld');
+    const mount = data.gluster?.mountPoint;
     data.slurm = {
       clusterName: (s?.cluster_name ?? clusterName).toLowerCase(),
       controllers: slurmCtl,
-      stateSaveLocation: s?.state_save_location ?? (data.gluster ? `${data.gluster.mountPoint}/slurm/state` : '/var/spool/slurmctld'),
+      stateSaveLocation,
+      ...(mount && (stateSaveLocation === mount || stateSaveLocation.startsWith(mount === '/' ? '/' : `${mount}/`)) ? { stateMount: mount } : {}),
       slurmUser: s?.slurm_user ?? DEFAULTS.slurm.slurm_user,
       slurmctldTimeout: s?.slurmctld_timeout ?? DEFAULTS.slurm.slurmctld_timeout,
       ...(withAcct

@@ -2,6 +2,7 @@
 // one bundle target. Emitters are pure and run in the order of the registry (index.ts).
 import type { BundleFile, EmittedFile } from '../compiler/bundle.js';
 import type { Model, Target } from '../compiler/model.js';
+import type { ServiceDescriptor } from './service.js';
 
 export interface BuildInfo {
   readonly mhcVersion: string;
@@ -12,7 +13,12 @@ export interface BuildInfo {
 
 export interface Emitter {
   readonly name: string;
-  /** `sofar`: what earlier emitters produced for this target (the manifest needs it) */
+  /**
+   * The service whose files this emitter writes: each file is recorded as that service's, with the
+   * change action its descriptor gives the file's path (a file may name another service itself).
+   */
+  readonly service?: ServiceDescriptor;
+  /** `sofar`: what earlier emitters produced for this target (the manifest lists it; nothing else reads it) */
   emit(model: Model, target: Target, sofar: readonly BundleFile[], info: BuildInfo): readonly EmittedFile[];
 }
 

@@ -5,14 +5,12 @@ import { shellQuote } from '../compiler/quote.js';
 import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+import { service, type PortRule } from './service.js';
 
 export const VOLUME_PLAN = 'files/etc/mhc/glusterfs/volume-plan';
 export const FSTAB_ENTRY = 'files/etc/mhc/fstab.d/glusterfs';
 
 type Gluster = NonNullable<Model['gluster']>;
-
-/** True when `path` is `dir` or lies below it. */
-const under = (path: string, dir: string): boolean => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
 
 /**
  * Brick hosts: the first k×replica members in ranked order (VIP owner first), k as large as the
@@ -52,8 +50,7 @@ export function mountsGluster(model: Model, node: Controller): boolean {
   const g = model.gluster;
   if (!g) return false;
   if (runs(node, 'glusterfs')) return true;
-  const s = model.slurm;
-  return !!s && runs(node, 'slurm') && under(s.stateSaveLocation, g.mountPoint);
+  return runs(node, 'slurm') && !!model.slurm?.stateMount;
 }
 
 /** The fstab line: this node first when it serves the volume, the other gluster nodes as backup volfile servers. */
@@ -68,8 +65,41 @@ export function fstabLine(g: Gluster, node: Controller): string {
   return `${primary!.hostname}:/${g.volumeName} ${g.mountPoint} glusterfs ${opts.join(',')} 0 0`;
 }
 
+const GLUSTER_BRICK_BASE = 49152;
+const PLAN_RULE = { action: 'none', rule: 'mhc: start_multihead.sh phase 1 reads it; a volume that exists is never re-created (add bricks with gluster volume add-brick)' } as const;
+
+export const glusterfsService = service({
+  key: 'glusterfs',
+  label: 'GlusterFS',
+  aliases: ['storage', 'gluster'],
+  phase: { number: 1, name: 'storage' },
+  here: (model, node) => runs(node, 'glusterfs') || mountsGluster(model, node),
+  packages: (model, node) => (runs(node, 'glusterfs') && model.gluster ? ['glusterfs-server'] : mountsGluster(model, node) ? ['glusterfs-client'] : []),
+  units: () => ['glusterd.service'],
+  configDirs: ['/etc/glusterfs'],
+  ports(model, node): PortRule[] {
+    const g = model.gluster;
+    if (!g || !runs(node, 'glusterfs')) return [];
+    const ctl = model.controllers.map((c) => c.ip).join(', ');
+    return [
+      { proto: 'tcp', ports: '24007-24008', service: 'glusterd and its management', from: ctl },
+      { proto: 'tcp', ports: `${GLUSTER_BRICK_BASE}`, service: `gluster brick of volume ${g.volumeName} (one port per brick, from ${GLUSTER_BRICK_BASE})`, from: ctl },
+    ];
+  },
+  checks: (model, node) => (model.gluster && runs(node, 'glusterfs') ? [{ name: 'glusterfs:mount', service: 'glusterfs', fn: 'check_mount', args: [model.gluster.mountPoint] }] : []),
+  backupItems: [
+    { name: 'glusterfs_meta', here: (model, node) => runs(node, 'glusterfs') && !!model.gluster },
+    { name: 'glusterfs_data', here: (model, node) => mountsGluster(model, node) },
+  ],
+  change: (dest) =>
+    dest === FSTAB_ENTRY.slice('files'.length)
+      ? { action: 'runtime', rule: 'mhc: start_multihead.sh phase 1 writes it into /etc/fstab and mounts the volume; a mounted volume is remounted by an operator (umount, then the phase again)' }
+      : PLAN_RULE,
+});
+
 export const glusterfs: Emitter = {
   name: 'glusterfs',
+  service: glusterfsService,
   emit(model, target) {
     const g = model.gluster;
     if (!g || target.kind !== 'controller') return [];

@@ -21,6 +21,12 @@ export function hostEntries(model: Model): { ip: string; names: string }[] {
 export const hosts: Emitter = {
   name: 'hosts',
   emit(model) {
-    return [{ path: 'files/etc/mhc/hosts', content: render('hosts/hosts', { entries: hostEntries(model) }) }];
+    return [
+      {
+        path: 'files/etc/mhc/hosts',
+        content: render('hosts/hosts', { entries: hostEntries(model) }),
+        change: { action: 'runtime', rule: 'mhc: start_multihead.sh phase 0 (start_compute.sh on a compute node) merges it into /etc/hosts as one marked block' },
+      },
+    ];
   },
 };

@@ -8,7 +8,6 @@ import { mariadb } from './mariadb.js';
 import { redis } from './redis.js';
 import { slurm } from './slurm.js';
 import { web } from './web.js';
-import { systemd } from './systemd.js';
 import { keepalived } from './keepalived.js';
 import { healthCheck } from './health-check.js';
 import { lifecycle } from './lifecycle.js';
@@ -18,6 +17,6 @@ import { clusterJson } from './cluster-json.js';
 import { sha256sums } from './sha256sums.js';
 import { deploy } from './deploy.js';
 
-export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, keepalived, web, systemd, healthCheck, lifecycle, operations];
+export const EMITTERS: readonly Emitter[] = [hosts, glusterfs, mariadb, redis, slurm, keepalived, web, healthCheck, lifecycle, operations];
 export const FINAL_EMITTER: Emitter = manifest;
 export const CLUSTER_EMITTERS: readonly ClusterEmitter[] = [clusterJson, deploy, sha256sums];

@@ -26,9 +26,9 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Model } from '../compiler/model.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+import { CHECK_SCRIPT } from './paths.js';
+import { service } from './service.js';
 
-/** The health check keepalived tracks (written by the health-check emitter). */
-export const CHECK_SCRIPT = '/usr/local/sbin/check_all_services.sh';
 /** The script keepalived runs on every state change of the instance. */
 export const NOTIFY_SCRIPT = '/usr/local/sbin/mhc-keepalived-notify';
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
@@ -116,8 +116,35 @@ export function keepalivedFiles(model: Model, node: Controller): EmittedFile[] {
   ];
 }
 
+export const keepalivedService = service({
+  key: 'keepalived',
+  label: 'Keepalived',
+  aliases: ['vip'],
+  phase: { number: 5, name: 'keepalived' },
+  here: hasKeepalived,
+  packages: () => ['keepalived'],
+  units: () => ['keepalived.service'],
+  configDirs: ['/etc/keepalived'],
+  ports: (model, node) =>
+    hasKeepalived(model, node)
+      ? [
+          {
+            proto: 'vrrp',
+            ports: '',
+            service: 'keepalived VRRP adverts (IP protocol 112, unicast)',
+            from: model.keepalived.nodes.filter((m) => m.hostname !== node.hostname).map((m) => m.ip).join(', ') || '(none)',
+          },
+        ]
+      : [],
+  change: (dest) =>
+    dest === KEEPALIVED_CONF
+      ? { action: 'reload', rule: 'keepalived(8): SIGHUP (systemctl reload keepalived) re-reads keepalived.conf; the VIP stays where it is unless priorities change' }
+      : { action: 'none', rule: 'keepalived.conf notify: keepalived runs the script afresh at each state change' },
+});
+
 export const keepalived: Emitter = {
   name: 'keepalived',
+  service: keepalivedService,
   emit(model, target) {
     if (target.kind !== 'controller' || !hasKeepalived(model, target.node)) return [];
     return keepalivedFiles(model, target.node);

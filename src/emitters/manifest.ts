@@ -1,5 +1,6 @@
 // manifest.json: what the bundle holds and how to install it — per file: target path, mode,
-// owner, sha256 and the secrets it needs. The generated scripts and `mhc audit` read it.
+// owner, sha256, the secrets it needs, the emitter that wrote it, its service and what a change
+// to it needs (none / reload / runtime / restart, with whose rule that is). The generated scripts and `mhc audit` read it.
 import { sha256Of, modeString, secretsOf } from '../compiler/bundle.js';
 import { compress } from '../compiler/hostlist.js';
 import type { Emitter } from './emitter.js';
@@ -16,6 +17,10 @@ export const manifest: Emitter = {
       group: f.group,
       sha256: sha256Of(f),
       secrets: f.secrets,
+      // provenance: who wrote it, whose file it is, and what a change to it needs on a running node
+      emitter: f.from.emitter,
+      ...(f.from.service ? { service: f.from.service } : {}),
+      ...(f.from.change ? { change: f.from.change.action, change_rule: f.from.change.rule } : {}),
     }));
     const node =
       target.kind === 'controller'

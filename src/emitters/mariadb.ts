@@ -6,6 +6,8 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+import { service, type PortRule } from './service.js';
+import { MARIADB_SOCKET } from './paths.js';
 
 type Galera = NonNullable<Model['galera']>;
 
@@ -62,8 +64,48 @@ export function garbConf(g: Galera, arb: { hostname: string; ip: string }): stri
   });
 }
 
+/** Galera's own ports between the MariaDB nodes (and garbd): group communication, IST, SST. */
+export const GALERA_GROUP_PORT = 4567;
+export const GALERA_IST_PORT = 4568;
+export const GALERA_SST_PORT = 4444;
+
+const ips = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(', ') || '(none)';
+
+export const mariadbService = service({
+  key: 'mariadb',
+  label: 'MariaDB Galera',
+  aliases: ['database', 'galera'],
+  phase: { number: 2, name: 'database' },
+  here: (_model, node) => runs(node, 'mariadb'),
+  packages: (model) => (model.galera ? ['mariadb-server', 'mariadb-client', 'galera-4', model.galera.sstMethod === 'mariabackup' ? 'mariadb-backup' : 'rsync'] : []),
+  units: () => ['mariadb.service'],
+  configDirs: ['/etc/mysql'],
+  ports(model, node): PortRule[] {
+    const g = model.galera;
+    if (!g || !runs(node, 'mariadb')) return [];
+    const others = ips(g.members.filter((m) => m.hostname !== node.hostname));
+    const peers = `${others}${g.arbitrator ? `, ${g.arbitrator.ip} (garbd)` : ''}`;
+    return [
+      { proto: 'tcp', ports: `${g.port}`, service: 'MariaDB clients (slurmdbd, web apps; through the VIP)', from: ips(model.controllers) },
+      { proto: 'tcp', ports: `${GALERA_GROUP_PORT}`, service: 'Galera group communication', from: peers },
+      { proto: 'udp', ports: `${GALERA_GROUP_PORT}`, service: 'Galera group communication (UDP: only with multicast replication)', from: peers },
+      { proto: 'tcp', ports: `${GALERA_IST_PORT}`, service: 'Galera IST (incremental state transfer)', from: others },
+      { proto: 'tcp', ports: `${GALERA_SST_PORT}`, service: `Galera SST (${g.sstMethod})`, from: others },
+    ];
+  },
+  // a Donor keeps serving with mariabackup (non-blocking); rsync SST locks the donor's tables
+  checks: (model, node) =>
+    model.galera && runs(node, 'mariadb') ? [{ name: 'mariadb', service: 'mariadb', fn: 'check_mariadb', args: [MARIADB_SOCKET, model.galera.sstMethod === 'mariabackup' ? '1' : '0'] }] : [],
+  backupItems: [{ name: 'mariadb', here: (_model, node) => runs(node, 'mariadb') }],
+  change: (dest) =>
+    dest === GARB_CONF.slice('files'.length)
+      ? { action: 'none', rule: 'mhc: a copy for the arbitrator host, which no bundle installs (its operator copies it to /etc/default/garb and restarts garbd there)' }
+      : { action: 'restart', rule: 'MariaDB: wsrep_* and [mysqld] options in 60-galera.cnf are read when mariadbd starts; restart one node at a time, each back in Synced before the next' },
+});
+
 export const mariadb: Emitter = {
   name: 'mariadb',
+  service: mariadbService,
   emit(model, target) {
     const g = model.galera;
     if (!g || target.kind !== 'controller' || !runs(target.node, 'mariadb')) return [];

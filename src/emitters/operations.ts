@@ -1,13 +1,18 @@
-// The operations scripts of a controller bundle (issue 5, part B): bin/status_multihead.sh,
-// bin/backup.sh, bin/restore.sh, bin/cluster_info.sh, bin/web_health_check.sh and their shared
-// helpers lib/operations.sh. They source lib/common.sh and lib/facts.sh (the lifecycle emitter);
-// what they need beyond those facts (Redis instance files, the MariaDB socket, the configuration
-// paths a backup keeps) is computed here and written into lib/operations.sh.
+// The operations of a controller bundle: bin/status_multihead.sh, bin/backup.sh, bin/restore.sh,
+// bin/cluster_info.sh, bin/web_health_check.sh and their shared helpers lib/operations.sh, and
+// the systemd timers that run two of them (the scheduled backup, and the status monitor that
+// writes status_multihead.sh --format json to /var/log/cluster_status.json). The scripts source
+// lib/common.sh and lib/facts.sh (the lifecycle emitter); what they need beyond those facts (Redis
+// instance files, the MariaDB socket, the configuration paths a backup keeps, the backup items)
+// is computed here and written into lib/operations.sh.
 import { render } from '../compiler/render.js';
-import { runs, type Controller, type Model } from '../compiler/model.js';
-import type { BundleFile, EmittedFile } from '../compiler/bundle.js';
+import { runs, type Controller, type Model, type ServiceKey } from '../compiler/model.js';
+import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { DATA_DIR, instances, REDIS_USER, SENTINEL_INSTANCE, sentinelStaticPath } from './redis.js';
+import { BIN, MARIADB_SOCKET } from './paths.js';
+import { isUnitFile, service, UNIT_RULE } from './service.js';
+import { DATA_DIR, instances, REDIS_USER, SEED_SUFFIX, SENTINEL_INSTANCE, sentinelStaticPath } from './redis.js';
+import { backupItems, backupItemsHere, services } from './services.js';
 
 export const OPS_SH = 'lib/operations.sh';
 export const STATUS_SH = 'bin/status_multihead.sh';
@@ -15,40 +20,50 @@ export const BACKUP_SH = 'bin/backup.sh';
 export const RESTORE_SH = 'bin/restore.sh';
 export const CLUSTER_INFO_SH = 'bin/cluster_info.sh';
 export const WEB_HEALTH_SH = 'bin/web_health_check.sh';
-/** Debian's MariaDB server socket (50-server.cnf / my.cnf [client-server]). */
-export const MARIADB_SOCKET = '/run/mysqld/mysqld.sock';
 export const BACKUP_LOG = '/var/log/cluster_multihead_backup.log';
 export const RESTORE_LOG = '/var/log/cluster_multihead_restore.log';
 
-/** Configuration directories a backup keeps, per service (all of them when it runs here). */
-const CONFIG_DIRS: Readonly<Record<string, readonly string[]>> = {
-  always: ['/etc/mhc'],
-  glusterfs: ['/etc/glusterfs'],
-  mariadb: ['/etc/mysql'],
-  redis: ['/etc/redis'],
-  slurm: ['/etc/slurm', '/etc/munge'],
-  keepalived: ['/etc/keepalived'],
-  web: ['/etc/nginx'],
-};
+export const STATUS_JSON = '/var/log/cluster_status.json';
+export const STATUS_WRAPPER = '/usr/local/sbin/mhc-status-json';
+const unit = (name: string): string => `files/etc/systemd/system/${name}`;
+
+/** The scheduled backup and the status monitor, as systemd timers. */
+export function timerFiles(model: Model): EmittedFile[] {
+  const b = model.backup;
+  return [
+    { path: unit('mhc-backup.service'), content: render('systemd/backup.service', { bin: BIN, dir: b.dir, retentionDays: b.retentionDays }) },
+    { path: unit('mhc-backup.timer'), content: render('systemd/backup.timer', { schedule: b.schedule }) },
+    { path: unit('mhc-status-monitor.service'), content: render('systemd/status-monitor.service', { wrapper: STATUS_WRAPPER, out: STATUS_JSON }) },
+    { path: unit('mhc-status-monitor.timer'), content: render('systemd/status-monitor.timer', {}) },
+    { path: `files${STATUS_WRAPPER}`, content: render('systemd/status-json', { bin: BIN, out: STATUS_JSON }), mode: 0o755 },
+  ];
+}
+
+/** The node-wide part of start_multihead.sh's phase 7 and of a backup: the timers and the "configs" item. */
+export const backupService = service({
+  key: 'backup',
+  label: 'Backup',
+  phase: { number: 7, name: 'backup' },
+  here: () => true,
+  units: () => ['mhc-backup.timer', 'mhc-status-monitor.timer'],
+  configDirs: ['/etc/mhc'],
+  backupItems: [{ name: 'configs', here: () => true }],
+  change: (dest) => (isUnitFile(dest) ? UNIT_RULE : { action: 'none', rule: 'mhc: the status monitor runs it afresh at each tick' }),
+});
 
 /**
- * What "configs" holds on this node: the service configuration directories, /etc/hosts, and
- * every file the bundle installs outside those directories (units, drop-ins, sbin scripts).
- * Sorted, without entries inside another entry.
+ * What "configs" holds on this node: the configuration directories of the services that run here
+ * (their descriptors' configDirs), /etc/hosts, and every file the bundle installs outside those
+ * directories (units, drop-ins, sbin scripts). Sorted, without entries inside another entry.
  */
-export function configPaths(node: Controller, sofar: readonly BundleFile[]): string[] {
-  const dirs = [...CONFIG_DIRS.always!, ...node.services.flatMap((s) => CONFIG_DIRS[s] ?? [])];
+export function configPaths(dirs: readonly string[], dests: readonly string[]): string[] {
   const paths = new Set<string>([...dirs, '/etc/hosts']);
-  for (const f of sofar) {
-    if (!f.dest) continue;
-    const dest = f.dest.endsWith('.seed') ? f.dest.slice(0, -'.seed'.length) : f.dest;
-    paths.add(dest);
-  }
+  for (const dest of dests) paths.add(dest.endsWith(SEED_SUFFIX) ? dest.slice(0, -SEED_SUFFIX.length) : dest);
   const sorted = [...paths].sort();
   return sorted.filter((p) => !sorted.some((q) => q !== p && p.startsWith(`${q}/`)));
 }
 
-export function opsContext(model: Model, node: Controller, sofar: readonly BundleFile[]): Record<string, unknown> {
+export function opsContext(model: Model, node: Controller, dests: readonly string[]): Record<string, unknown> {
   const r = model.redis && runs(node, 'redis') ? model.redis : undefined;
   const redis = r
     ? instances(r, node).map((i) => ({
@@ -68,16 +83,26 @@ export function opsContext(model: Model, node: Controller, sofar: readonly Bundl
     backupLog: BACKUP_LOG,
     restoreLog: RESTORE_LOG,
     redisUser: REDIS_USER,
-    configPaths: configPaths(node, sofar),
+    allItems: backupItems(),
+    itemsHere: backupItemsHere(model, node),
+    configPaths: configPaths(
+      services()
+        .filter((d) => d.key === backupService.key || runs(node, d.key as ServiceKey))
+        .flatMap((d) => d.configDirs),
+      dests,
+    ),
   };
 }
 
-export function operationsFiles(model: Model, node: Controller, sofar: readonly BundleFile[]): EmittedFile[] {
+/** The operations files of a controller; `installed`: where the other emitters' files go on it (a backup's "configs" keeps them). */
+export function operationsFiles(model: Model, node: Controller, installed: readonly string[]): EmittedFile[] {
   const ctx = { hostname: node.hostname, cluster: model.cluster.name };
+  const timers = timerFiles(model);
   return [
+    ...timers,
     {
       path: OPS_SH,
-      content: render('operations/operations.sh', opsContext(model, node, sofar)),
+      content: render('operations/operations.sh', opsContext(model, node, [...installed, ...timers.map((f) => f.path.slice('files'.length))])),
       mode: 0o644,
     },
     {
@@ -110,8 +135,14 @@ export function operationsFiles(model: Model, node: Controller, sofar: readonly 
 
 export const operations: Emitter = {
   name: 'operations',
+  service: backupService,
   emit(model, target, sofar) {
     if (target.kind !== 'controller') return [];
-    return operationsFiles(model, target.node, sofar);
+    // the paths of the files the node installs (not their contents): the backup keeps each one
+    return operationsFiles(
+      model,
+      target.node,
+      sofar.flatMap((f) => (f.dest ? [f.dest] : [])),
+    );
   },
 };

@@ -25,6 +25,7 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+import { isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
 
 type Redis = NonNullable<Model['redis']>;
 
@@ -225,7 +226,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
       ...own,
     });
   }
-  const units = [...list.map((i) => `redis-server@${i.name}.service`), ...(r.mode === 'sentinel' ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : [])];
+  const units = redisUnits(r, node);
   for (const unit of units) {
     out.push({
       path: files(unitDropin(unit)),
@@ -266,8 +267,66 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
   return out;
 }
 
+/** This node's Redis units in start order: the instances, then Sentinel. */
+export function redisUnits(r: Redis, node: Member): string[] {
+  return [...instances(r, node).map((i) => `redis-server@${i.name}.service`), ...(r.mode === 'sentinel' ? [`redis-sentinel@${SENTINEL_INSTANCE}.service`] : [])];
+}
+
+const range = (a: number, b: number): string => (a === b ? `${a}` : `${a}-${b}`);
+const ips = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(', ') || '(none)';
+
+function redisPorts(r: Redis, model: Model, node: Controller): PortRule[] {
+  const ctl = ips(model.controllers);
+  if (r.mode === 'sentinel')
+    return [
+      { proto: 'tcp', ports: `${r.port}`, service: 'Redis (clients and replication)', from: ctl },
+      { proto: 'tcp', ports: `${r.sentinel.port}`, service: 'Redis Sentinel', from: ctl },
+    ];
+  return [
+    { proto: 'tcp', ports: range(r.port, r.port + r.replicas), service: `Redis Cluster instances (master${r.replicas ? ` + ${r.replicas} replica${r.replicas > 1 ? 's' : ''}` : ''})`, from: ctl },
+    { proto: 'tcp', ports: range(r.port + 10000, r.port + r.replicas + 10000), service: 'Redis Cluster bus (port + 10000)', from: ips(r.members.filter((m) => m.hostname !== node.hostname)) },
+  ];
+}
+
+function redisChecks(r: Redis, node: Controller): Check[] {
+  const out: Check[] = instances(r, node).map((i) => ({ name: `redis:${i.port}`, service: 'redis', fn: 'check_redis', args: [node.ip, String(i.port), i.staticPath] }));
+  if (r.mode === 'sentinel') out.push({ name: `redis:sentinel:${r.sentinel.port}`, service: 'redis', fn: 'check_redis', args: [node.ip, String(r.sentinel.port), sentinelStaticPath] });
+  return out;
+}
+
+const here = (model: Model, node: Controller): Redis | undefined => (model.redis && runs(node, 'redis') ? model.redis : undefined);
+
+export const redisService = service({
+  key: 'redis',
+  label: 'Redis',
+  phase: { number: 3, name: 'redis' },
+  here: (_model, node) => runs(node, 'redis'),
+  packages: (model) => (model.redis ? ['redis-server', 'redis-tools', ...(model.redis.mode === 'sentinel' ? ['redis-sentinel'] : [])] : []),
+  units: (model, node) => {
+    const r = here(model, node);
+    return r ? redisUnits(r, node) : [];
+  },
+  configDirs: ['/etc/redis'],
+  ports: (model, node) => {
+    const r = here(model, node);
+    return r ? redisPorts(r, model, node) : [];
+  },
+  checks: (model, node) => {
+    const r = here(model, node);
+    return r ? redisChecks(r, node) : [];
+  },
+  backupItems: [{ name: 'redis', here: (model, node) => !!here(model, node) }],
+  change(dest) {
+    if (isUnitFile(dest)) return UNIT_RULE;
+    if (dest.endsWith(SEED_SUFFIX)) return { action: 'none', rule: 'mhc: a run-time file Redis rewrites (CONFIG REWRITE) is installed only when absent, never replaced' };
+    if (dest.startsWith(`${STATIC_DIR}/`)) return { action: 'restart', rule: 'redis.conf: read when redis-server (or Sentinel) starts; restart one instance at a time, a master after its replica took over' };
+    return { action: 'none', rule: "mhc: a plan start_multihead.sh phase 3 reads; a cluster that is built is never re-created" };
+  },
+});
+
 export const redis: Emitter = {
   name: 'redis',
+  service: redisService,
   emit(model, target) {
     const r = model.redis;
     if (!r || target.kind !== 'controller' || !runs(target.node, 'redis')) return [];

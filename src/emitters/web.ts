@@ -4,8 +4,9 @@ import { render } from '../compiler/render.js';
 import { dq } from '../compiler/quote.js';
 import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Model, type SecretRef } from '../compiler/model.js';
-import type { EmittedFile } from '../compiler/bundle.js';
+import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
+import { isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
 
 type Web = NonNullable<Model['web']>;
 type Service = Web['services'][number];
@@ -99,8 +100,53 @@ export function envVars(model: Model, node: Controller, s: Service): { key: stri
   return v;
 }
 
+/** The site's plain-HTTP server answers /health itself (templates/web/site.hbs), with or without TLS. */
+export const NGINX_HEALTH_URL = 'http://127.0.0.1/health';
+
+const here = (model: Model, node: Controller): Web | undefined => (model.web && runs(node, 'web') ? model.web : undefined);
+
+function webPorts(w: Web): PortRule[] {
+  const out: PortRule[] = [{ proto: 'tcp', ports: '80', service: 'nginx (HTTP)', from: 'users' }];
+  if (w.ssl.mode !== 'off') out.push({ proto: 'tcp', ports: '443', service: 'nginx (HTTPS)', from: 'users' });
+  const members = w.members.map((m) => m.ip).join(', ') || '(none)';
+  for (const s of w.services) out.push({ proto: 'tcp', ports: `${s.port}`, service: `web backend ${s.name} (nginx on the peers proxies to it as backup)`, from: members });
+  return out;
+}
+
+function webChecks(w: Web): Check[] {
+  return [
+    { name: 'web:nginx', service: 'web', fn: 'check_http', args: [NGINX_HEALTH_URL, w.domain] },
+    ...w.services.map((s): Check => ({ name: `web:${s.name}`, service: 'web', fn: 'check_http', args: [`http://127.0.0.1:${s.port}${s.healthPath}`] })),
+  ];
+}
+
+export const webService = service({
+  key: 'web',
+  label: 'Web services',
+  phase: { number: 6, name: 'web' },
+  here: (_model, node) => runs(node, 'web'),
+  packages: (model) => (model.web ? ['nginx', 'openssl'] : []),
+  units: (model, node) => [...(here(model, node)?.services ?? []).map(unitName), 'nginx.service'],
+  configDirs: ['/etc/nginx'],
+  ports: (model, node) => {
+    const w = here(model, node);
+    return w ? webPorts(w) : [];
+  },
+  checks: (model, node) => {
+    const w = here(model, node);
+    return w ? webChecks(w) : [];
+  },
+  change(dest) {
+    if (isUnitFile(dest)) return UNIT_RULE;
+    if (dest.startsWith('/etc/nginx/')) return { action: 'reload', rule: 'nginx: `systemctl reload nginx` (SIGHUP) re-reads the configuration and certificates; old workers finish their requests' };
+    if (dest.startsWith('/etc/mhc/web/')) return { action: 'restart', rule: "systemd.exec(5): a unit's EnvironmentFile is read when the service starts" };
+    throw new CompilerBug(`web: no change rule for ${dest}`);
+  },
+});
+
 export const web: Emitter = {
   name: 'web',
+  service: webService,
   emit(model, target) {
     const w = model.web;
     if (!w || target.kind !== 'controller' || !runs(target.node, 'web')) return [];

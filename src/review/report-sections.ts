@@ -4,7 +4,7 @@
 import { runs, type Member, type Model } from '../compiler/model.js';
 import { brickHosts, hasArbiter, mountsGluster, replicaSets } from '../emitters/glusterfs.js';
 import { clusterPairs, initialMaster } from '../emitters/redis.js';
-import { slurmHostlist, stateOnMount } from '../emitters/slurm.js';
+import { slurmHostlist } from '../emitters/slurm.js';
 import type { Row, Table } from './report-facts.js';
 
 export interface Section {
@@ -168,7 +168,7 @@ function slurmSection(m: Model): Section | undefined {
     const all = p.nodes.length === 1 && p.nodes[0] === 'ALL';
     return { key: p.name, cells: [p.name, all ? 'ALL' : slurmHostlist(p.nodes), all ? `${m.computeNodes.length}` : `${p.nodes.length}`, p.default ? 'yes' : '', p.maxTime, p.state] };
   });
-  const mount = stateOnMount(m);
+  const mount = m.slurm?.stateMount;
   return {
     key: 'slurm',
     title: 'Slurm',

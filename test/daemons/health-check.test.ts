@@ -26,11 +26,8 @@ import { dirname, join } from "node:path";
 import { AWKWARD, buildText, compileText, EXAMPLES } from "../helpers.js";
 import { requireTool, scratch } from "./tools.js";
 import { refusal, sentinelCredential } from "../../src/compiler/secrets.js";
-import {
-  checks,
-  CHECK_SCRIPT,
-  SLURMCTLD_PING_CONF,
-} from "../../src/emitters/health-check.js";
+import { checks } from "../../src/emitters/health-check.js";
+import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from "../../src/emitters/paths.js";
 import {
   runs,
   type Controller,

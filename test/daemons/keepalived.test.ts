@@ -21,7 +21,8 @@ import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { keepalivedAuthProblem } from '../../src/compiler/secrets.js';
 import { runs, type Controller, type Model } from '../../src/compiler/model.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
-import { CHECK_SCRIPT, instanceName, NOTIFY_SCRIPT, STATE_FILE } from '../../src/emitters/keepalived.js';
+import { instanceName, NOTIFY_SCRIPT, STATE_FILE } from '../../src/emitters/keepalived.js';
+import { CHECK_SCRIPT } from '../../src/emitters/paths.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))

@@ -3,13 +3,14 @@
 // variant and package list: the deploy lab's nodes (any release: bookworm, trixie) and the daemon
 // tests' trixie daemons (test/daemons/tools.ts) both come from here. A missing (or half-built) root is
 // rebuilt; two runs never build at once (flock); a build goes to a temporary directory renamed
-// into place when complete. The package list comes from the bundles' own data (packages() and
-// computePackages() of src/emitters/lifecycle.ts) plus the base tools below.
+// into place when complete. The package list comes from the bundles' own data (packagesOf() of
+// src/emitters/services.ts and computePackages() of src/emitters/slurm.ts) plus the base tools below.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { computePackages, packages } from '../../src/emitters/lifecycle.js';
+import { computePackages } from '../../src/emitters/slurm.js';
+import { packagesOf } from '../../src/emitters/services.js';
 import type { Model } from '../../src/compiler/model.js';
 
 export const CACHE = process.env.MHC_DEPLOY_CACHE ?? '/var/cache/mhc-deploy';
@@ -39,7 +40,7 @@ const COMPLETE = '.mhc-root-complete';
 /** Every package a node of this cluster needs (controllers and compute), sorted, unique. */
 export function labPackages(model: Model): string[] {
   const set = new Set(BASE_PACKAGES);
-  for (const c of model.controllers) for (const p of packages(model, c)) for (const x of p.list.split(' ')) set.add(x);
+  for (const c of model.controllers) for (const x of packagesOf(model, c)) set.add(x);
   if (model.computeNodes.length) for (const x of computePackages(model)) set.add(x);
   return [...set].sort();
 }

@@ -86,14 +86,14 @@ describe('bundle files', () => {
     expect(normalizeText('')).toBe('\n');
   });
   it('makes files holding a secret unreadable by group and others', () => {
-    const f = makeFile('n1', { path: 'files/etc/x.conf', content: `pw=${placeholder('X')}`, mode: 0o644 });
+    const f = makeFile('n1', { path: 'files/etc/x.conf', content: `pw=${placeholder('X')}`, mode: 0o644 }, { emitter: 'test' });
     expect(f.mode).toBe(0o600);
     expect(f.secrets).toEqual(['X']);
     expect(f.dest).toBe('/etc/x.conf');
     expect(f.path).toBe('n1/files/etc/x.conf');
   });
   it('refuses bad paths as a compiler bug', () => {
-    expect(() => makeFile('n', { path: '/etc/x', content: '' })).toThrow(CompilerBug);
-    expect(() => makeFile('n', { path: 'files/../x', content: '' })).toThrow(CompilerBug);
+    expect(() => makeFile('n', { path: '/etc/x', content: '' }, { emitter: 'test' })).toThrow(CompilerBug);
+    expect(() => makeFile('n', { path: 'files/../x', content: '' }, { emitter: 'test' })).toThrow(CompilerBug);
   });
 });

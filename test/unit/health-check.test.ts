@@ -5,12 +5,9 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AWKWARD, buildText, compileText, EXAMPLES } from "../helpers.js";
-import {
-  checks,
-  CHECK_SCRIPT,
-  SLURMCTLD_PING_CONF,
-  slurmctldPingConf,
-} from "../../src/emitters/health-check.js";
+import { checks } from "../../src/emitters/health-check.js";
+import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from "../../src/emitters/paths.js";
+import { slurmctldPingConf } from "../../src/emitters/slurm.js";
 import { instances } from "../../src/emitters/redis.js";
 import { runs, type Model } from "../../src/compiler/model.js";
 import { refusal } from "../../src/compiler/secrets.js";
@@ -244,21 +241,16 @@ describe("variants", () => {
     }
   });
 
-  it("slurmctldPingConf keeps the place of the first SlurmctldHost and drops comments", () => {
-    const conf =
-      "# c\nClusterName=x\n# ctl\nSlurmctldHost=a(1.1.1.1)\nSlurmctldHost=b(1.1.1.2)\nSlurmctldPort=6817\n";
-    const out = slurmctldPingConf(conf, {
-      role: "controller",
-      hostname: "b",
-      ip: "1.1.1.2",
-      services: ["slurm"],
-      vipOwner: false,
-      interface: "eth0",
-    });
-    expect(out.split("\n").filter((l) => !l.startsWith("#"))).toEqual([
-      "ClusterName=x",
-      "SlurmctldHost=b(1.1.1.2)",
-      "SlurmctldPort=6817",
-    ]);
+  it("slurmctldPingConf is slurm.conf with this node as the only SlurmctldHost, in the first one's place, without comments", () => {
+    const { model } = compileText(read("my_multihead_cluster.yaml"));
+    const node = model.controllers.find((c) => runs(c, "slurm") && c.hostname !== model.slurm!.controllers[0]!.hostname)!;
+    const conf = buildText(read("my_multihead_cluster.yaml")).get(`${node.hostname}/files/etc/slurm/slurm.conf`)!.content;
+    const body = conf.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+    const first = body.findIndex((l) => l.startsWith("SlurmctldHost="));
+    const want = body.filter((l) => !l.startsWith("SlurmctldHost="));
+    want.splice(first, 0, `SlurmctldHost=${node.hostname}(${node.ip})`);
+    const out = slurmctldPingConf(model, node);
+    expect(out.split("\n").filter((l) => !l.startsWith("#"))).toEqual(want);
+    expect(out.split("\n").filter((l) => l.startsWith("SlurmctldHost="))).toEqual([`SlurmctldHost=${node.hostname}(${node.ip})`]);
   });
 });

@@ -9,7 +9,8 @@ import { runs, type Model } from '../../src/compiler/model.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import { encode, fill, keepalivedAuthProblem, keepalivedConfValue, placeholder, refusal } from '../../src/compiler/secrets.js';
 import { SECRET_SLOTS } from '../../src/compiler/normalize.js';
-import { CHECK_SCRIPT, instanceName, NOTIFY_SCRIPT } from '../../src/emitters/keepalived.js';
+import { instanceName, NOTIFY_SCRIPT } from '../../src/emitters/keepalived.js';
+import { CHECK_SCRIPT } from '../../src/emitters/paths.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EXAMPLES, ROOT, SEED_INPUTS, buildFile, buildText, compileFile } from '../helpers.js';
 import { secretsIn } from '../../src/compiler/secrets.js';
-import { commonFile, fileService, packages, rankedControllers } from '../../src/emitters/lifecycle.js';
+import { commonFile, rankedControllers } from '../../src/emitters/lifecycle.js';
+import { packagesOf } from '../../src/emitters/services.js';
 import { nodeRefusal } from '../../src/compiler/node-rules.js';
 import { modeString } from '../../src/compiler/bundle.js';
 import { allTargets, build } from '../../src/compiler/build.js';
@@ -84,32 +85,39 @@ describe.each(INPUTS)('lifecycle files for %s', (input) => {
     }
   });
 
-  it('start_multihead.sh knows which service reads each installed file, and the packages to install', () => {
+  it('manifest.json names the service that reads each installed file, and lib/facts.sh the packages to install', () => {
     for (const c of model.controllers) {
-      const start = files.get(`${c.hostname}/bin/start_multihead.sh`)!.content;
-      for (const f of files.values()) {
-        if (!f.path.startsWith(`${c.hostname}/files/etc/mysql/`)) continue;
-        expect(start).toContain(`[${f.dest}]=mariadb`);
+      const man = JSON.parse(files.get(`${c.hostname}/manifest.json`)!.content) as { files: { dest?: string; service?: string; change?: string }[] };
+      for (const f of man.files) {
+        if (f.dest?.startsWith('/etc/mysql/')) expect(f.service).toBe('mariadb');
+        if (f.dest) expect(['none', 'reload', 'runtime', 'restart']).toContain(f.change);
       }
-      const pk = packages(model, c);
-      if (c.services.includes('mariadb') && model.galera) expect(pk.find((p) => p.service === 'mariadb')!.list).toMatch(/mariadb-server .*galera-4/);
-      if (c.services.includes('slurm') && model.slurm?.accounting) expect(pk.find((p) => p.service === 'slurm')!.list).toMatch(/slurmdbd/);
+      const pk = packagesOf(model, c).join(' ');
+      if (c.services.includes('mariadb') && model.galera) expect(pk).toMatch(/mariadb-server .*galera-4/);
+      if (c.services.includes('slurm') && model.slurm?.accounting) expect(pk).toMatch(/slurmdbd/);
+      expect(files.get(`${c.hostname}/lib/facts.sh`)!.content).toContain(`declare -gra MHC_PACKAGES=(${packagesOf(model, c).join(' ')})`);
     }
   });
 });
 
 describe('lifecycle emitter details', () => {
-  it('maps installed paths to the service to reload', () => {
-    expect(fileService('/etc/slurm/slurm.conf')).toBe('slurm');
-    expect(fileService('/etc/munge/munge.key.b64')).toBe('slurm');
-    expect(fileService('/etc/systemd/system/slurmctld.service.d/10-mhc.conf')).toBe('slurm');
-    expect(fileService('/etc/redis/mhc/redis-6379.conf')).toBe('redis');
-    expect(fileService('/etc/mysql/mariadb.conf.d/60-galera.cnf')).toBe('mariadb');
-    expect(fileService('/etc/keepalived/keepalived.conf')).toBe('keepalived');
-    expect(fileService('/usr/local/sbin/check_all_services.sh')).toBe('keepalived');
-    expect(fileService('/etc/nginx/sites-available/mhc.conf')).toBe('web');
-    expect(fileService('/etc/systemd/system/mhc-web-auth.service')).toBe('web');
-    expect(fileService('/etc/mhc/hosts')).toBeUndefined();
+  it('records for each installed file the emitter that wrote it, its service and the change it needs', () => {
+    const files = buildFile(join(EXAMPLES, 'my_multihead_cluster.yaml'));
+    const node = [...files.values()].find((f) => f.path.endsWith('/files/etc/mysql/mariadb.conf.d/60-galera.cnf'))!.path.split('/')[0]!;
+    const of = (dest: string) => files.get(`${node}/files${dest}`)!.from;
+    expect(of('/etc/slurm/slurm.conf')).toMatchObject({ emitter: 'slurm', service: 'slurm', change: { action: 'runtime' } });
+    expect(of('/etc/munge/munge.key.b64')).toMatchObject({ emitter: 'slurm', service: 'slurm', change: { action: 'restart' } });
+    expect(of('/etc/systemd/system/slurmctld.service.d/10-mhc.conf')).toMatchObject({ service: 'slurm', change: { action: 'restart' } });
+    expect(of('/etc/redis/mhc/redis-6379.conf')).toMatchObject({ emitter: 'redis', service: 'redis', change: { action: 'restart' } });
+    expect(of('/etc/redis/redis-mhc-6379.conf.seed')).toMatchObject({ service: 'redis', change: { action: 'none' } });
+    expect(of('/etc/mysql/mariadb.conf.d/60-galera.cnf')).toMatchObject({ emitter: 'mariadb', service: 'mariadb', change: { action: 'restart' } });
+    expect(of('/etc/keepalived/keepalived.conf')).toMatchObject({ emitter: 'keepalived', service: 'keepalived', change: { action: 'reload' } });
+    expect(of('/usr/local/sbin/check_all_services.sh')).toMatchObject({ emitter: 'health-check', service: 'keepalived', change: { action: 'none' } });
+    expect(of('/etc/nginx/sites-available/mhc.conf')).toMatchObject({ emitter: 'web', service: 'web', change: { action: 'reload' } });
+    expect(of('/etc/systemd/system/mhc-web-auth.service')).toMatchObject({ emitter: 'web', service: 'web' });
+    expect(of('/etc/systemd/system/mhc-backup.timer')).toMatchObject({ emitter: 'operations', service: 'backup' });
+    expect(of('/etc/mhc/hosts')).toEqual({ emitter: 'hosts', change: expect.objectContaining({ action: 'runtime' }) });
+    for (const f of files.values()) if (f.dest) expect(f.from.change?.rule, f.path).toMatch(/\S/);
   });
 
   it('a node that only mounts the volume gets the gluster client, not the server', () => {
@@ -121,10 +129,11 @@ controllers:
 storage: { glusterfs: { volume_name: v, mount_point: /shared } }
 slurm: { accounting_storage_type: none, state_save_location: /shared/slurm }
 `);
-    const start = files.get('h3/bin/start_multihead.sh')!.content;
-    expect(start).toMatch(/\[mount\]=glusterfs-client/);
-    expect(start).not.toMatch(/glusterfs-server/);
-    expect(files.get('h1/bin/start_multihead.sh')!.content).toMatch(/\[glusterfs\]=glusterfs-server/);
+    const facts = files.get('h3/lib/facts.sh')!.content;
+    expect(facts).toContain('declare -gra MHC_PACKAGES=(glusterfs-client munge slurmctld slurm-client)');
+    // phase 1 (storage) concerns h3 for the mount: its units are glusterd's, whose stop unmounts first
+    expect(facts).toContain('declare -gra MHC_PHASE_HERE=(1 1 0 0 1 0 0 1)');
+    expect(files.get('h1/lib/facts.sh')!.content).toContain('declare -gra MHC_PACKAGES=(glusterfs-server munge slurmctld slurm-client)');
   });
 
   it('is deterministic', () => {
@@ -157,7 +166,7 @@ describe('the manifest rule (node-rules.ts): lib/common.sh and the compiler appl
       cases.forEach((c, i) => {
         const d = join(dir, `c${i}`);
         mkdirSync(d);
-        const files = [{ path: `files${c.dest}`, dest: c.dest, mode: modeString(c.mode), owner: c.owner, group: c.group, sha256: '', secrets: [] }];
+        const files = [{ path: `files${c.dest}`, dest: c.dest, mode: modeString(c.mode), owner: c.owner, group: c.group, sha256: '', secrets: [], emitter: 'web', service: 'web', change: 'none' }];
         writeFileSync(join(d, 'manifest.json'), JSON.stringify({ bundle: 'x', files }, null, 2));
         const accepted = nodeRefusal(c) === undefined;
         // the listed file exists wherever the file system allows: a refusal must come from the rule

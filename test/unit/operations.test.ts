@@ -97,21 +97,11 @@ describe("operations emitter", () => {
   });
 
   it("configPaths drops the .seed suffix and entries inside another", () => {
-    const node = {
-      role: "controller",
-      hostname: "a",
-      ip: "10.0.0.1",
-      services: ["redis"],
-      vipOwner: false,
-      interface: "eth0",
-    } as const;
-    const f = (dest: string) => ({ dest }) as unknown as BundleFile;
     expect(
-      configPaths(node as never, [
-        f("/etc/redis/redis-mhc.conf.seed"),
-        f("/opt/x/y.conf"),
-        f("/etc/mhc/hosts"),
-      ]),
+      configPaths(
+        ["/etc/mhc", "/etc/redis"],
+        ["/etc/redis/redis-mhc.conf.seed", "/opt/x/y.conf", "/etc/mhc/hosts"],
+      ),
     ).toEqual(["/etc/hosts", "/etc/mhc", "/etc/redis", "/opt/x/y.conf"]);
   });
 

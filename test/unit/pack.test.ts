@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import { packBundle } from '../../src/compiler/pack.js';
 
-const file = (path: string, content: string, mode = 0o644): BundleFile => ({ path, content, mode, owner: 'root', group: 'root', secrets: [] });
+const file = (path: string, content: string, mode = 0o644): BundleFile => ({ path, content, mode, owner: 'root', group: 'root', secrets: [], from: { emitter: 'test' } });
 
 function gnuTar(archive: Buffer, args: string[]): { out: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'mhc-tar-'));
