@@ -13,7 +13,7 @@ import { WEB_USER, unitName } from './web.js';
 import { PATHS } from './slurm.js';
 import { GALERA_GROUP_PORT } from './mariadb.js';
 import { NODE_RULES } from '../compiler/node-rules.js';
-import { descriptor, packagesOf, phases, selectable, services, servicesHere } from './services.js';
+import { packagesOf, phases, selectable, services, servicesHere } from './services.js';
 
 export const COMMON_SH = 'lib/common.sh';
 export const FACTS_SH = 'lib/facts.sh';
@@ -96,7 +96,6 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
       members: names(r?.members),
       port: r ? String(r.port) : '',
       ports: redisHere.map((i) => String(i.port)),
-      units: r && runs(node, 'redis') ? descriptor('redis').units(model, node) : [],
       sentinelPort: r?.mode === 'sentinel' ? String(r.sentinel.port) : '',
       sentinelMaster: r?.mode === 'sentinel' ? r.sentinel.masterName : '',
       secret: r?.password.name ?? '',

@@ -174,7 +174,9 @@ describe('mhc audit on a config', () => {
       expect(ports).toContain(p);
     expect(r.network.find((n) => n.role === 'compute')!.rules.map((x) => x.ports)).toContain('6818');
     expect(of(r, 'A601').map((f) => where(f).split(':')[0])).toEqual(['5', '6', '7', '9']);
-    expect(formatAuditText(r)).toMatch(/c1 \(10\.9\.0\.11\)\n\s+vrrp proto 112/);
+    // in start-phase order, as the descriptors list them: storage first, VRRP after Slurm
+    expect(formatAuditText(r)).toMatch(/c1 \(10\.9\.0\.11\)\n\s+tcp  24007-24008/);
+    expect(ports.indexOf('vrrp/')).toBe(ports.indexOf('tcp/6819') + 1);
     const idle = cfg(
       edit(BASE, '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n', '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n  - { hostname: c4, ip: 10.9.0.14, services: {} }\n')
         .replace('vip_owner: true, priority: 100', 'vip_owner: true')
