@@ -40,7 +40,6 @@ const services = z.strictObject({
   web: z.boolean().optional().describe('nginx and the web services'),
   keepalived: z.boolean().optional().describe('a keepalived VRRP instance that can hold the VIP'),
 });
-export const SERVICE_KEYS = ['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web'] as const;
 
 /** The highest keepalived priority (VRRP's 255 is reserved for the address owner): so at most this many keepalived controllers. */
 export const MAX_PRIORITY = 254;

@@ -72,7 +72,7 @@ export const glusterfsService = service({
   key: 'glusterfs',
   label: 'GlusterFS',
   aliases: ['storage', 'gluster'],
-  phase: { number: 1, name: 'storage' },
+  phase: 'storage',
   here: (model, node) => runs(node, 'glusterfs') || mountsGluster(model, node),
   packages: (model, node) => (runs(node, 'glusterfs') && model.gluster ? ['glusterfs-server'] : mountsGluster(model, node) ? ['glusterfs-client'] : []),
   units: () => ['glusterd.service'],

@@ -120,7 +120,7 @@ export const keepalivedService = service({
   key: 'keepalived',
   label: 'Keepalived',
   aliases: ['vip'],
-  phase: { number: 5, name: 'keepalived' },
+  phase: 'keepalived',
   here: hasKeepalived,
   packages: () => ['keepalived'],
   units: () => ['keepalived.service'],

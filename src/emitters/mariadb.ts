@@ -75,7 +75,7 @@ export const mariadbService = service({
   key: 'mariadb',
   label: 'MariaDB Galera',
   aliases: ['database', 'galera'],
-  phase: { number: 2, name: 'database' },
+  phase: 'database',
   here: (_model, node) => runs(node, 'mariadb'),
   packages: (model) => (model.galera ? ['mariadb-server', 'mariadb-client', 'galera-4', model.galera.sstMethod === 'mariabackup' ? 'mariadb-backup' : 'rsync'] : []),
   units: () => ['mariadb.service'],

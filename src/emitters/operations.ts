@@ -43,7 +43,7 @@ export function timerFiles(model: Model): EmittedFile[] {
 export const backupService = service({
   key: 'backup',
   label: 'Backup',
-  phase: { number: 7, name: 'backup' },
+  phase: 'backup',
   here: () => true,
   units: () => ['mhc-backup.timer', 'mhc-status-monitor.timer'],
   configDirs: ['/etc/mhc'],

@@ -299,7 +299,7 @@ const here = (model: Model, node: Controller): Redis | undefined => (model.redis
 export const redisService = service({
   key: 'redis',
   label: 'Redis',
-  phase: { number: 3, name: 'redis' },
+  phase: 'redis',
   here: (_model, node) => runs(node, 'redis'),
   packages: (model) => (model.redis ? ['redis-server', 'redis-tools', ...(model.redis.mode === 'sentinel' ? ['redis-sentinel'] : [])] : []),
   units: (model, node) => {

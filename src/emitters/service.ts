@@ -54,8 +54,8 @@ export interface ServiceDescriptor {
   readonly label: string;
   /** other names the scripts accept for it (--service, status FILTER) */
   readonly aliases: readonly string[];
-  /** start_multihead.sh's phase that sets it up, and the phase's name */
-  readonly phase: { readonly number: number; readonly name: string };
+  /** the name of start_multihead.sh's phase that sets it up (its number is its place in the registry) */
+  readonly phase: string;
   /** does its phase concern this node (it runs here, or the node needs a part of it) */
   here(model: Model, node: Controller): boolean;
   /** Debian packages it needs on this node, when here */

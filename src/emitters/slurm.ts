@@ -241,7 +241,7 @@ const ips = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(
 export const slurmService = service({
   key: 'slurm',
   label: 'Slurm',
-  phase: { number: 4, name: 'slurm' },
+  phase: 'slurm',
   here: (_model, node) => runs(node, 'slurm'),
   packages: (model) => (model.slurm ? ['munge', 'slurmctld', 'slurm-client', ...(model.slurm.accounting ? ['slurmdbd'] : [])] : []),
   units: (model) => ['munge.service', ...(model.slurm?.accounting ? ['slurmdbd.service'] : []), 'slurmctld.service'],

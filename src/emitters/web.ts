@@ -123,7 +123,7 @@ function webChecks(w: Web): Check[] {
 export const webService = service({
   key: 'web',
   label: 'Web services',
-  phase: { number: 6, name: 'web' },
+  phase: 'web',
   here: (_model, node) => runs(node, 'web'),
   packages: (model) => (model.web ? ['nginx', 'openssl'] : []),
   units: (model, node) => [...(here(model, node)?.services ?? []).map(unitName), 'nginx.service'],

@@ -4,6 +4,7 @@
 // everything comes from the Model, the emitters' own helpers (who is a brick, which instance
 // backs which master, SlurmctldHost order) and the audit report (findings, the port table).
 import { count } from '../compiler/hostlist.js';
+import { descriptor } from '../emitters/services.js';
 import { runs, SERVICES, type Compute, type Controller, type Model, type ServiceKey } from '../compiler/model.js';
 import { mountsGluster, replicaSets } from '../emitters/glusterfs.js';
 import { clusterPairs, initialMaster } from '../emitters/redis.js';
@@ -90,14 +91,8 @@ export interface Facts {
   readonly findings: readonly FindingFacts[];
 }
 
-export const SERVICE_LABEL: Readonly<Record<ServiceKey, string>> = {
-  glusterfs: 'GlusterFS',
-  mariadb: 'MariaDB',
-  redis: 'Redis',
-  slurm: 'Slurm',
-  keepalived: 'keepalived',
-  web: 'web',
-};
+/** Each service's label: its descriptor's, as the scripts print it. */
+export const SERVICE_LABEL: Readonly<Record<ServiceKey, string>> = Object.fromEntries(SERVICES.map((s) => [s, descriptor(s).label])) as Record<ServiceKey, string>;
 
 const role = (service: ServiceKey, sub: string, text: string): Row => ({ key: `${service}:${sub}`, cells: [SERVICE_LABEL[service], text] });
 
