@@ -224,7 +224,7 @@ case "\${rest[*]}" in
   # role: master, unless $S/redis-slave-H:P or $S/redis-slave-PORT (until a failover there)
   role)
     if [[ -e $S/redis-master-$p ]]; then echo master
-    elif [[ -e $S/redis-slave-$h:$p || -e $S/redis-slave-$p ]]; then echo slave
+    elif [[ -e $S/redis-slave-$h:$p || -e $S/redis-slave-$p ]]; then printf 'slave\\n127.0.0.1\\n6379\\nconnected\\n100\\n'
     else echo master; fi ;;
   "--cluster create"*) touch "$S/redis-cluster" ;;
   save) echo OK ;;
