@@ -409,6 +409,10 @@ export function program(): Command {
     exit: (code) => {
       throw new Exit(code);
     },
+    colorAllowed: () => {
+      const nc = process.env.NO_COLOR;
+      return (nc === undefined || nc === '') && !!process.stdout.isTTY;
+    },
   });
   return p;
 }
