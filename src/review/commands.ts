@@ -4,6 +4,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { compile } from '../compiler/compile.js';
 import { formatProblems, hasErrors, printable } from '../compiler/diagnostics.js';
+import { isSystemError } from '../compiler/internal.js';
 import { writeFileAtomic, WriteError } from '../compiler/write.js';
 import { MHC_VERSION } from '../generated/version.js';
 import { auditConfig, auditFailed, auditTree, type AuditReport } from './audit.js';
@@ -32,8 +33,8 @@ const useColor = (io: ReviewIO, flag: boolean | undefined): boolean => flag !== 
 
 function fail(io: ReviewIO, e: unknown, code: number): never {
   // messages name files of a tree (or a git error line): never raw control characters
-  if (e instanceof ReviewError) io.err(`mhc: ${printable(e.message)}\n`);
-  else io.err(`mhc: internal error: ${printable(e instanceof Error ? e.message : String(e))}\n`);
+  if (e instanceof ReviewError || isSystemError(e)) io.err(`mhc: ${printable(e.message)}\n`);
+  else throw e; // a bug in mhc: main() reports it (E900, exit 4)
   return io.exit(code);
 }
 
