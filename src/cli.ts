@@ -1,5 +1,6 @@
 // The mhc command line. The only module (with load, write and pack) that touches the disk,
-// the clock or process.env. Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 I/O error.
+// the clock or process.env. Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 I/O error,
+// 4 internal error (a bug in mhc: E900).
 import { Command, CommanderError, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { relative, resolve as resolvePath } from 'node:path';
@@ -21,8 +22,9 @@ import { fmt } from './compiler/fmt.js';
 import { DEFAULT_COMPUTE_NODES, DEFAULT_CONTROLLERS, DEFAULT_NAME, DEFAULT_SCHEMA, init, type InitOptions } from './compiler/init.js';
 import { unifiedDiff } from './review/unified.js';
 import { printable } from './compiler/diagnostics.js';
+import { formatInternalError, isSystemError } from './compiler/internal.js';
 
-export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, IO: 3 } as const;
+export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, IO: 3, INTERNAL: 4 } as const;
 
 class Exit extends Error {
   constructor(readonly code: number) {
@@ -289,6 +291,12 @@ function fmtFile(file: string, o: FmtFlags): number {
     throw e;
   }
   const r = fmt(file, bytes, { canonical: !!o.canonical });
+  const bug = r.diagnostics.find((d) => d.code === 'E900');
+  if (bug) {
+    // fmt's result did not build what the file builds: its self-check caught a bug in it
+    err(formatInternalError(new Error(`${file}: ${bug.message}`), false));
+    return EXIT.INTERNAL;
+  }
   if (r.text === undefined) {
     err(formatText(file, r.source, r.diagnostics));
     err(`mhc: ${file} is not valid: ${summaryLine(r.diagnostics)}; it was left as it is\n`);
@@ -409,6 +417,10 @@ export function program(): Command {
     exit: (code) => {
       throw new Exit(code);
     },
+    colorAllowed: () => {
+      const nc = process.env.NO_COLOR;
+      return (nc === undefined || nc === '') && !!process.stdout.isTTY;
+    },
   });
   return p;
 }
@@ -424,8 +436,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (e.code === 'commander.executeSubCommandAsync') return EXIT.USAGE;
       return EXIT.USAGE;
     }
-    const msg = e instanceof Error ? e.message : String(e);
-    err(`mhc: internal error: ${msg}\n`);
-    return EXIT.IO;
+    // a failed system call or write no layer turned into a message is still I/O, not a bug
+    if (isSystemError(e) || e instanceof WriteError || e instanceof InputReadError) {
+      err(`mhc: ${printable(e.message)}\n`);
+      return EXIT.IO;
+    }
+    const debug = process.env.MHC_DEBUG;
+    err(formatInternalError(e, debug !== undefined && debug !== '' && debug !== '0'));
+    return EXIT.INTERNAL;
   }
 }

@@ -1,11 +1,11 @@
 // Entry point of the bundled CLI (dist/mhc.cjs).
-import { main } from './cli.js';
+import { EXIT, main } from './cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   () => {
-    process.exitCode = 3;
+    process.exitCode = EXIT.INTERNAL; // main() reports every error itself: this is a bug in it
   },
 );

@@ -61,6 +61,8 @@ export const CODES = {
   W305: { severity: 'warning', title: 'accounting_storage/mysql is not supported by slurmctld' },
   W307: { severity: 'warning', title: 'two Redis Sentinels cannot elect a leader after one failure' },
   W309: { severity: 'warning', title: 'Redis Cluster without replicas' },
+  // E9xx — mhc itself: never the input's fault (the CLI exits 4 and asks for a bug report)
+  E900: { severity: 'error', title: 'internal error (a bug in mhc)' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; title: string }>;
 
 export type Code = keyof typeof CODES;

@@ -1,7 +1,8 @@
 // The front half of the pipeline: bytes → load → validate → fold → normalize → rules.
-// Pure: the caller reads the file. Never throws on any input: every problem is a diagnostic.
+// Pure: the caller reads the file. Never throws on any input: every problem of the input is a
+// diagnostic. Only a bug in mhc throws (the CLI reports it as an internal error, E900, exit 4).
 import { createHash } from 'node:crypto';
-import { dedupe, diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { dedupe, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { fold } from './fold.js';
 import { parseSource, type Loaded } from './load.js';
 import { makeLocator } from './locate.js';
@@ -21,23 +22,16 @@ export interface Compiled {
 
 export function compile(name: string, bytes: Uint8Array): Compiled {
   const inputSha256 = createHash('sha256').update(bytes).digest('hex');
-  let loaded: Loaded = { name, bytes, diagnostics: [] };
-  try {
-    loaded = parseSource(name, bytes);
-    if (loaded.value === undefined) return { loaded, diagnostics: sortDiagnostics(loaded.diagnostics), inputSha256 };
-    const loc = makeLocator(loaded.doc);
-    const v = validate(loaded.value, loc);
-    if (!v.input) return { loaded, diagnostics: sortDiagnostics(dedupe(v.diagnostics)), inputSha256 };
-    const f = fold(v.input, loc);
-    const sizes = checkHostlistSizes(f.folded, loc); // before normalize expands them
-    if (sizes.length) return { loaded, diagnostics: sortDiagnostics(dedupe([...f.diagnostics, ...sizes])), inputSha256 };
-    const n = normalize(f.folded);
-    const { model, literals } = n;
-    const ds = sortDiagnostics(dedupe([...f.diagnostics, ...checkRules(f.folded, n, loc)]));
-    return hasErrors(ds) ? { loaded, diagnostics: ds, inputSha256 } : { loaded, diagnostics: ds, model, literals, inputSha256 };
-  } catch (e) {
-    // A bug in mhc must still not show the user a stack trace; it is reported as one line.
-    const msg = e instanceof Error ? e.message : String(e);
-    return { loaded, diagnostics: [diag('E102', `internal error in mhc while reading this file: ${msg} (please report it)`, { start: 0, end: 0 })], inputSha256 };
-  }
+  const loaded = parseSource(name, bytes);
+  if (loaded.value === undefined) return { loaded, diagnostics: sortDiagnostics(loaded.diagnostics), inputSha256 };
+  const loc = makeLocator(loaded.doc);
+  const v = validate(loaded.value, loc);
+  if (!v.input) return { loaded, diagnostics: sortDiagnostics(dedupe(v.diagnostics)), inputSha256 };
+  const f = fold(v.input, loc);
+  const sizes = checkHostlistSizes(f.folded, loc); // before normalize expands them
+  if (sizes.length) return { loaded, diagnostics: sortDiagnostics(dedupe([...f.diagnostics, ...sizes])), inputSha256 };
+  const n = normalize(f.folded);
+  const { model, literals } = n;
+  const ds = sortDiagnostics(dedupe([...f.diagnostics, ...checkRules(f.folded, n, loc)]));
+  return hasErrors(ds) ? { loaded, diagnostics: ds, inputSha256 } : { loaded, diagnostics: ds, model, literals, inputSha256 };
 }

@@ -59,5 +59,6 @@ function changesMeaning(before: Compiled, after: Compiled, sameData: boolean): s
 }
 
 function refused(why: string, source: SourceText): FmtResult {
-  return { changed: false, source, diagnostics: [diag('E102', `internal error in mhc fmt: ${why}; the file was left as it is (please report it)`, { start: 0, end: 0 })] };
+  // a bug in mhc fmt (E900; the CLI exits 4), never the input's fault: that one compiled
+  return { changed: false, source, diagnostics: [diag('E900', `mhc fmt: ${why}; the file was left as it is`)] };
 }

@@ -1,9 +1,10 @@
 // The review commands of the CLI: `mhc diff`, `mhc audit`, `mhc explain`, `mhc report`. Part of
-// the CLI layer (it reads process.env and stdout's TTY state, and writes report -o FILE); the work
-// is done by the pure modules.
+// the CLI layer (it writes report -o FILE through write.ts; the environment and the terminal reach
+// it through ReviewIO, from cli.ts); the work is done by the pure modules.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { compile } from '../compiler/compile.js';
 import { formatProblems, hasErrors, printable } from '../compiler/diagnostics.js';
+import { isSystemError } from '../compiler/internal.js';
 import { writeFileAtomic, WriteError } from '../compiler/write.js';
 import { MHC_VERSION } from '../generated/version.js';
 import { auditConfig, auditFailed, auditTree, type AuditReport } from './audit.js';
@@ -21,22 +22,19 @@ export interface ReviewIO {
   readonly err: (s: string) => void;
   /** ends the command with this exit code */
   readonly exit: (code: number) => never;
+  /** whether colour may be used at all: stdout is a terminal and NO_COLOR is unset or empty */
+  readonly colorAllowed: () => boolean;
 }
 
 /** diff(1)'s convention: 0 identical, 1 different, 2 trouble. */
 export const DIFF_EXIT = { SAME: 0, DIFFERENT: 1, ERROR: 2 } as const;
 
-function useColor(flag: boolean | undefined): boolean {
-  if (flag === false) return false;
-  const nc = process.env.NO_COLOR;
-  if (nc !== undefined && nc !== '') return false;
-  return !!process.stdout.isTTY;
-}
+const useColor = (io: ReviewIO, flag: boolean | undefined): boolean => flag !== false && io.colorAllowed();
 
 function fail(io: ReviewIO, e: unknown, code: number): never {
   // messages name files of a tree (or a git error line): never raw control characters
-  if (e instanceof ReviewError) io.err(`mhc: ${printable(e.message)}\n`);
-  else io.err(`mhc: internal error: ${printable(e instanceof Error ? e.message : String(e))}\n`);
+  if (e instanceof ReviewError || isSystemError(e)) io.err(`mhc: ${printable(e.message)}\n`);
+  else throw e; // a bug in mhc: main() reports it (E900, exit 4)
   return io.exit(code);
 }
 
@@ -127,7 +125,7 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
         try {
           const d = compareSides(loadSide(a, MHC_VERSION), loadSide(b, MHC_VERSION), MHC_VERSION, o.context !== undefined ? { context: o.context } : {});
           text = formatDiff(d, o.format, {
-            color: o.format === 'text' && useColor(o.color),
+            color: o.format === 'text' && useColor(io, o.color),
             stat: !!o.stat,
           });
           same = d.identical;
