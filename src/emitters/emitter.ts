@@ -18,7 +18,7 @@ export interface Emitter {
    * change action its descriptor gives the file's path (a file may name another service itself).
    */
   readonly service?: ServiceDescriptor;
-  /** `sofar`: what earlier emitters produced for this target (the manifest lists it; nothing else reads it) */
+  /** `sofar`: what earlier emitters produced for this target (the manifest lists it; operations keeps its paths in a backup's configs; no emitter reads another's content) */
   emit(model: Model, target: Target, sofar: readonly BundleFile[], info: BuildInfo): readonly EmittedFile[];
 }
 

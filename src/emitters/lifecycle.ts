@@ -1,7 +1,9 @@
 // The lifecycle scripts of a controller bundle: lib/common.sh (shared bash helpers, also in the
 // compute bundle, where bin/start_compute.sh uses it), lib/facts.sh (what this node and its
 // cluster are, as read-only bash variables), bin/start_multihead.sh and bin/stop_multihead.sh.
-// Runs after every service emitter: `sofar` holds every file of the node's bundle.
+// What the scripts know of the services (phases, units, packages, labels) comes from the
+// service registry (services.ts) through lib/facts.sh; which service reads each installed file,
+// from manifest.json (each file's provenance): the scripts carry no table of their own.
 import { render } from '../compiler/render.js';
 import { SERVICES, runs, type Controller, type Model } from '../compiler/model.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
