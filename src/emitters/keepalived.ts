@@ -132,7 +132,11 @@ export const keepalivedService = service({
             proto: 'vrrp',
             ports: '',
             service: 'keepalived VRRP adverts (IP protocol 112, unicast)',
-            from: model.keepalived.nodes.filter((m) => m.hostname !== node.hostname).map((m) => m.ip).join(', ') || '(none)',
+            from:
+              model.keepalived.nodes
+                .filter((m) => m.hostname !== node.hostname)
+                .map((m) => m.ip)
+                .join(', ') || '(none)',
           },
         ]
       : [],

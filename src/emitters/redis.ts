@@ -319,8 +319,9 @@ export const redisService = service({
   change(dest) {
     if (isUnitFile(dest)) return UNIT_RULE;
     if (dest.endsWith(SEED_SUFFIX)) return { action: 'none', rule: 'mhc: a run-time file Redis rewrites (CONFIG REWRITE) is installed only when absent, never replaced' };
-    if (dest.startsWith(`${STATIC_DIR}/`)) return { action: 'restart', rule: 'redis.conf: read when redis-server (or Sentinel) starts; restart one instance at a time, a master after its replica took over' };
-    return { action: 'none', rule: "mhc: a plan start_multihead.sh phase 3 reads; a cluster that is built is never re-created" };
+    if (dest.startsWith(`${STATIC_DIR}/`))
+      return { action: 'restart', rule: 'redis.conf: read when redis-server (or Sentinel) starts; restart one instance at a time, a master after its replica took over' };
+    return { action: 'none', rule: 'mhc: a plan start_multihead.sh phase 3 reads; a cluster that is built is never re-created' };
   },
 });
 

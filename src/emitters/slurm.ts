@@ -227,12 +227,12 @@ const f = (p: string): string => p.slice('files'.length);
 const CHANGES: Readonly<Record<string, ChangeRule>> = {
   [f(SLURM_CONF)]: {
     action: 'runtime',
-    rule: 'slurm.conf(5): `scontrol reconfigure` makes slurmctld and every slurmd re-read it; SlurmctldHost, the ports, AuthType and a node\'s NodeAddr take effect only when every daemon restarts',
+    rule: "slurm.conf(5): `scontrol reconfigure` makes slurmctld and every slurmd re-read it; SlurmctldHost, the ports, AuthType and a node's NodeAddr take effect only when every daemon restarts",
   },
   [f(CGROUP_CONF)]: { action: 'restart', rule: 'cgroup.conf(5): read by slurmd when it starts' },
   [f(GRES_CONF)]: { action: 'restart', rule: 'gres.conf(5): read by slurmd when it starts (then `scontrol reconfigure` for slurmctld)' },
   [f(SLURMDBD_CONF)]: { action: 'restart', rule: 'slurmdbd.conf(5): read when slurmdbd starts' },
-  [f(MUNGE_KEY_B64)]: { action: 'restart', rule: "munged(8): reads its key when it starts; every node needs the same key (restart munge everywhere, then the Slurm daemons)" },
+  [f(MUNGE_KEY_B64)]: { action: 'restart', rule: 'munged(8): reads its key when it starts; every node needs the same key (restart munge everywhere, then the Slurm daemons)' },
   [f(SLURMD_DEFAULTS)]: { action: 'restart', rule: 'slurmd.service reads SLURMD_OPTIONS from it (EnvironmentFile) when slurmd starts' },
 };
 
@@ -266,7 +266,7 @@ export const slurmService = service({
   backupItems: [{ name: 'slurm_state', here: (model, node) => runs(node, 'slurm') && !!model.slurm?.stateSaveLocation }],
   change(dest) {
     if (isUnitFile(dest)) return UNIT_RULE;
-    if (dest === SLURMCTLD_PING_CONF) return { action: 'none', rule: "mhc: only the health check reads it, afresh at each check" };
+    if (dest === SLURMCTLD_PING_CONF) return { action: 'none', rule: 'mhc: only the health check reads it, afresh at each check' };
     const rule = CHANGES[dest];
     if (!rule) throw new CompilerBug(`slurm: no change rule for ${dest}`);
     return rule;

@@ -11,33 +11,20 @@
 // AWKWARD value), munged and two slurmctld (primary lab1, standby lab2) from the generated
 // slurm.conf, checked by the generated scripts with the real redis-cli and scontrol; then
 // frozen (SIGSTOP) and killed daemons → non-zero within 3.5 s, naming the right check.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { dirname, join } from "node:path";
-import { AWKWARD, buildText, compileText, EXAMPLES } from "../helpers.js";
-import { requireTool, scratch } from "./tools.js";
-import { refusal, sentinelCredential } from "../../src/compiler/secrets.js";
-import { checks } from "../../src/emitters/health-check.js";
-import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from "../../src/emitters/paths.js";
-import {
-  runs,
-  type Controller,
-  type Model,
-  type ServiceKey,
-} from "../../src/compiler/model.js";
-import type { BundleFile } from "../../src/compiler/bundle.js";
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AWKWARD, buildText, compileText, EXAMPLES } from '../helpers.js';
+import { requireTool, scratch } from './tools.js';
+import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
+import { checks } from '../../src/emitters/health-check.js';
+import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from '../../src/emitters/paths.js';
+import { runs, type Controller, type Model, type ServiceKey } from '../../src/compiler/model.js';
+import type { BundleFile } from '../../src/compiler/bundle.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
-  .filter((f) => f.endsWith(".yaml"))
+  .filter((f) => f.endsWith('.yaml'))
   .sort();
 const FALLBACK = `x'"\\&$ #/y`;
 /** The contract: the script answers within 3 s; 3.5 s leaves room for a loaded CI machine. */
@@ -49,96 +36,65 @@ function embedFor(model: Model): Record<string, string> {
   return Object.fromEntries(
     model.secrets.map((s) => {
       const v = (AWKWARD as Record<string, string>)[s.name] ?? FALLBACK;
-      if (s.name === "REDIS_PASSWORD") expect(refusal(s, v)).toBeUndefined();
-      return [s.name, refusal(s, v) ? "Plain1ok" : v];
+      if (s.name === 'REDIS_PASSWORD') expect(refusal(s, v)).toBeUndefined();
+      return [s.name, refusal(s, v) ? 'Plain1ok' : v];
     }),
   );
 }
 
 /** A node's files/ under ROOT, as the start script installs them (seeds without their suffix). */
-function install(
-  files: Map<string, BundleFile>,
-  node: string,
-  root: string,
-): void {
+function install(files: Map<string, BundleFile>, node: string, root: string): void {
   for (const f of files.values()) {
     if (!f.path.startsWith(`${node}/files/`) || !f.dest) continue;
-    const dest = join(root, f.dest.replace(/\.seed$/, ""));
+    const dest = join(root, f.dest.replace(/\.seed$/, ''));
     mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(dest, f.content, { mode: f.mode });
   }
 }
 
 type Stubs = Partial<Record<string, string>>;
-const STUB_COMMANDS = [
-  "mariadb",
-  "redis-cli",
-  "scontrol",
-  "mountpoint",
-  "stat",
-  "curl",
-] as const;
+const STUB_COMMANDS = ['mariadb', 'redis-cli', 'scontrol', 'mountpoint', 'stat', 'curl'] as const;
 /** Which stub commands a service's checks use (failing them fails exactly that service). */
 const SERVICE_COMMANDS: Partial<Record<ServiceKey, string[]>> = {
-  glusterfs: ["mountpoint"],
-  mariadb: ["mariadb"],
-  redis: ["redis-cli"],
-  slurm: ["scontrol"],
-  web: ["curl"],
+  glusterfs: ['mountpoint'],
+  mariadb: ['mariadb'],
+  redis: ['redis-cli'],
+  slurm: ['scontrol'],
+  web: ['curl'],
 };
 
 /** Healthy answers; the redis-cli stub logs its password (environment) and argv under LOG. */
 const healthy = (log: string): Stubs => ({
   mariadb: `printf 'wsrep_local_state\\t4\\nwsrep_ready\\tON\\n'`,
-  "redis-cli": `printf '%s' "\${REDISCLI_AUTH-<unset>}" >${log}/redis-auth.$$; printf '%s\\n' "$@" >${log}/redis-argv.$$; echo PONG`,
+  'redis-cli': `printf '%s' "\${REDISCLI_AUTH-<unset>}" >${log}/redis-auth.$$; printf '%s\\n' "$@" >${log}/redis-argv.$$; echo PONG`,
   // answers for the only SlurmctldHost of $SLURM_CONF (bash builtins only)
   scontrol: `[[ $1 == ping ]] || exit 2; n=0; while IFS= read -r l; do [[ $l == SlurmctldHost=* ]] || continue; h=\${l#SlurmctldHost=}; echo "Slurmctld(primary) at \${h%%(*} is UP"; n=$((n+1)); done <"$SLURM_CONF"; printf '%s\\n' "$SLURM_CONF" >${log}/slurm-conf.$$; ((n == 1))`,
-  mountpoint: "exit 0",
-  stat: "exit 0",
+  mountpoint: 'exit 0',
+  stat: 'exit 0',
   curl: `printf '%s\\n' "$@" >${log}/curl-argv.$$; exit 0`,
 });
 const FAILING: Stubs = {
   mariadb: `echo "ERROR 2002 (HY000): Can't connect to local server through socket" >&2; exit 1`,
-  "redis-cli": `echo 'Could not connect to Redis: Connection refused' >&2; exit 1`,
+  'redis-cli': `echo 'Could not connect to Redis: Connection refused' >&2; exit 1`,
   scontrol: `echo "Slurmctld(primary) at somewhere is DOWN"; exit 1`,
-  mountpoint: "exit 32",
+  mountpoint: 'exit 32',
   stat: `echo "stat: cannot statx: Transport endpoint is not connected" >&2; exit 1`,
   curl: `echo 'curl: (7) Failed to connect to 127.0.0.1 port 80' >&2; exit 7`,
 };
-const hanging = (ignoreTerm: boolean): Stubs =>
-  Object.fromEntries(
-    STUB_COMMANDS.map((c) => [
-      c,
-      `${ignoreTerm ? "trap '' TERM; " : ""}exec /bin/sleep ${TAG}`,
-    ]),
-  );
+const hanging = (ignoreTerm: boolean): Stubs => Object.fromEntries(STUB_COMMANDS.map((c) => [c, `${ignoreTerm ? "trap '' TERM; " : ''}exec /bin/sleep ${TAG}`]));
 
-let dir = "";
-let tools = "";
-let bashPath = "";
+let dir = '';
+let tools = '';
+let bashPath = '';
 beforeAll(() => {
-  for (const t of [
-    "shellcheck",
-    "bash",
-    "timeout",
-    "redis-server",
-    "redis-cli",
-    "scontrol",
-    "slurmctld",
-    "munged",
-    "unshare",
-    "ip",
-    "mount",
-  ])
-    requireTool(t);
-  dir = scratch("health");
+  for (const t of ['shellcheck', 'bash', 'timeout', 'redis-server', 'redis-cli', 'scontrol', 'slurmctld', 'munged', 'unshare', 'ip', 'mount']) requireTool(t);
+  dir = scratch('health');
   chmodSync(dir, 0o755); // munged and slurmctld drop privileges and must reach their scratch files
   // PATH for every run: the stubs, then only what the script itself needs
-  tools = join(dir, "tools");
+  tools = join(dir, 'tools');
   mkdirSync(tools);
-  bashPath = requireTool("bash");
-  for (const t of ["bash", "timeout"])
-    symlinkSync(requireTool(t), join(tools, t));
+  bashPath = requireTool('bash');
+  for (const t of ['bash', 'timeout']) symlinkSync(requireTool(t), join(tools, t));
 });
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -161,32 +117,28 @@ interface Run {
   stderr: string;
   ms: number;
 }
-function runScript(
-  root: string,
-  stubDir: string | undefined,
-  args: string[] = [],
-): Run {
+function runScript(root: string, stubDir: string | undefined, args: string[] = []): Run {
   const t0 = performance.now();
   const r = spawnSync(join(root, CHECK_SCRIPT), args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 15000,
     env: {
-      PATH: [...(stubDir ? [stubDir] : []), tools].join(":"),
+      PATH: [...(stubDir ? [stubDir] : []), tools].join(':'),
       MHC_ROOT: root,
     },
   });
   return {
     status: r.status,
-    stdout: r.stdout ?? "",
-    stderr: r.stderr ?? "",
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
     ms: performance.now() - t0,
   };
 }
 
 const failedNames = (stderr: string): string[] =>
   stderr
-    .split("\n")
+    .split('\n')
     .filter(Boolean)
     .map((l) => {
       const m = /^check_all_services\.sh: FAILED (\S+): /.exec(l);
@@ -197,17 +149,17 @@ const failedNames = (stderr: string): string[] =>
 /** Processes whose argv holds TAG (hanging stubs we started) — killed, and returned. */
 function leftovers(): number[] {
   const out: number[] = [];
-  for (const p of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    let cmd = "";
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let cmd = '';
     try {
-      cmd = readFileSync(`/proc/${p}/cmdline`, "utf8");
+      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
     } catch {
       continue;
     }
     if (cmd.includes(TAG)) {
       out.push(Number(p));
       try {
-        process.kill(Number(p), "SIGKILL");
+        process.kill(Number(p), 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -219,7 +171,7 @@ function leftovers(): number[] {
 const readLogs = (log: string, prefix: string): string[] =>
   readdirSync(log)
     .filter((f) => f.startsWith(prefix))
-    .map((f) => readFileSync(join(log, f), "utf8"));
+    .map((f) => readFileSync(join(log, f), 'utf8'));
 
 const counts = {
   scripts: 0,
@@ -233,8 +185,8 @@ const counts = {
   scontrolParsed: 0,
 };
 
-describe.each(EXAMPLE_FILES)("%s", (ex) => {
-  const text = readFileSync(join(EXAMPLES, ex), "utf8");
+describe.each(EXAMPLE_FILES)('%s', (ex) => {
+  const text = readFileSync(join(EXAMPLES, ex), 'utf8');
   const model = compileText(text).model;
   const embed = embedFor(model);
   const files = buildText(text, { embed });
@@ -242,91 +194,64 @@ describe.each(EXAMPLE_FILES)("%s", (ex) => {
   const rootOf = (c: Controller): string => {
     let r = roots.get(c.hostname);
     if (!r) {
-      r = join(dir, ex, c.hostname, "root");
+      r = join(dir, ex, c.hostname, 'root');
       install(files, c.hostname, r);
       roots.set(c.hostname, r);
     }
     return r;
   };
 
-  it("shellcheck passes on every check script", () => {
+  it('shellcheck passes on every check script', () => {
     for (const c of model.controllers) {
-      const r = spawnSync(
-        "shellcheck",
-        ["-s", "bash", join(rootOf(c), CHECK_SCRIPT)],
-        { encoding: "utf8", timeout: 60000 },
-      );
-      expect(r.stdout + r.stderr, c.hostname).toBe("");
+      const r = spawnSync('shellcheck', ['-s', 'bash', join(rootOf(c), CHECK_SCRIPT)], { encoding: 'utf8', timeout: 60000 });
+      expect(r.stdout + r.stderr, c.hostname).toBe('');
       expect(r.status).toBe(0);
       counts.scripts++;
       counts.shellcheck++;
     }
   });
 
-  it("healthy stubs: exit 0, quiet; -v lists every check; passwords via the environment only", () => {
+  it('healthy stubs: exit 0, quiet; -v lists every check; passwords via the environment only', () => {
     for (const c of model.controllers) {
       const root = rootOf(c);
-      const log = join(dir, ex, c.hostname, "log");
+      const log = join(dir, ex, c.hostname, 'log');
       rmSync(log, { recursive: true, force: true });
       mkdirSync(log, { recursive: true });
-      const stubs = writeStubs(
-        join(dir, ex, c.hostname, "stubs"),
-        healthy(log),
-      );
+      const stubs = writeStubs(join(dir, ex, c.hostname, 'stubs'), healthy(log));
       const quiet = runScript(root, stubs);
-      expect(quiet.stderr, c.hostname).toBe("");
-      expect(quiet.stdout, c.hostname).toBe("");
+      expect(quiet.stderr, c.hostname).toBe('');
+      expect(quiet.stdout, c.hostname).toBe('');
       expect(quiet.status, c.hostname).toBe(0);
-      const loud = runScript(root, stubs, ["-v"]);
+      const loud = runScript(root, stubs, ['-v']);
       expect(loud.status, c.hostname).toBe(0);
       const names = checks(model, c).map((k) => k.name);
-      const okLines = loud.stdout
-        .split("\n")
-        .filter((l) => l.startsWith("ok "));
+      const okLines = loud.stdout.split('\n').filter((l) => l.startsWith('ok '));
       expect(
         okLines.map((l) => l.split(/\s+/)[1]),
         c.hostname,
       ).toEqual(names);
-      expect(loud.stdout).toContain(
-        names.length
-          ? `all ${names.length} checks passed`
-          : `no service to check on ${c.hostname}`,
-      );
+      expect(loud.stdout).toContain(names.length ? `all ${names.length} checks passed` : `no service to check on ${c.hostname}`);
       // Redis: the instance password arrives intact, in REDISCLI_AUTH, never in argv; Sentinel
       // gets its own credential (derived from REDIS_SENTINEL_PASSWORD) the same way
-      if (runs(c, "redis")) {
+      if (runs(c, 'redis')) {
         const pw = embed[model.redis!.password.name]!;
         const sp = model.redis!.sentinel.password;
-        const spw = sp ? sentinelCredential(embed[sp.name]!) : "<none>";
-        const auths = readLogs(log, "redis-auth.");
-        const instances = checks(model, c).filter(
-          (k) => k.fn === "check_redis",
-        );
-        const isSentinel = (k: { name: string }) =>
-          k.name.startsWith("redis:sentinel:");
+        const spw = sp ? sentinelCredential(embed[sp.name]!) : '<none>';
+        const auths = readLogs(log, 'redis-auth.');
+        const instances = checks(model, c).filter((k) => k.fn === 'check_redis');
+        const isSentinel = (k: { name: string }) => k.name.startsWith('redis:sentinel:');
         expect(auths.length).toBe(instances.length * 2);
-        expect(auths.filter((a) => a === pw).length).toBe(
-          instances.filter((k) => !isSentinel(k)).length * 2,
-        );
-        expect(auths.filter((a) => a === spw).length).toBe(
-          instances.filter(isSentinel).length * 2,
-        );
-        for (const argv of readLogs(log, "redis-argv.")) {
+        expect(auths.filter((a) => a === pw).length).toBe(instances.filter((k) => !isSentinel(k)).length * 2);
+        expect(auths.filter((a) => a === spw).length).toBe(instances.filter(isSentinel).length * 2);
+        for (const argv of readLogs(log, 'redis-argv.')) {
           expect(argv).not.toContain(pw);
           expect(argv).not.toContain(spw);
-          expect(argv.split("\n").slice(0, 2)).toEqual(["-h", c.ip]);
+          expect(argv.split('\n').slice(0, 2)).toEqual(['-h', c.ip]);
         }
       }
       // Slurm: scontrol reads the ping config under MHC_ROOT
-      if (runs(c, "slurm"))
-        for (const p of readLogs(log, "slurm-conf."))
-          expect(p.trim()).toBe(join(root, SLURMCTLD_PING_CONF));
-      if (runs(c, "web"))
-        expect(
-          readLogs(log, "curl-argv.").some((a) =>
-            a.includes(`Host: ${model.web!.domain}\n`),
-          ),
-        ).toBe(true);
+      if (runs(c, 'slurm')) for (const p of readLogs(log, 'slurm-conf.')) expect(p.trim()).toBe(join(root, SLURMCTLD_PING_CONF));
+      if (runs(c, 'web')) expect(readLogs(log, 'curl-argv.').some((a) => a.includes(`Host: ${model.web!.domain}\n`))).toBe(true);
       counts.healthy++;
     }
   });
@@ -337,56 +262,39 @@ describe.each(EXAMPLE_FILES)("%s", (ex) => {
       if (!names.length) continue;
       const root = rootOf(c);
       // SIGTERM-ignoring commands: on the first controller of each example (each run takes the deadline)
-      for (const ignoreTerm of c === model.controllers[0]
-        ? [false, true]
-        : [false]) {
-        const r = runScript(
-          root,
-          writeStubs(join(dir, ex, c.hostname, "stubs"), hanging(ignoreTerm)),
-        );
+      for (const ignoreTerm of c === model.controllers[0] ? [false, true] : [false]) {
+        const r = runScript(root, writeStubs(join(dir, ex, c.hostname, 'stubs'), hanging(ignoreTerm)));
         expect(r.status, `${c.hostname} ${r.stderr}`).toBe(1);
         expect(r.ms, c.hostname).toBeLessThan(BOUND_MS);
         counts.maxHungMs = Math.max(counts.maxHungMs, Math.round(r.ms));
-        expect(failedNames(r.stderr).sort(), c.hostname).toEqual(
-          [...names].sort(),
-        );
-        expect(r.stderr).toMatch(
-          ignoreTerm
-            ? /no result within 2\.5 s|no answer within 2 s/
-            : /no answer within 2 s/,
-        );
+        expect(failedNames(r.stderr).sort(), c.hostname).toEqual([...names].sort());
+        expect(r.stderr).toMatch(ignoreTerm ? /no result within 2\.5 s|no answer within 2 s/ : /no answer within 2 s/);
         counts.hung++;
       }
     }
     // every hanging command was killed (timeout -k: SIGKILL one second after SIGTERM)
-    spawnSync("sleep", ["1.2"]);
+    spawnSync('sleep', ['1.2']);
     expect(leftovers()).toEqual([]);
   });
 
-  it("one service failing: non-zero, and only that service is named on stderr", () => {
+  it('one service failing: non-zero, and only that service is named on stderr', () => {
     for (const c of model.controllers) {
       const root = rootOf(c);
-      const log = join(dir, ex, c.hostname, "log");
-      for (const svc of c.services.filter((s) => s !== "keepalived")) {
+      const log = join(dir, ex, c.hostname, 'log');
+      for (const svc of c.services.filter((s) => s !== 'keepalived')) {
         const stubs: Stubs = { ...healthy(log) };
         for (const cmd of SERVICE_COMMANDS[svc]!) stubs[cmd] = FAILING[cmd];
-        const r = runScript(
-          root,
-          writeStubs(join(dir, ex, c.hostname, "stubs"), stubs),
-        );
+        const r = runScript(root, writeStubs(join(dir, ex, c.hostname, 'stubs'), stubs));
         expect(r.status, `${c.hostname} ${svc}`).toBe(1);
         const failed = failedNames(r.stderr);
         expect(failed.length, `${c.hostname} ${svc}`).toBeGreaterThan(0);
-        for (const n of failed)
-          expect(n.split(":")[0], `${c.hostname} ${svc}: ${r.stderr}`).toBe(
-            svc,
-          );
+        for (const n of failed) expect(n.split(':')[0], `${c.hostname} ${svc}: ${r.stderr}`).toBe(svc);
         counts.failing++;
       }
     }
   });
 
-  it("no stubs (commands absent): non-zero fast", () => {
+  it('no stubs (commands absent): non-zero fast', () => {
     for (const c of model.controllers) {
       const names = checks(model, c).map((k) => k.name);
       if (!names.length) continue;
@@ -399,64 +307,45 @@ describe.each(EXAMPLE_FILES)("%s", (ex) => {
     }
   });
 
-  it("the real scontrol parses every ping config and the script reads its answer (DOWN here)", () => {
-    const slurmNodes = model.controllers.filter((c) => runs(c, "slurm"));
+  it('the real scontrol parses every ping config and the script reads its answer (DOWN here)', () => {
+    const slurmNodes = model.controllers.filter((c) => runs(c, 'slurm'));
     for (const c of slurmNodes) {
       const root = rootOf(c);
-      const log = join(dir, ex, c.hostname, "log");
-      const stubs = writeStubs(join(dir, ex, c.hostname, "stubs"), {
+      const log = join(dir, ex, c.hostname, 'log');
+      const stubs = writeStubs(join(dir, ex, c.hostname, 'stubs'), {
         ...healthy(log),
         scontrol: undefined,
       });
-      const realBin = join(dir, ex, c.hostname, "real");
+      const realBin = join(dir, ex, c.hostname, 'real');
       rmSync(realBin, { recursive: true, force: true });
       mkdirSync(realBin);
-      symlinkSync(requireTool("scontrol"), join(realBin, "scontrol"));
+      symlinkSync(requireTool('scontrol'), join(realBin, 'scontrol'));
       // our own network namespace: this controller's address on its loopback (connection refused)
-      const ip = requireTool("ip");
-      const sh = `${ip} link set lo up && ${ip} addr add ${c.ip}/32 dev lo && ${requireTool("mount")} -t tmpfs tmpfs /run && exec "$0"`;
+      const ip = requireTool('ip');
+      const sh = `${ip} link set lo up && ${ip} addr add ${c.ip}/32 dev lo && ${requireTool('mount')} -t tmpfs tmpfs /run && exec "$0"`;
       const t0 = performance.now();
-      const r = spawnSync(
-        requireTool("unshare"),
-        [
-          "--net",
-          "--mount",
-          "--fork",
-          "--kill-child",
-          bashPath,
-          "--norc",
-          "-c",
-          sh,
-          join(root, CHECK_SCRIPT),
-        ],
-        {
-          encoding: "utf8",
-          stdio: ["ignore", "pipe", "pipe"],
-          timeout: 20000,
-          env: { PATH: [stubs, realBin, tools].join(":"), MHC_ROOT: root },
-        },
-      );
+      const r = spawnSync(requireTool('unshare'), ['--net', '--mount', '--fork', '--kill-child', bashPath, '--norc', '-c', sh, join(root, CHECK_SCRIPT)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 20000,
+        env: { PATH: [stubs, realBin, tools].join(':'), MHC_ROOT: root },
+      });
       const ms = performance.now() - t0;
       expect(r.status, r.stderr).toBe(1);
       expect(ms).toBeLessThan(BOUND_MS);
-      expect(r.stderr.trim()).toBe(
-        `check_all_services.sh: FAILED slurm:slurmctld: slurmctld on ${c.hostname} does not answer: Slurmctld(primary) at ${c.hostname} is DOWN`,
-      );
+      expect(r.stderr.trim()).toBe(`check_all_services.sh: FAILED slurm:slurmctld: slurmctld on ${c.hostname} does not answer: Slurmctld(primary) at ${c.hostname} is DOWN`);
       counts.scontrolParsed++;
     }
   });
 });
 
-describe("script behaviour (two_controllers.yaml, head1)", () => {
-  const text = readFileSync(join(EXAMPLES, "two_controllers.yaml"), "utf8");
+describe('script behaviour (two_controllers.yaml, head1)', () => {
+  const text = readFileSync(join(EXAMPLES, 'two_controllers.yaml'), 'utf8');
   const variants = [
-    { label: "mariabackup", text },
+    { label: 'mariabackup', text },
     {
-      label: "rsync",
-      text: text.replace(
-        "database:\n",
-        "database:\n  mariadb: { sst_method: rsync }\n",
-      ),
+      label: 'rsync',
+      text: text.replace('database:\n', 'database:\n  mariadb: { sst_method: rsync }\n'),
     },
   ];
   const roots = new Map<string, string>();
@@ -464,127 +353,118 @@ describe("script behaviour (two_controllers.yaml, head1)", () => {
     let r = roots.get(v.label);
     if (!r) {
       const model = compileText(v.text).model;
-      r = join(dir, "behaviour", v.label, "root");
-      install(buildText(v.text, { embed: embedFor(model) }), "head1", r);
+      r = join(dir, 'behaviour', v.label, 'root');
+      install(buildText(v.text, { embed: embedFor(model) }), 'head1', r);
       roots.set(v.label, r);
     }
     return r;
   };
-  const galera = (state: string, ready: string) =>
-    `printf 'wsrep_local_state\\t${state}\\nwsrep_ready\\t${ready}\\n'`;
+  const galera = (state: string, ready: string) => `printf 'wsrep_local_state\\t${state}\\nwsrep_ready\\t${ready}\\n'`;
   const cases: {
     label: string;
-    variant: "mariabackup" | "rsync";
+    variant: 'mariabackup' | 'rsync';
     stub: string;
     ok: boolean;
     message: RegExp;
   }[] = [
     {
-      label: "Synced",
-      variant: "rsync",
-      stub: galera("4", "ON"),
+      label: 'Synced',
+      variant: 'rsync',
+      stub: galera('4', 'ON'),
       ok: true,
       message: /wsrep_local_state=4 \(Synced\)/,
     },
     {
-      label: "Donor with mariabackup SST",
-      variant: "mariabackup",
-      stub: galera("2", "ON"),
+      label: 'Donor with mariabackup SST',
+      variant: 'mariabackup',
+      stub: galera('2', 'ON'),
       ok: true,
       message: /Donor\/Desynced; mariabackup keeps it serving/,
     },
     {
-      label: "Donor with rsync SST",
-      variant: "rsync",
-      stub: galera("2", "ON"),
+      label: 'Donor with rsync SST',
+      variant: 'rsync',
+      stub: galera('2', 'ON'),
       ok: false,
       message: /wsrep_local_state=2 \(Donor\/Desynced\), not Synced/,
     },
     {
-      label: "Joined",
-      variant: "mariabackup",
-      stub: galera("3", "ON"),
+      label: 'Joined',
+      variant: 'mariabackup',
+      stub: galera('3', 'ON'),
       ok: false,
       message: /wsrep_local_state=3 \(Joined\), not Synced/,
     },
     {
-      label: "Joining",
-      variant: "mariabackup",
-      stub: galera("1", "OFF"),
+      label: 'Joining',
+      variant: 'mariabackup',
+      stub: galera('1', 'OFF'),
       ok: false,
       message: /wsrep_ready=OFF/,
     },
     {
-      label: "no Galera",
-      variant: "mariabackup",
-      stub: "exit 0",
+      label: 'no Galera',
+      variant: 'mariabackup',
+      stub: 'exit 0',
       ok: false,
       message: /not a Galera node/,
     },
     {
-      label: "server down",
-      variant: "mariabackup",
+      label: 'server down',
+      variant: 'mariabackup',
       stub: FAILING.mariadb!,
       ok: false,
       message: /exit status 1: ERROR 2002/,
     },
   ];
-  it.each(cases)("mariadb: $label", ({ variant, stub, ok, message }) => {
+  it.each(cases)('mariadb: $label', ({ variant, stub, ok, message }) => {
     const v = variants.find((x) => x.label === variant)!;
-    const log = join(dir, "behaviour", "log");
+    const log = join(dir, 'behaviour', 'log');
     mkdirSync(log, { recursive: true });
     const r = runScript(
       rootFor(v),
-      writeStubs(join(dir, "behaviour", "stubs"), {
+      writeStubs(join(dir, 'behaviour', 'stubs'), {
         ...healthy(log),
         mariadb: stub,
       }),
-      ["-v"],
+      ['-v'],
     );
     expect(r.status).toBe(ok ? 0 : 1);
     expect(ok ? r.stdout : r.stderr).toMatch(message);
-    if (!ok) expect(failedNames(r.stderr)).toEqual(["mariadb"]);
+    if (!ok) expect(failedNames(r.stderr)).toEqual(['mariadb']);
   });
 
-  it("redis: the check fails, naming the file, when the password cannot be read; a wrong answer fails", () => {
+  it('redis: the check fails, naming the file, when the password cannot be read; a wrong answer fails', () => {
     const root = rootFor(variants[0]!);
-    const log = join(dir, "behaviour", "log");
-    const conf = join(root, "etc/redis/mhc/redis.conf");
-    const saved = readFileSync(conf, "utf8");
+    const log = join(dir, 'behaviour', 'log');
+    const conf = join(root, 'etc/redis/mhc/redis.conf');
+    const saved = readFileSync(conf, 'utf8');
     try {
-      writeFileSync(conf, saved.replace(/^requirepass .*$/m, ""));
-      const r = runScript(
-        root,
-        writeStubs(join(dir, "behaviour", "stubs"), healthy(log)),
-      );
+      writeFileSync(conf, saved.replace(/^requirepass .*$/m, ''));
+      const r = runScript(root, writeStubs(join(dir, 'behaviour', 'stubs'), healthy(log)));
       expect(r.status).toBe(1);
-      expect(r.stderr.trim()).toBe(
-        `check_all_services.sh: FAILED redis:6379: cannot read the Redis password (requirepass) from ${conf}`,
-      );
+      expect(r.stderr.trim()).toBe(`check_all_services.sh: FAILED redis:6379: cannot read the Redis password (requirepass) from ${conf}`);
     } finally {
       writeFileSync(conf, saved);
     }
     const r = runScript(
       root,
-      writeStubs(join(dir, "behaviour", "stubs"), {
+      writeStubs(join(dir, 'behaviour', 'stubs'), {
         ...healthy(log),
-        "redis-cli": "echo 'NOAUTH Authentication required.'",
+        'redis-cli': "echo 'NOAUTH Authentication required.'",
       }),
     );
     expect(r.status).toBe(1);
-    expect(failedNames(r.stderr)).toEqual([
-      "redis:6379",
-      "redis:sentinel:26379",
-    ]);
-    expect(r.stderr).toContain("no PONG: NOAUTH Authentication required.");
+    expect(failedNames(r.stderr)).toEqual(['redis:6379', 'redis:sentinel:26379']);
+    expect(r.stderr).toContain('no PONG: NOAUTH Authentication required.');
   });
 
-  it("options: -h prints usage (exit 0), an unknown argument exits 2", () => {
+  it('options: -h prints usage (exit 0), an unknown argument exits 2', () => {
     const root = rootFor(variants[0]!);
-    const h = runScript(root, undefined, ["-h"]);
+    const h = runScript(root, undefined, ['-h']);
     expect(h.status).toBe(0);
     expect(h.stdout).toMatch(/^Usage: check_all_services\.sh \[-v\] \[-h\]/);
-    const bad = runScript(root, undefined, ["--nope"]);
+    const bad = runScript(root, undefined, ['--nope']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown argument: --nope/);
   });
@@ -711,84 +591,62 @@ check peer-killed-lab2 lab2
 echo MHC-OK
 `;
 
-describe("real daemons (lab on 127.0.0.x): Redis and slurmctld", () => {
-  it("the generated checks pass against running daemons and fail within the bound when one freezes or dies", async () => {
+describe('real daemons (lab on 127.0.0.x): Redis and slurmctld', () => {
+  it('the generated checks pass against running daemons and fail within the bound when one freezes or dies', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const text = LAB(port);
     const model = compileText(text).model;
     const embed = embedFor(model);
     const pw = embed.REDIS_PASSWORD!;
     const files = buildText(text, { embed });
-    const S = join(dir, "lab");
-    const params: string[] = ["NODES=(lab1 lab2)", "declare -A IPS PORTS"];
-    for (const h of ["lab1", "lab2"]) {
+    const S = join(dir, 'lab');
+    const params: string[] = ['NODES=(lab1 lab2)', 'declare -A IPS PORTS'];
+    for (const h of ['lab1', 'lab2']) {
       const c = model.controllers.find((x) => x.hostname === h)!;
-      install(files, h, join(S, h, "root"));
+      install(files, h, join(S, h, 'root'));
       const ports = checks(model, c)
-        .filter((k) => k.name.startsWith("redis:"))
+        .filter((k) => k.name.startsWith('redis:'))
         .map((k) => k.args[1]);
       expect(ports).toEqual([String(port), String(port + 1)]);
-      params.push(`IPS[${h}]=${c.ip}`, `PORTS[${h}]='${ports.join(" ")}'`);
+      params.push(`IPS[${h}]=${c.ip}`, `PORTS[${h}]='${ports.join(' ')}'`);
     }
-    const bin = join(S, "bin");
+    const bin = join(S, 'bin');
     mkdirSync(bin, { recursive: true });
-    for (const t of ["bash", "timeout", "redis-cli", "scontrol"])
-      symlinkSync(requireTool(t), join(bin, t));
+    for (const t of ['bash', 'timeout', 'redis-cli', 'scontrol']) symlinkSync(requireTool(t), join(bin, t));
     params.push(`BIN=${bin}`);
-    mkdirSync(join(S, "munge"), { recursive: true });
-    writeFileSync(
-      join(S, "munge/munge.key"),
-      Buffer.from(
-        files.get("lab1/files/etc/munge/munge.key.b64")!.content.trim(),
-        "base64",
-      ),
-      { mode: 0o400 },
-    );
-    spawnSync("chown", ["-R", "munge:munge", join(S, "munge")]);
-    chmodSync(join(S, "munge"), 0o700);
-    writeFileSync(join(S, "params.sh"), `${params.join("\n")}\n`);
-    writeFileSync(join(S, "driver.sh"), DRIVER);
+    mkdirSync(join(S, 'munge'), { recursive: true });
+    writeFileSync(join(S, 'munge/munge.key'), Buffer.from(files.get('lab1/files/etc/munge/munge.key.b64')!.content.trim(), 'base64'), { mode: 0o400 });
+    spawnSync('chown', ['-R', 'munge:munge', join(S, 'munge')]);
+    chmodSync(join(S, 'munge'), 0o700);
+    writeFileSync(join(S, 'params.sh'), `${params.join('\n')}\n`);
+    writeFileSync(join(S, 'driver.sh'), DRIVER);
     const out = await new Promise<string>((resolve) => {
-      const p = spawn(
-        "unshare",
-        [
-          "--net",
-          "--mount",
-          "--pid",
-          "--fork",
-          "--kill-child",
-          "--mount-proc",
-          "bash",
-          join(S, "driver.sh"),
-          S,
-        ],
-        { env: { ...process.env, PW: pw } },
-      );
-      let o = "";
-      p.stdout.on("data", (d) => (o += d));
-      p.stderr.on("data", (d) => (o += d));
-      const t = setTimeout(() => p.kill("SIGKILL"), 150_000);
-      p.on("close", () => {
+      const p = spawn('unshare', ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', 'bash', join(S, 'driver.sh'), S], { env: { ...process.env, PW: pw } });
+      let o = '';
+      p.stdout.on('data', (d) => (o += d));
+      p.stderr.on('data', (d) => (o += d));
+      const t = setTimeout(() => p.kill('SIGKILL'), 150_000);
+      p.on('close', () => {
         clearTimeout(t);
         resolve(o);
       });
     });
-    expect(out, out).toContain("MHC-OK");
-    expect(out).toContain("ROLE lab1 primary");
-    expect(out).toContain("ROLE lab2 standby");
+    expect(out, out).toContain('MHC-OK');
+    expect(out).toContain('ROLE lab1 primary');
+    expect(out).toContain('ROLE lab2 standby');
     const results = new Map(
       out
-        .split("\n")
-        .filter((l) => l.startsWith("RESULT "))
+        .split('\n')
+        .filter((l) => l.startsWith('RESULT '))
         .map((l) => {
-          const [, label, rc, ms] = l.split(" ");
+          const [, label, rc, ms] = l.split(' ');
           return [
             label!,
             {
               rc: Number(rc),
               ms: Number(ms),
-              stdout: readFileSync(join(S, "out", `${label}.out`), "utf8"),
-              stderr: readFileSync(join(S, "out", `${label}.err`), "utf8"),
+              stdout: readFileSync(join(S, 'out', `${label}.out`), 'utf8'),
+              stderr: readFileSync(join(S, 'out', `${label}.err`), 'utf8'),
             },
           ];
         }),
@@ -800,7 +658,7 @@ describe("real daemons (lab on 127.0.0.x): Redis and slurmctld", () => {
     };
     const ok = (label: string) => {
       const r = res(label);
-      expect(r.stderr, label).toBe("");
+      expect(r.stderr, label).toBe('');
       expect(r.rc, `${label}: ${r.stdout}`).toBe(0);
       expect(r.ms, label).toBeLessThan(BOUND_MS);
       return r;
@@ -813,39 +671,24 @@ describe("real daemons (lab on 127.0.0.x): Redis and slurmctld", () => {
       expect(r.stderr, label).toMatch(message);
       return r;
     };
-    for (const l of ["healthy-lab1", "healthy-lab2"]) {
+    for (const l of ['healthy-lab1', 'healthy-lab2']) {
       const r = ok(l);
-      expect(r.stdout).toMatch(
-        new RegExp(
-          `^ok +redis:${port} +127\\.0\\.0\\.1[12]:${port} answers PONG$`,
-          "m",
-        ),
-      );
-      expect(r.stdout).toMatch(new RegExp(`^ok +redis:${port + 1} `, "m"));
-      expect(r.stdout).toMatch(
-        /^ok +slurm:slurmctld +slurmctld on lab[12] answers$/m,
-      );
-      expect(r.stdout).toContain("all 3 checks passed");
+      expect(r.stdout).toMatch(new RegExp(`^ok +redis:${port} +127\\.0\\.0\\.1[12]:${port} answers PONG$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^ok +redis:${port + 1} `, 'm'));
+      expect(r.stdout).toMatch(/^ok +slurm:slurmctld +slurmctld on lab[12] answers$/m);
+      expect(r.stdout).toContain('all 3 checks passed');
     }
-    bad("redis-frozen-lab1", [`redis:${port}`], /no answer within 2 s/);
-    ok("redis-thawed-lab1");
-    bad("redis-wrongpass-lab1", [`redis:${port + 1}`], /no PONG/);
-    ok("redis-fixed-lab1");
-    bad(
-      "slurm-frozen-lab2",
-      ["slurm:slurmctld"],
-      /scontrol ping: no answer within 2 s/,
-    );
-    expect(ok("peer-frozen-lab1").ms).toBeLessThan(1500);
-    ok("slurm-thawed-lab2");
-    bad(
-      "slurm-killed-lab1",
-      ["slurm:slurmctld"],
-      /Slurmctld\(primary\) at lab1 is DOWN/,
-    );
-    ok("peer-killed-lab2");
+    bad('redis-frozen-lab1', [`redis:${port}`], /no answer within 2 s/);
+    ok('redis-thawed-lab1');
+    bad('redis-wrongpass-lab1', [`redis:${port + 1}`], /no PONG/);
+    ok('redis-fixed-lab1');
+    bad('slurm-frozen-lab2', ['slurm:slurmctld'], /scontrol ping: no answer within 2 s/);
+    expect(ok('peer-frozen-lab1').ms).toBeLessThan(1500);
+    ok('slurm-thawed-lab2');
+    bad('slurm-killed-lab1', ['slurm:slurmctld'], /Slurmctld\(primary\) at lab1 is DOWN/);
+    ok('peer-killed-lab2');
     console.log(
-      `health-check real daemons: ${[...results].map(([l, r]) => `${l}=${r.rc}/${r.ms}ms`).join(" ")}\n` +
+      `health-check real daemons: ${[...results].map(([l, r]) => `${l}=${r.rc}/${r.ms}ms`).join(' ')}\n` +
         `health-check stubs: ${counts.scripts} scripts, shellcheck ${counts.shellcheck}, healthy ${counts.healthy}, hang runs ${counts.hung} (slowest ${counts.maxHungMs} ms), one-service failures ${counts.failing}, absent ${counts.absent} (slowest ${counts.maxAbsentMs} ms), scontrol-parsed ping configs ${counts.scontrolParsed}`,
     );
   });

@@ -331,7 +331,6 @@ const UNSLURMABLE = `sl&urm\\db'pa"ss $x #y`;
  */
 const SLURMDBD_DEFECT = { debian13: /mysql_query failed: 5027 Number of columns in result/ } as const;
 
-
 /** The driver in a network namespace of its own, with the target's daemons. */
 function drive(os: TargetOs, S: string) {
   const ns = `mhc-t-${randomBytes(4).toString('hex')}`;

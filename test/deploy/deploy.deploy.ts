@@ -520,7 +520,7 @@ describe.sequential('deploy lab', () => {
     // Redis persists by RDB snapshots (save 3600 1 / 300 100 / 60 10000): a key written seconds
     // before every node lost power is not on any disk (README: Power loss); what was saved is
     expectRecords(5, 'before the power loss', 'ctl2', { redis: false });
-    if (sql('ctl2', "SELECT COUNT(*) FROM labdata.t WHERE id = 4") === '1') expect(redis('ctl2', 'get', 'lab:before the full stop')).toBe('before the full stop');
+    if (sql('ctl2', 'SELECT COUNT(*) FROM labdata.t WHERE id = 4') === '1') expect(redis('ctl2', 'get', 'lab:before the full stop')).toBe('before the full stop');
     fig('scenario 5: the Redis key written just before', redis('ctl2', 'get', 'lab:before the power loss') === '' ? 'lost (not saved yet: RDB persistence)' : 'kept');
     const job = await sbatch('ctl1');
     fig('scenario 5: recovered ms', `${now() - t} (kill to every controller healthy; a job ran on ${job.node})`);

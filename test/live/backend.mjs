@@ -24,9 +24,7 @@ server.on('upgrade', (req, socket) => {
     return;
   }
   const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-  socket.write(
-    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nx-mhc-backend: ${MHC_NODE}\r\n\r\n`,
-  );
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nx-mhc-backend: ${MHC_NODE}\r\n\r\n`);
   const msg = Buffer.from(`mhc-ws ${MHC_NODE} ${MHC_SERVICE}`);
   socket.write(Buffer.concat([Buffer.from([0x81, msg.length]), msg]));
   setTimeout(() => socket.end(Buffer.from([0x88, 0x00])), 300);

@@ -35,9 +35,7 @@ export function chooseBootstrap(states: readonly GraState[], ranked: readonly st
   const safe = usable.filter((s) => s.safeToBootstrap && s.seqno !== -1);
   if (safe.length === 1) return { host: safe[0]!.host, why: `safe_to_bootstrap: 1 (seqno ${safe[0]!.seqno})` };
   if (usable.some((s) => s.recovered === undefined)) return 'recover';
-  const best = usable
-    .filter((s) => s.recovered !== undefined && s.recovered >= 0)
-    .sort((a, b) => b.recovered! - a.recovered! || ranked.indexOf(a.host) - ranked.indexOf(b.host))[0];
+  const best = usable.filter((s) => s.recovered !== undefined && s.recovered >= 0).sort((a, b) => b.recovered! - a.recovered! || ranked.indexOf(a.host) - ranked.indexOf(b.host))[0];
   if (!best) throw new Error(`no node may bootstrap: ${JSON.stringify(states)}`);
   return { host: best.host, why: `highest recovered seqno ${best.recovered} (${usable.map((s) => `${s.host}=${s.recovered}`).join(', ')})` };
 }
@@ -69,14 +67,19 @@ export class Galera {
 
   async synced(host: string, timeoutMs = 180_000): Promise<void> {
     const p = this.procs.get(host)!;
-    await until(`MariaDB on ${host} to be Synced`, timeoutMs, () => {
-      if (!this.lab.alive(p)) throw new Error(`mariadbd on ${host} exited:\n${this.lab.tail(p)}`);
-      try {
-        return this.status(host, 'wsrep_local_state_comment') === 'Synced';
-      } catch {
-        return false;
-      }
-    }, 300);
+    await until(
+      `MariaDB on ${host} to be Synced`,
+      timeoutMs,
+      () => {
+        if (!this.lab.alive(p)) throw new Error(`mariadbd on ${host} exited:\n${this.lab.tail(p)}`);
+        try {
+          return this.status(host, 'wsrep_local_state_comment') === 'Synced';
+        } catch {
+          return false;
+        }
+      },
+      300,
+    );
   }
 
   grastate(host: string): GraState {

@@ -70,19 +70,7 @@ const uidOf = (user: string): number => Number(must('id', ['-u', user]).trim());
 const gidOf = (group: string): number => Number(must('getent', ['group', group]).split(':')[2]);
 
 /** Directories each host gets as scratch (owner and mode copied from the machine's own). */
-const PRIVATE_DIRS = [
-  '/run',
-  '/mnt',
-  '/var/lib/mysql',
-  '/var/lib/redis',
-  '/var/log/redis',
-  '/var/lib/munge',
-  '/var/log/munge',
-  '/var/lib/slurm',
-  '/var/log/slurm',
-  '/var/lib/nginx',
-  '/var/log/nginx',
-];
+const PRIVATE_DIRS = ['/run', '/mnt', '/var/lib/mysql', '/var/lib/redis', '/var/log/redis', '/var/lib/munge', '/var/log/munge', '/var/lib/slurm', '/var/log/slurm', '/var/lib/nginx', '/var/log/nginx'];
 
 const NS_PREFIX = 'mhc-lab-';
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -325,13 +313,18 @@ export class Lab {
       });
       holder.unref();
       const pid = holder.pid!;
-      await until(`the namespace holder of ${h.name}`, 5000, () => {
-        try {
-          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
-        } catch {
-          return false;
-        }
-      }, 20);
+      await until(
+        `the namespace holder of ${h.name}`,
+        5000,
+        () => {
+          try {
+            return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+          } catch {
+            return false;
+          }
+        },
+        20,
+      );
       this.hosts.set(h.name, { name: h.name, ip: h.ip, ns, bundle: h.bundle, root, holder, holderPid: pid });
     }
   }
@@ -360,10 +353,15 @@ export class Lab {
     this.installFiles(name, files, true);
     rmSync(join(fs, 'etc/nginx/sites-enabled/default'), { force: true });
     // /etc/hosts: localhost and the bundle's block, as lib/common.sh merges it
-    const block = files.get(`${h.bundle}/files/etc/mhc/hosts`)!.content.split('\n').filter((l) => l && !l.startsWith('#'));
+    const block = files
+      .get(`${h.bundle}/files/etc/mhc/hosts`)!
+      .content.split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     writeFileSync(
       join(fs, 'etc/hosts'),
-      ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', '# BEGIN mhc cluster hosts (managed by mhc: do not edit inside this block)', ...block, '# END mhc cluster hosts', ''].join('\n'),
+      ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', '# BEGIN mhc cluster hosts (managed by mhc: do not edit inside this block)', ...block, '# END mhc cluster hosts', ''].join(
+        '\n',
+      ),
     );
     writeFileSync(join(fs, 'etc/hostname'), `${name}\n`);
     // the shared directory standing in for the GlusterFS mount
@@ -476,7 +474,10 @@ while IFS=$'\\t' read -r src dst; do mount --bind "$src" "$dst"; done <"$R/binds
 
   /** pids of the host's processes whose command name is `comm` (they are all the lab's own). */
   pidsOf(name: string, comm: string): number[] {
-    const pids = sys('ip', ['netns', 'pids', this.host(name).ns]).stdout.split(/\s+/).filter(Boolean).map(Number);
+    const pids = sys('ip', ['netns', 'pids', this.host(name).ns])
+      .stdout.split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     return pids.filter((p) => {
       try {
         return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === comm;
@@ -526,7 +527,16 @@ while IFS=$'\\t' read -r src dst; do mount --bind "$src" "$dst"; done <"$R/binds
     // slurmd's cgroups on the machine's hierarchies (the lab's compute hosts are named labc<N>)
     for (let i = 0; i < 10; i++) {
       removeLabCgroups();
-      if (!readdirSync(CGROUP_ROOT).some((b) => { try { return readdirSync(join(CGROUP_ROOT, b)).some((e) => LAB_CGROUP.test(e)); } catch { return false; } })) break;
+      if (
+        !readdirSync(CGROUP_ROOT).some((b) => {
+          try {
+            return readdirSync(join(CGROUP_ROOT, b)).some((e) => LAB_CGROUP.test(e));
+          } catch {
+            return false;
+          }
+        })
+      )
+        break;
       sys('sleep', ['0.3']);
     }
     if (!process.env.MHC_LAB_KEEP) rmSync(this.dir, { recursive: true, force: true });

@@ -81,7 +81,10 @@ describe('mhc diff (CLI)', () => {
   it('a device or a FIFO as a side is refused at once (exit 2), never read until memory runs out or blocked on', () => {
     const fifo = join(dir, 'fifo.yaml');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    for (const [side, kind] of [['/dev/zero', 'a character device'], [fifo, 'a FIFO']] as const) {
+    for (const [side, kind] of [
+      ['/dev/zero', 'a character device'],
+      [fifo, 'a FIFO'],
+    ] as const) {
       const r = mhc(['diff', a, side]);
       expect(r.code, r.err).toBe(2);
       expect(r.err).toContain(`cannot read ${side}: it is ${kind}`);

@@ -25,13 +25,13 @@ function checkUnits(units: string[], active: string[]): string {
     'set -euo pipefail',
     `service_units() { printf '%s\\n' ${units.join(' ')}; }`,
     `unit_active() { [[ " ${active.join(' ')} " == *" $1 "* ]]; }`,
-    "one_line() { printf '%s' \"$1\"; }",
+    'one_line() { printf \'%s\' "$1"; }',
     fn(status, 'det'),
     fn(status, 'set_state'),
     fn(status, 'check_units'),
     'declare -A STATE=() MESSAGE=() DETAILS=(); CUR=x; DETAILS[x]=""',
     'check_units x',
-    "printf '%s|%s|%s' \"${STATE[x]}\" \"${MESSAGE[x]}\" \"${DETAILS[x]//$'\\n'/;}\"",
+    'printf \'%s|%s|%s\' "${STATE[x]}" "${MESSAGE[x]}" "${DETAILS[x]//$\'\\n\'/;}"',
   ].join('\n');
   const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 10_000 });
   expect(r.stderr).toBe('');

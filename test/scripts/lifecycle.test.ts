@@ -158,7 +158,11 @@ describe.each(EXAMPLE_FILES)('start_multihead.sh on %s', (example) => {
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(rootHash(s)).toBe(before);
     expect(existsSync(join(s.node.root, SETUP_LOG))).toBe(false);
-    expect(calls(s).filter(mutating).map((c) => c.line)).toEqual([]);
+    expect(
+      calls(s)
+        .filter(mutating)
+        .map((c) => c.line),
+    ).toEqual([]);
     expect(r.stdout).toMatch(/^\+ install -D -m 0644 -o root -g root -- .*\/etc\/mhc\/hosts$/m);
     expect(r.stdout).toMatch(/^\+ systemctl (enable|start) /m);
     expect(r.stdout).toMatch(/Dry run: nothing was changed/);
@@ -228,7 +232,11 @@ describe.each(EXAMPLE_FILES)('start_multihead.sh on %s', (example) => {
     s.node.clearCalls();
     const r2 = start(s, ['--auto-confirm']);
     expect(r2.status, r2.stdout + r2.stderr).toBe(0);
-    expect(calls(s).filter(mutating).map((c) => c.line)).toEqual([]);
+    expect(
+      calls(s)
+        .filter(mutating)
+        .map((c) => c.line),
+    ).toEqual([]);
     expect(rootHash(s, [SETUP_LOG])).toBe(before);
     const log2 = readFileSync(join(s.node.root, SETUP_LOG), 'utf8').slice(logLen);
     expect(log2).not.toMatch(/\[RUN\]/);
@@ -328,10 +336,7 @@ describe('start_multihead.sh: Redis Cluster', () => {
     const master = '2'.repeat(40);
     s.node.set('redis-known', '6');
     s.node.set(`redis-slave-${port}`);
-    s.node.set(
-      `redis-nodes-${port}`,
-      `${me} 10.0.0.1:${port}@${port + 10000} myself,slave ${master} 0 0 7 connected\n${master} 10.0.0.2:6379@16379 master,fail - 0 0 3 disconnected 0-5460\n`,
-    );
+    s.node.set(`redis-nodes-${port}`, `${me} 10.0.0.1:${port}@${port + 10000} myself,slave ${master} 0 0 7 connected\n${master} 10.0.0.2:6379@16379 master,fail - 0 0 3 disconnected 0-5460\n`);
     return port;
   };
   for (const [how, force] of [
@@ -539,7 +544,12 @@ describe('start_multihead.sh: Slurm on a fresh cluster', () => {
     // a third run changes nothing
     const m = calls(s).length;
     expect(start(s, ['--phase', 'slurm', '--auto-confirm']).status).toBe(0);
-    expect(calls(s).slice(m).filter(mutating).map((c) => c.line)).toEqual([]);
+    expect(
+      calls(s)
+        .slice(m)
+        .filter(mutating)
+        .map((c) => c.line),
+    ).toEqual([]);
   });
 
   it('a registered cluster that "show cluster" did not see: sacctmgr add says it exists, which is success', () => {
@@ -761,7 +771,7 @@ describe('stop_multihead.sh', () => {
     expect(lines(calls(s))).toContain('systemctl kill --signal=SIGKILL redis-server@mhc-6379.service');
   });
 
-  it("the last node up: slurmdbd, whose database (the VIP) left with keepalived, is killed instead of hanging", () => {
+  it('the last node up: slurmdbd, whose database (the VIP) left with keepalived, is killed instead of hanging', () => {
     // found by the deploy lab: on the last controller stopped, slurmdbd's shutdown waited on its
     // connection to the vanished VIP and the stop failed after 30 s
     const s = started();

@@ -27,7 +27,9 @@ describe('normalize', () => {
     expect(m.network.vip).toMatchObject({ prefix: 24, netmask: '255.255.255.0', subnet: '10.0.0.0/24', interface: 'eth0', preempt: true, advertInt: 1 });
   });
   it('without vip_owner the highest priority owns the VIP', () => {
-    const m = compileText(three().replace(', vip_owner: true', ', priority: 50').replace('ip: 10.0.0.3 }', 'ip: 10.0.0.3, priority: 200 }').replace('ip: 10.0.0.2 }', 'ip: 10.0.0.2, priority: 100 }')).model;
+    const m = compileText(
+      three().replace(', vip_owner: true', ', priority: 50').replace('ip: 10.0.0.3 }', 'ip: 10.0.0.3, priority: 200 }').replace('ip: 10.0.0.2 }', 'ip: 10.0.0.2, priority: 100 }'),
+    ).model;
     expect(m.vipOwner).toBe('c');
     expect(m.slurm!.controllers.map((c) => c.hostname)).toEqual(['c', 'b', 'a']);
   });
