@@ -588,6 +588,8 @@ describe('slurm daemons', () => {
       group: 'slurm',
       sha256: '',
       secrets: ['A', 'BQ', 'J', 'Q'],
+      emitter: 'test',
+      change: 'none',
     });
     writeFileSync(join(B, 'manifest.json'), JSON.stringify(man, null, 2));
     const R = join(S, 'root');

@@ -174,7 +174,7 @@ describe('mhc report OLD NEW: what the change adds, removes and moves', () => {
   it('lists the moves, adds and removes, each with its class, and a legend', () => {
     expect(page).toContain('change from <b>old.yaml (cluster YAML)</b> to <b>new.yaml (cluster YAML)</b>');
     expect(changes).toContain('<ul class="legend"><li class="st-added">added by the change</li><li class="st-removed">removed by the change</li>');
-    expect(item('web moved from c2 to c3')).toContain('class="st-moved"');
+    expect(item('Web services moved from c2 to c3')).toContain('class="st-moved"');
     expect(item('controller c4 added (10.9.0.14)')).toContain('class="st-added"');
     expect(item('1 compute node added: n3')).toContain('class="st-added"');
     expect(item('owner: c1 → c2')).toContain('class="st-moved"');
@@ -191,8 +191,8 @@ describe('mhc report OLD NEW: what the change adds, removes and moves', () => {
     expect(row(matrix, '>c2</a>')).toMatch(/<td><del>●<\/del> <\/td>$/); // web, the last column, gone
     expect(row(matrix, '>c3</a>')).toMatch(/<td><ins>●<\/ins><\/td>$/);
     expect(row(matrix, '>c4</a>')).toContain('class="st-added"');
-    expect(card(page, 'c3')).toContain('<span class="chip st-added">web</span>');
-    expect(card(page, 'c2')).toContain('<span class="chip st-removed">web</span>');
+    expect(card(page, 'c3')).toContain('<span class="chip st-added">Web services</span>');
+    expect(card(page, 'c2')).toContain('<span class="chip st-removed">Web services</span>');
     expect(page).toMatch(/<article class="card st-added" id="node-c4">/);
     expect(page).toContain(`<g class="box ctl st-added"><title>c4 10.9.0.14</title>`);
     expect(page).toMatch(/<line class="vipline owner st-moved"[^>]*\/><text class="order st-moved"[^>]*>#1 owner<\/text>/);
