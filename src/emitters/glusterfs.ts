@@ -5,7 +5,7 @@ import { shellQuote } from '../compiler/quote.js';
 import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { service, type PortRule } from './service.js';
+import { addresses, service, type PortRule } from './service.js';
 
 export const VOLUME_PLAN = 'files/etc/mhc/glusterfs/volume-plan';
 export const FSTAB_ENTRY = 'files/etc/mhc/fstab.d/glusterfs';
@@ -80,7 +80,7 @@ export const glusterfsService = service({
   ports(model, node): PortRule[] {
     const g = model.gluster;
     if (!g || !runs(node, 'glusterfs')) return [];
-    const ctl = model.controllers.map((c) => c.ip).join(', ');
+    const ctl = addresses(model.controllers);
     return [
       { proto: 'tcp', ports: '24007-24008', service: 'glusterd and its management', from: ctl },
       { proto: 'tcp', ports: `${GLUSTER_BRICK_BASE}`, service: `gluster brick of volume ${g.volumeName} (one port per brick, from ${GLUSTER_BRICK_BASE})`, from: ctl },

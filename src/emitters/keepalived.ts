@@ -27,7 +27,7 @@ import { runs, type Controller, type Model } from '../compiler/model.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
 import { CHECK_SCRIPT } from './paths.js';
-import { service } from './service.js';
+import { addresses, service } from './service.js';
 
 /** The script keepalived runs on every state change of the instance. */
 export const NOTIFY_SCRIPT = '/usr/local/sbin/mhc-keepalived-notify';
@@ -132,11 +132,7 @@ export const keepalivedService = service({
             proto: 'vrrp',
             ports: '',
             service: 'keepalived VRRP adverts (IP protocol 112, unicast)',
-            from:
-              model.keepalived.nodes
-                .filter((m) => m.hostname !== node.hostname)
-                .map((m) => m.ip)
-                .join(', ') || '(none)',
+            from: addresses(model.keepalived.nodes.filter((m) => m.hostname !== node.hostname)),
           },
         ]
       : [],

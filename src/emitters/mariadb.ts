@@ -6,7 +6,7 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { service, type PortRule } from './service.js';
+import { addresses as ips, service, type PortRule } from './service.js';
 import { MARIADB_SOCKET } from './paths.js';
 
 type Galera = NonNullable<Model['galera']>;
@@ -68,8 +68,6 @@ export function garbConf(g: Galera, arb: { hostname: string; ip: string }): stri
 export const GALERA_GROUP_PORT = 4567;
 export const GALERA_IST_PORT = 4568;
 export const GALERA_SST_PORT = 4444;
-
-const ips = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(', ') || '(none)';
 
 export const mariadbService = service({
   key: 'mariadb',

@@ -25,7 +25,7 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
+import { addresses as ips, isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
 
 type Redis = NonNullable<Model['redis']>;
 
@@ -273,7 +273,6 @@ export function redisUnits(r: Redis, node: Member): string[] {
 }
 
 const range = (a: number, b: number): string => (a === b ? `${a}` : `${a}-${b}`);
-const ips = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(', ') || '(none)';
 
 function redisPorts(r: Redis, model: Model, node: Controller): PortRule[] {
   const ctl = ips(model.controllers);

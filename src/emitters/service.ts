@@ -33,6 +33,9 @@ export interface PortRule {
   readonly from: string;
 }
 
+/** A PortRule's `from`: the addresses of `xs`, comma-separated, or "(none)". */
+export const addresses = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(', ') || '(none)';
+
 /** One check of the health check keepalived runs: its name (`service` or `service:what`), the bash function and its arguments. */
 export interface Check {
   readonly name: string;

@@ -7,7 +7,7 @@ import { render } from '../compiler/render.js';
 import { placeholder } from '../compiler/secrets.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { isUnitFile, service, UNIT_RULE, type ChangeRule, type Check, type PortRule } from './service.js';
+import { addresses as ips, isUnitFile, service, UNIT_RULE, type ChangeRule, type Check, type PortRule } from './service.js';
 import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from './paths.js';
 
 export const SLURM_CONF = 'files/etc/slurm/slurm.conf';
@@ -235,8 +235,6 @@ const CHANGES: Readonly<Record<string, ChangeRule>> = {
   [f(MUNGE_KEY_B64)]: { action: 'restart', rule: 'munged(8): reads its key when it starts; every node needs the same key (restart munge everywhere, then the Slurm daemons)' },
   [f(SLURMD_DEFAULTS)]: { action: 'restart', rule: 'slurmd.service reads SLURMD_OPTIONS from it (EnvironmentFile) when slurmd starts' },
 };
-
-const ips = (xs: readonly { ip: string }[]): string => xs.map((x) => x.ip).join(', ') || '(none)';
 
 export const slurmService = service({
   key: 'slurm',

@@ -6,7 +6,7 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Model, type SecretRef } from '../compiler/model.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
+import { addresses, isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
 
 type Web = NonNullable<Model['web']>;
 type Service = Web['services'][number];
@@ -108,7 +108,7 @@ const here = (model: Model, node: Controller): Web | undefined => (model.web && 
 function webPorts(w: Web): PortRule[] {
   const out: PortRule[] = [{ proto: 'tcp', ports: '80', service: 'nginx (HTTP)', from: 'users' }];
   if (w.ssl.mode !== 'off') out.push({ proto: 'tcp', ports: '443', service: 'nginx (HTTPS)', from: 'users' });
-  const members = w.members.map((m) => m.ip).join(', ') || '(none)';
+  const members = addresses(w.members);
   for (const s of w.services) out.push({ proto: 'tcp', ports: `${s.port}`, service: `web backend ${s.name} (nginx on the peers proxies to it as backup)`, from: members });
   return out;
 }

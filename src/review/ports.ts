@@ -4,7 +4,7 @@ import { compress } from '../compiler/hostlist.js';
 import type { Model } from '../compiler/model.js';
 import { SLURMD_PORT } from '../emitters/slurm.js';
 import { GALERA_GROUP_PORT } from '../emitters/mariadb.js';
-import type { PortRule } from '../emitters/service.js';
+import { addresses as ips, type PortRule } from '../emitters/service.js';
 import { portsOf } from '../emitters/services.js';
 
 export type { PortRule };
@@ -20,7 +20,6 @@ export interface NodePorts {
 
 export function networkPlan(m: Model): NodePorts[] {
   const out: NodePorts[] = [];
-  const ips = (xs: readonly { ip: string }[]) => xs.map((x) => x.ip).join(', ') || '(none)';
   for (const c of m.controllers) {
     // each service's descriptor says what its daemons listen on (in start-phase order)
     const rules = portsOf(m, c);
