@@ -2,6 +2,7 @@
 import { render } from '../compiler/render.js';
 import type { Model } from '../compiler/model.js';
 import type { Emitter } from './emitter.js';
+import { HOSTS_FILE } from './paths.js';
 
 /** The VIP's name in /etc/hosts (seed 002). */
 export const VIP_HOSTNAME = 'vip-cluster';
@@ -23,7 +24,7 @@ export const hosts: Emitter = {
   emit(model) {
     return [
       {
-        path: 'files/etc/mhc/hosts',
+        path: `files${HOSTS_FILE}`,
         content: render('hosts/hosts', { entries: hostEntries(model) }),
         change: { action: 'runtime', rule: 'mhc: start_multihead.sh phase 0 (start_compute.sh on a compute node) merges it into /etc/hosts as one marked block' },
       },

@@ -8,7 +8,7 @@ import { render } from '../compiler/render.js';
 import { SERVICES, runs, type Controller, type Model } from '../compiler/model.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { CHECK_SCRIPT, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG } from './paths.js';
+import { CHECK_SCRIPT, HOSTS_FILE, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG } from './paths.js';
 import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
 import { FSTAB_ENTRY, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
@@ -153,6 +153,10 @@ export function commonContext(): Record<string, unknown> {
     hostsEnd: HOSTS_END,
     lockDir: LOCK_DIR,
     secretsEnv: SECRETS_ENV,
+    hostsFile: HOSTS_FILE,
+    mungeKey: PATHS.mungeKey,
+    mungeKeyB64: PATHS.mungeKeyB64,
+    seedSuffix: SEED_SUFFIX,
     ...NODE_RULES,
   };
 }
@@ -183,11 +187,7 @@ export function startContext(node: Controller): Record<string, unknown> {
     secretsEnv: SECRETS_ENV,
     fileBackups: FILE_BACKUPS,
     changedDir: CHANGED_DIR,
-    seedSuffix: SEED_SUFFIX,
     grastate: GRASTATE,
-    mungeKey: PATHS.mungeKey,
-    mungeKeyB64: PATHS.mungeKeyB64,
-    hostsFile: '/etc/mhc/hosts',
     volumePlan: dest(VOLUME_PLAN),
     fstabEntry: dest(FSTAB_ENTRY),
     redisInstances: dest(INSTANCES),

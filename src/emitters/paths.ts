@@ -15,3 +15,5 @@ export const CHECK_SCRIPT = '/usr/local/sbin/check_all_services.sh';
 export const SLURMCTLD_PING_CONF = '/etc/mhc/health/slurmctld-ping.conf';
 /** Debian's MariaDB server socket (50-server.cnf / my.cnf [client-server]; 60-galera.cnf does not move it). */
 export const MARIADB_SOCKET = '/run/mysqld/mysqld.sock';
+/** The cluster's host entries (the hosts emitter writes it), merged into /etc/hosts as one marked block by the start scripts. */
+export const HOSTS_FILE = '/etc/mhc/hosts';

@@ -2,7 +2,7 @@
 // gres.conf, the slurmctld drop-in that waits for the shared state mount, the munge key, and the
 // compute bundle's bin/start_compute.sh. Controllers that do not run Slurm get none of it.
 import { compress, naturalCompare } from '../compiler/hostlist.js';
-import { COMPUTE_BUNDLE, runs, type Compute, type Controller, type Model } from '../compiler/model.js';
+import { runs, type Compute, type Controller, type Model } from '../compiler/model.js';
 import { render } from '../compiler/render.js';
 import { placeholder } from '../compiler/secrets.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
@@ -283,8 +283,8 @@ export const slurm: Emitter = {
         {
           path: START_COMPUTE,
           content: render('slurm/start_compute.sh', {
-            bundle: COMPUTE_BUNDLE,
             paths: PATHS,
+            packages: computePackages(model),
           }),
         },
       ];

@@ -73,17 +73,20 @@ function installWebApps(node: string): void {
 /** start_multihead.sh's phases that ended "pending" (from its summary). */
 const pendingPhases = (r: Result): string[] => [...r.stdout.concat(r.stderr).matchAll(/Phase (\d) \((\w+)\): pending/g)].map((m) => `${m[1]} ${m[2]}`);
 
-async function start(node: string, args: string[] = []): Promise<Result & { ms: number; pending: string[] }> {
+async function start(node: string, args: string[] = []): Promise<Result & { ms: number; pending: string[]; diagnosis: string }> {
   const t = now();
   const r = await lab.run(node, ['/opt/mhc/bin/start_multihead.sh', '--auto-confirm', '--no-color', ...args], { timeoutMs: 900_000 });
-  const res = { ...r, ms: now() - t, pending: pendingPhases(r) };
+  const res = { ...r, ms: now() - t, pending: pendingPhases(r), diagnosis: '' };
   mkdirSync(join(lab.dir, 'logs'), { recursive: true });
   writeFileSync(join(lab.dir, 'logs', `${node}-start-${++runCount}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
   const moved = /redis: (\d+) master\(s\) back where the plan puts them/.exec(r.stdout)?.[1];
   console.log(
     `[deploy] start_multihead.sh on ${node}: exit ${r.status} in ${res.ms} ms${res.pending.length ? `, pending: ${res.pending.join(', ')}` : ''}${moved ? `, ${moved} Redis master(s) moved back to plan` : ''}`,
   );
-  if (r.status !== 0) console.log(`--- ${node} stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.status !== 0) {
+    res.diagnosis = lab.diagnose(node);
+    console.log(`--- ${node} stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n${res.diagnosis}`);
+  }
   return res;
 }
 
@@ -110,7 +113,7 @@ async function startAll(order: string[]): Promise<{ runs: Record<string, string[
     const still: string[] = [];
     for (const n of pending) {
       const r = await start(n);
-      expect(r.status, `${n}: ${r.stderr.slice(-3000)}`).toBe(0);
+      expect(r.status, `${n}: ${r.stderr.slice(-3000)}\n${r.diagnosis}`).toBe(0);
       (runs[n] ??= []).push(r.pending.length ? `pending ${r.pending.join(', ')}` : 'ok');
       ms[n] = (ms[n] ?? 0) + r.ms;
       if (r.pending.length) still.push(n);

@@ -335,6 +335,21 @@ export class DeployLab {
     return r.stdout;
   }
 
+  /**
+   * What an operator looks at after a failed start, for the test's output: the failed units and
+   * their journals, the disk and the memory of the node (a CI machine is not this one).
+   */
+  diagnose(name: string): string {
+    const script = [
+      'echo "--- systemctl --failed"; systemctl --failed --no-legend --plain',
+      'for u in $(systemctl --failed --no-legend --plain | awk \'{ print $1 }\'); do echo "--- journalctl -u $u"; journalctl -u "$u" -n 40 --no-pager -o cat; done',
+      'echo "--- df -h / /var/lib /run"; df -h / /var/lib /run',
+      'echo "--- free -m"; free -m',
+    ].join('; ');
+    const r = this.bash(name, script, { timeoutMs: 30_000 });
+    return `${r.stdout}${r.stderr}`;
+  }
+
   /** Async, bounded run inside the node (the event loop keeps running: several nodes at once). */
   run(name: string, argv: string[], opts: ExecOpts = {}): Promise<Result> {
     const args = [...this.enter(name), ...argv];

@@ -36,6 +36,12 @@ export const BASE_PACKAGES = [
   'less',
 ];
 const COMPLETE = '.mhc-root-complete';
+/**
+ * Part of the cache key: raised when what a root holds changes, so a machine that keeps
+ * /var/cache/mhc-deploy between runs (a CI runner) builds a new root instead of reusing one made
+ * by an older version of this file.
+ */
+const ROOT_FORMAT = 2;
 
 /** Every package a node of this cluster needs (controllers and compute), sorted, unique. */
 export function labPackages(model: Model): string[] {
@@ -47,7 +53,7 @@ export function labPackages(model: Model): string[] {
 
 export function rootKey(pkgs: readonly string[], release: string = RELEASE): string {
   return createHash('sha256')
-    .update(JSON.stringify({ release, mirror: MIRROR, variant: 'minbase', pkgs }))
+    .update(JSON.stringify({ format: ROOT_FORMAT, release, mirror: MIRROR, variant: 'minbase', pkgs }))
     .digest('hex')
     .slice(0, 16);
 }
@@ -58,7 +64,13 @@ cache=$1 final=$2 release=$3 mirror=$4 include=$5
 mkdir -p -- "$cache"
 exec 9>>"$cache/.lock"
 flock -w 1800 9 || { echo "another build holds $cache/.lock" >&2; exit 1; }
-[[ -e $final/.mhc-root-complete ]] && exit 0
+if [[ -e $final/.mhc-root-complete ]]; then
+  # a root is only ever a read-only lower layer: one written to after it was made (a file newer
+  # than its marker: a chroot or a daemon run on it by hand) is no longer what debootstrap made
+  touched=$(find "$final" -xdev -newer "$final/.mhc-root-complete" ! -path "$final/.mhc-root-complete" -print -quit 2>/dev/null || true)
+  [[ -n $touched ]] || exit 0
+  echo "the cached root $final was written to after it was made ($touched): building it again" >&2
+fi
 # what a killed build left (we hold the lock: nobody else builds): debootstrap's mounts first
 awk -v c="$cache/.build." 'index($5, c) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l -- "$m"; done
 rm -rf --one-file-system -- "$cache"/.build.* "$final"
@@ -79,10 +91,16 @@ mv -T -- "$r" "$final"
 rm -rf -- "$tmp"
 `;
 
+/** Nothing in the root is newer than its completion marker (the build script's check, without the lock). */
+function untouched(root: string): boolean {
+  const r = spawnSync('find', [root, '-xdev', '-newer', join(root, COMPLETE), '!', '-path', join(root, COMPLETE), '-print', '-quit'], { encoding: 'utf8', timeout: 60_000 });
+  return r.status === 0 && r.stdout.trim() === '';
+}
+
 /** The cached root of this release for these packages: built (minutes) when missing. Returns its directory. */
 export function ensureRoot(pkgs: readonly string[], log: (s: string) => void = () => {}, release: string = RELEASE): string {
   const final = join(CACHE, `root-${rootKey(pkgs, release)}`);
-  if (existsSync(join(final, COMPLETE))) return final;
+  if (existsSync(join(final, COMPLETE)) && untouched(final)) return final;
   log(`building the Debian ${release} root ${final} (${pkgs.length} packages; a few minutes, once)`);
   const r = spawnSync('bash', ['-c', BUILD, 'build-root', CACHE, final, release, MIRROR, pkgs.join(',')], {
     encoding: 'utf8',

@@ -70,6 +70,18 @@ case $cmd in
   # $S/restarts/UNIT: Restart=on-failure: a kill leaves it waiting to start again
   kill) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/active/$u" "$S/hang-stop/$u"; [[ ! -e $S/restarts/$u ]] || { mkdir -p "$S/activating"; touch "$S/activating/$u"; }; done ;;
   reload) for u in "\${units[@]}"; do [[ -e $S/active/$(norm "$u") ]] || rc=1; done ;;
+  show)
+    # show -p ActiveState --value UNIT (the one property the scripts read); $S/settles/UNIT: an
+    # activating unit is active from the next query on (a start that finishes)
+    u=$(norm "\${units[-1]}")
+    if [[ -e $S/active/$u ]]; then
+      echo active
+    elif [[ -e $S/activating/$u ]]; then
+      echo activating
+      [[ ! -e $S/settles/$u ]] || { rm -f "$S/activating/$u"; touch "$S/active/$u"; }
+    else
+      echo inactive
+    fi ;;
   daemon-reload | reset-failed) ;;
   *) rc=0 ;;
 esac
