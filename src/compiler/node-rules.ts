@@ -1,6 +1,6 @@
 // What a node accepts from manifest.json. lib/common.sh (manifest_read) refuses a whole bundle
 // whose manifest lists one file it does not accept; these patterns are that rule. They live here
-// and reach the template through commonContext (templates/lifecycle/common.sh.hbs), and build.ts
+// and reach the template through commonContext (templates/lifecycle/lib/common.sh.hbs), and build.ts
 // applies them to every file of every bundle: the compiler never writes a bundle the node refuses.
 // `mhc audit` applies the same rule, and mhc's own allowlist of install directories
 // (INSTALL_ROOTS), to every manifest of a tree.

@@ -39,6 +39,13 @@ hb.registerHelper('secret', (ref: { name: string } | undefined, enc: unknown, at
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 hb.registerHelper('octal', (m: number, at: CallSite) => (value(m, at) as number).toString(8).padStart(4, '0'));
 
+// A template whose file name starts with "_" is a partial: bash (or text) that more than one
+// generated file carries, written once (templates/redis/_conf_password.sh.hbs is in
+// lib/operations.sh and in the standalone check_all_services.sh), included as {{> redis/_conf_password.sh}}.
+for (const [name, spec] of Object.entries(TEMPLATES)) {
+  if (/(^|\/)_[^/]*$/.test(name)) hb.registerPartial(name, hb.template(spec as Parameters<typeof Handlebars.template>[0]));
+}
+
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 
 /**

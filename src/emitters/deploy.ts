@@ -59,16 +59,16 @@ function targetsWithSecrets(facts: DeployFacts, files: readonly BundleFile[]) {
 function clustershell(model: Model, facts: DeployFacts): EmittedFile[] {
   const d = model.deploy;
   const files: EmittedFile[] = [
-    { path: `${CLUSH_DIR}/clush.conf`, content: render('deploy/clush.conf', d) },
-    { path: `${CLUSH_DIR}/groups.conf`, content: render('deploy/groups.conf', { source: GROUP_SOURCE }) },
+    { path: `${CLUSH_DIR}/clush.conf`, content: render('deploy/clustershell/clush.conf', d) },
+    { path: `${CLUSH_DIR}/groups.conf`, content: render('deploy/clustershell/groups.conf', { source: GROUP_SOURCE }) },
     {
       path: `${CLUSH_DIR}/groups.d/${GROUP_SOURCE}.yaml`,
-      content: render('deploy/groups.yaml', { source: GROUP_SOURCE, groups: facts.groups.map((g) => ({ name: g.name, about: g.about, nodeset: compress(g.nodes) })) }),
+      content: render('deploy/clustershell/groups.d/SOURCE.yaml', { source: GROUP_SOURCE, groups: facts.groups.map((g) => ({ name: g.name, about: g.about, nodeset: compress(g.nodes) })) }),
     },
   ];
   if (d.gateways.length && d.adminHost) {
     const routed = facts.groups.find((g) => g.name === 'all')!.nodes.filter((n) => !d.gateways.includes(n));
-    files.push({ path: `${CLUSH_DIR}/topology.conf`, content: render('deploy/topology.conf', { root: d.adminHost, gateways: compress(d.gateways), nodes: compress(routed) }) });
+    files.push({ path: `${CLUSH_DIR}/topology.conf`, content: render('deploy/clustershell/topology.conf', { root: d.adminHost, gateways: compress(d.gateways), nodes: compress(routed) }) });
   }
   return files;
 }
@@ -80,11 +80,11 @@ function ansible(model: Model, facts: DeployFacts, targets: ReturnType<typeof ta
   return [
     {
       path: `${ANSIBLE_DIR}/inventory.yml`,
-      content: render('deploy/inventory.yml', { controllers, compute: compute ? { ...compute, patterns: ansiblePatterns(compute.nodes) } : false, others }),
+      content: render('deploy/ansible/inventory.yml', { controllers, compute: compute ? { ...compute, patterns: ansiblePatterns(compute.nodes) } : false, others }),
     },
-    { path: `${ANSIBLE_DIR}/site.yml`, content: render('deploy/site.yml', model.deploy) },
-    { path: `${ANSIBLE_DIR}/ansible.cfg`, content: render('deploy/ansible.cfg', model.deploy) },
-    { path: `${ANSIBLE_DIR}/node-tasks.yml`, content: render('deploy/node-tasks.yml', { ...model.deploy, status: MHC_STATUS }) },
+    { path: `${ANSIBLE_DIR}/site.yml`, content: render('deploy/ansible/site.yml', model.deploy) },
+    { path: `${ANSIBLE_DIR}/ansible.cfg`, content: render('deploy/ansible/ansible.cfg', model.deploy) },
+    { path: `${ANSIBLE_DIR}/node-tasks.yml`, content: render('deploy/ansible/node-tasks.yml', { ...model.deploy, status: MHC_STATUS }) },
   ];
 }
 

@@ -110,7 +110,7 @@ export const glusterfs: Emitter = {
       const spare = g.members.filter((m) => !bricks.includes(m));
       out.push({
         path: VOLUME_PLAN,
-        content: render('glusterfs/volume-plan', {
+        content: render('glusterfs/etc/mhc/glusterfs/volume-plan', {
           volume: shellQuote(g.volumeName),
           replica: g.replicaCount,
           arbiter: g.arbiter && g.replicaCount === 3 ? 1 : 0,
@@ -127,7 +127,7 @@ export const glusterfs: Emitter = {
     if (mountsGluster(model, node)) {
       out.push({
         path: FSTAB_ENTRY,
-        content: render('glusterfs/fstab', { line: fstabLine(g, node) }),
+        content: render('glusterfs/etc/mhc/fstab.d/glusterfs', { line: fstabLine(g, node) }),
       });
     }
     return out;

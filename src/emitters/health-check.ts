@@ -39,7 +39,7 @@ export function checkScript(model: Model, node: Controller): string {
   const list = checks(model, node);
   const uses = (fn: Check['fn']) => list.some((c) => c.fn === fn);
   const services = node.services.filter((s) => s !== 'keepalived');
-  return render('health-check/check_all_services.sh', {
+  return render('health-check/usr/local/sbin/check_all_services.sh', {
     hostname: node.hostname,
     serviceList: services.length ? services.join(', ') : 'none',
     cmdTimeout: CMD_TIMEOUT,

@@ -25,7 +25,7 @@ export const hosts: Emitter = {
     return [
       {
         path: `files${HOSTS_FILE}`,
-        content: render('hosts/hosts', { entries: hostEntries(model) }),
+        content: render('hosts/etc/mhc/hosts', { entries: hostEntries(model) }),
         change: { action: 'runtime', rule: 'mhc: start_multihead.sh phase 0 (start_compute.sh on a compute node) merges it into /etc/hosts as one marked block' },
       },
     ];

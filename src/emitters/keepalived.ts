@@ -65,7 +65,7 @@ export function keepalivedFiles(model: Model, node: Controller): EmittedFile[] {
   });
   const state = preempt && node.vipOwner ? 'MASTER' : 'BACKUP';
   const instance = instanceName(model);
-  const conf = render('keepalived/keepalived.conf', {
+  const conf = render('keepalived/etc/keepalived/keepalived.conf', {
     hostname: node.hostname,
     cluster: model.cluster.name,
     instance,
@@ -92,7 +92,7 @@ export function keepalivedFiles(model: Model, node: Controller): EmittedFile[] {
     notifyScript: NOTIFY_SCRIPT,
     stateFile: STATE_FILE,
   });
-  const notify = render('keepalived/notify.sh', {
+  const notify = render('keepalived/usr/local/sbin/mhc-keepalived-notify', {
     hostname: node.hostname,
     instance,
     vip: `${vip.address}/${vip.prefix}`,

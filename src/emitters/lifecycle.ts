@@ -12,7 +12,7 @@ import { CHECK_SCRIPT, HOSTS_FILE, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG } 
 import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
 import { FSTAB_ENTRY, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
-import { PATHS } from './slurm.js';
+import { PATHS, computePackages } from './slurm.js';
 import { GALERA_GROUP_PORT } from './mariadb.js';
 import { NODE_RULES } from '../compiler/node-rules.js';
 import { packagesOf, phases, selectable, services, servicesHere } from './services.js';
@@ -21,6 +21,7 @@ export const COMMON_SH = 'lib/common.sh';
 export const FACTS_SH = 'lib/facts.sh';
 export const START_SH = 'bin/start_multihead.sh';
 export const STOP_SH = 'bin/stop_multihead.sh';
+export const START_COMPUTE = 'bin/start_compute.sh';
 /** Marks of the block the start script keeps in /etc/hosts (and start_compute.sh too). */
 export const HOSTS_BEGIN = '# BEGIN mhc cluster hosts (managed by mhc: do not edit inside this block)';
 export const HOSTS_END = '# END mhc cluster hosts';
@@ -45,7 +46,7 @@ export const orderedServices = (node: Controller): string[] => SERVICES.filter((
 
 const names = (ms: readonly { hostname: string }[] | undefined): string[] => (ms ?? []).map((m) => m.hostname);
 
-/** The context of templates/lifecycle/facts.sh.hbs. */
+/** The context of templates/lifecycle/lib/facts.sh.hbs. */
 export function factsContext(model: Model, node: Controller): Record<string, unknown> {
   const ranked = rankedControllers(model);
   const vip = model.network.vip;
@@ -146,7 +147,7 @@ export function factsSecrets(facts: Record<string, unknown>): string[] {
   return [f.galera.sstSecret, f.galera.rootSecret, f.redis.secret, f.slurm.mungeSecret, f.slurm.storageSecret].filter((n) => n !== '');
 }
 
-/** The context of templates/lifecycle/common.sh.hbs (identical for every bundle of a cluster). */
+/** The context of templates/lifecycle/lib/common.sh.hbs (identical for every bundle of a cluster). */
 export function commonContext(): Record<string, unknown> {
   return {
     hostsBegin: HOSTS_BEGIN,
@@ -163,7 +164,12 @@ export function commonContext(): Record<string, unknown> {
 
 /** lib/common.sh: every bundle that has a script gets it (controllers; compute when Slurm is on). */
 export function commonFile(): EmittedFile {
-  return { path: COMMON_SH, content: render('lifecycle/common.sh', commonContext()), mode: 0o644 };
+  return { path: COMMON_SH, content: render('lifecycle/lib/common.sh', commonContext()), mode: 0o644 };
+}
+
+/** bin/start_compute.sh: installs a compute node's packages and files, then starts munge and slurmd. */
+function startCompute(model: Model): EmittedFile {
+  return { path: START_COMPUTE, content: render('lifecycle/bin/start_compute.sh', { paths: PATHS, packages: computePackages(model) }) };
 }
 
 /** stop_multihead.sh --help's list of services, in stop order: "web, keepalived (or vip), …". */
@@ -201,14 +207,15 @@ export function startContext(node: Controller): Record<string, unknown> {
 export const lifecycle: Emitter = {
   name: 'lifecycle',
   emit(model, target) {
-    if (target.kind === 'compute') return model.slurm ? [commonFile()] : [];
+    // a compute node's bundle: start_compute.sh, the twin of start_multihead.sh (when Slurm is on)
+    if (target.kind === 'compute') return model.slurm ? [commonFile(), startCompute(model)] : [];
     const node = target.node;
     const facts = factsContext(model, node);
     return [
       commonFile(),
-      { path: FACTS_SH, content: render('lifecycle/facts.sh', facts), mode: 0o644, runtimeSecrets: factsSecrets(facts) },
-      { path: START_SH, content: render('lifecycle/start_multihead.sh', startContext(node)) },
-      { path: STOP_SH, content: render('lifecycle/stop_multihead.sh', { node: node.hostname, stopLog: STOP_LOG, serviceHelp: serviceHelp() }) },
+      { path: FACTS_SH, content: render('lifecycle/lib/facts.sh', facts), mode: 0o644, runtimeSecrets: factsSecrets(facts) },
+      { path: START_SH, content: render('lifecycle/bin/start_multihead.sh', startContext(node)) },
+      { path: STOP_SH, content: render('lifecycle/bin/stop_multihead.sh', { node: node.hostname, stopLog: STOP_LOG, serviceHelp: serviceHelp() }) },
     ];
   },
 };

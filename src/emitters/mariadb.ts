@@ -32,7 +32,7 @@ export function providerOptions(g: Galera): string {
 }
 
 export function galeraCnf(model: Model, g: Galera, node: { hostname: string; ip: string }): string {
-  return render('mariadb/galera.cnf', {
+  return render('mariadb/etc/mysql/mariadb.conf.d/60-galera.cnf', {
     hostname: node.hostname,
     port: g.port,
     bufferPool: g.innodbBufferPoolSize ?? '',
@@ -54,7 +54,7 @@ export function galeraCnf(model: Model, g: Galera, node: { hostname: string; ip:
 }
 
 export function garbConf(g: Galera, arb: { hostname: string; ip: string }): string {
-  return render('mariadb/garb.conf', {
+  return render('mariadb/etc/mhc/garbd/garb.conf', {
     clusterName: g.clusterName,
     members: g.members.length === 1 ? 'one MariaDB node' : `${g.members.length} MariaDB nodes`,
     arbHostname: arb.hostname,

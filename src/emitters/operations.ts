@@ -31,11 +31,11 @@ const unit = (name: string): string => `files/etc/systemd/system/${name}`;
 export function timerFiles(model: Model): EmittedFile[] {
   const b = model.backup;
   return [
-    { path: unit('mhc-backup.service'), content: render('systemd/backup.service', { bin: BIN, dir: b.dir, retentionDays: b.retentionDays }) },
-    { path: unit('mhc-backup.timer'), content: render('systemd/backup.timer', { schedule: b.schedule }) },
-    { path: unit('mhc-status-monitor.service'), content: render('systemd/status-monitor.service', { wrapper: STATUS_WRAPPER, out: STATUS_JSON }) },
-    { path: unit('mhc-status-monitor.timer'), content: render('systemd/status-monitor.timer', {}) },
-    { path: `files${STATUS_WRAPPER}`, content: render('systemd/status-json', { bin: BIN, out: STATUS_JSON }), mode: 0o755 },
+    { path: unit('mhc-backup.service'), content: render('operations/etc/systemd/system/mhc-backup.service', { bin: BIN, dir: b.dir, retentionDays: b.retentionDays }) },
+    { path: unit('mhc-backup.timer'), content: render('operations/etc/systemd/system/mhc-backup.timer', { schedule: b.schedule }) },
+    { path: unit('mhc-status-monitor.service'), content: render('operations/etc/systemd/system/mhc-status-monitor.service', { wrapper: STATUS_WRAPPER, out: STATUS_JSON }) },
+    { path: unit('mhc-status-monitor.timer'), content: render('operations/etc/systemd/system/mhc-status-monitor.timer', {}) },
+    { path: `files${STATUS_WRAPPER}`, content: render('operations/usr/local/sbin/mhc-status-json', { bin: BIN, out: STATUS_JSON }), mode: 0o755 },
   ];
 }
 
@@ -102,32 +102,32 @@ export function operationsFiles(model: Model, node: Controller, installed: reado
     ...timers,
     {
       path: OPS_SH,
-      content: render('operations/operations.sh', opsContext(model, node, [...installed, ...timers.map((f) => f.path.slice('files'.length))])),
+      content: render('operations/lib/operations.sh', opsContext(model, node, [...installed, ...timers.map((f) => f.path.slice('files'.length))])),
       mode: 0o644,
     },
     {
       path: STATUS_SH,
-      content: render('operations/status_multihead.sh', ctx),
+      content: render('operations/bin/status_multihead.sh', ctx),
       mode: 0o755,
     },
     {
       path: BACKUP_SH,
-      content: render('operations/backup.sh', ctx),
+      content: render('operations/bin/backup.sh', ctx),
       mode: 0o755,
     },
     {
       path: RESTORE_SH,
-      content: render('operations/restore.sh', ctx),
+      content: render('operations/bin/restore.sh', ctx),
       mode: 0o755,
     },
     {
       path: CLUSTER_INFO_SH,
-      content: render('operations/cluster_info.sh', ctx),
+      content: render('operations/bin/cluster_info.sh', ctx),
       mode: 0o755,
     },
     {
       path: WEB_HEALTH_SH,
-      content: render('operations/web_health_check.sh', ctx),
+      content: render('operations/bin/web_health_check.sh', ctx),
       mode: 0o755,
     },
   ];

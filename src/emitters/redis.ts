@@ -155,7 +155,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
   for (const i of list) {
     out.push({
       path: files(i.staticPath),
-      content: render('redis/redis.conf', {
+      content: render('redis/etc/redis/mhc/redis-PORT.conf', {
         instance: i.name,
         hostname: node.hostname,
         role: i.role,
@@ -175,7 +175,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
     });
     out.push({
       path: files(i.runtimePath) + SEED_SUFFIX,
-      content: render('redis/redis-runtime.conf', {
+      content: render('redis/etc/redis/redis-mhc-PORT.conf.seed', {
         runtime: i.runtimePath,
         instance: i.name,
         static: i.staticPath,
@@ -192,7 +192,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
   if (r.mode === 'sentinel') {
     out.push({
       path: files(sentinelStaticPath),
-      content: render('redis/sentinel.conf', {
+      content: render('redis/etc/redis/mhc/sentinel.conf', {
         hostname: node.hostname,
         masterName: r.sentinel.masterName,
         runtime: sentinelRuntimePath,
@@ -212,7 +212,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
     });
     out.push({
       path: files(sentinelRuntimePath) + SEED_SUFFIX,
-      content: render('redis/sentinel-runtime.conf', {
+      content: render('redis/etc/redis/sentinel-mhc.conf.seed', {
         runtime: sentinelRuntimePath,
         instance: SENTINEL_INSTANCE,
         static: sentinelStaticPath,
@@ -230,12 +230,12 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
   for (const unit of units) {
     out.push({
       path: files(unitDropin(unit)),
-      content: render('redis/umask-dropin.conf', { unit, umask: UNIT_UMASK }),
+      content: render('redis/etc/systemd/system/redis-server@mhc-PORT.service.d/mhc-umask.conf', { unit, umask: UNIT_UMASK }),
     });
   }
   out.push({
     path: INSTANCES,
-    content: render('redis/instances', {
+    content: render('redis/etc/mhc/redis/instances', {
       hostname: node.hostname,
       mode: r.mode,
       units,
@@ -254,7 +254,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
   if (r.mode === 'cluster') {
     out.push({
       path: CLUSTER_PLAN,
-      content: render('redis/cluster-plan', {
+      content: render('redis/etc/mhc/redis/cluster-plan', {
         port: r.port,
         replicas: replicasPerMaster(r),
         ...placementText(r),

@@ -17,7 +17,6 @@ export const GRES_CONF = 'files/etc/slurm/gres.conf';
 export const SLURMCTLD_DROPIN = 'files/etc/systemd/system/slurmctld.service.d/10-mhc.conf';
 export const SLURMDBD_DROPIN = 'files/etc/systemd/system/slurmdbd.service.d/10-mhc.conf';
 export const MUNGE_KEY_B64 = 'files/etc/munge/munge.key.b64';
-export const START_COMPUTE = 'bin/start_compute.sh';
 /** Debian's slurmd.service reads SLURMD_OPTIONS from here (EnvironmentFile=-/etc/default/slurmd) */
 export const SLURMD_DEFAULTS = 'files/etc/default/slurmd';
 /**
@@ -125,7 +124,7 @@ export function gresLines(model: Model): string[] {
 export function slurmConf(model: Model): string {
   const s = model.slurm!;
   const nodes = model.computeNodes;
-  return render('slurm/slurm.conf', {
+  return render('slurm/etc/slurm/slurm.conf', {
     clusterName: s.clusterName,
     controllers: s.controllers,
     slurmUser: s.slurmUser,
@@ -164,7 +163,7 @@ function common(model: Model): EmittedFile[] {
 function commonUncached(model: Model): EmittedFile[] {
   const files: EmittedFile[] = [
     { path: SLURM_CONF, content: slurmConf(model) },
-    { path: CGROUP_CONF, content: render('slurm/cgroup.conf', {}) },
+    { path: CGROUP_CONF, content: render('slurm/etc/slurm/cgroup.conf', {}) },
     // base64 text; the start script decodes it into /etc/munge/munge.key (no comment: base64 -d reads it)
     {
       path: MUNGE_KEY_B64,
@@ -178,7 +177,7 @@ function commonUncached(model: Model): EmittedFile[] {
   if (gres.length)
     files.push({
       path: GRES_CONF,
-      content: render('slurm/gres.conf', { lines: gres }),
+      content: render('slurm/etc/slurm/gres.conf', { lines: gres }),
     });
   return files;
 }
@@ -193,8 +192,8 @@ function configlessFiles(model: Model): EmittedFile[] {
   const servers = s.controllers.map((c) => `${c.hostname}:${SLURMCTLD_PORT}`).join(',');
   return [
     ...common(model).filter((f) => f.path === MUNGE_KEY_B64),
-    { path: SLURMD_DEFAULTS, content: render('slurm/slurmd-defaults', { servers }) },
-    { path: SLURMD_DROPIN, content: render('slurm/slurmd-dropin.conf', {}) },
+    { path: SLURMD_DEFAULTS, content: render('slurm/etc/default/slurmd', { servers }) },
+    { path: SLURMD_DROPIN, content: render('slurm/etc/systemd/system/slurmd.service.d/10-mhc.conf', {}) },
   ];
 }
 
@@ -277,18 +276,7 @@ export const slurm: Emitter = {
   emit(model, target) {
     const s = model.slurm;
     if (!s) return [];
-    if (target.kind === 'compute') {
-      return [
-        ...(s.configless ? configlessFiles(model) : common(model)),
-        {
-          path: START_COMPUTE,
-          content: render('slurm/start_compute.sh', {
-            paths: PATHS,
-            packages: computePackages(model),
-          }),
-        },
-      ];
-    }
+    if (target.kind === 'compute') return s.configless ? configlessFiles(model) : common(model);
     const node = target.node;
     if (!runs(node, 'slurm')) return [];
     const files = common(model);
@@ -297,7 +285,7 @@ export const slurm: Emitter = {
     if (a) {
       files.push({
         path: SLURMDBD_CONF,
-        content: render('slurm/slurmdbd.conf', {
+        content: render('slurm/etc/slurm/slurmdbd.conf', {
           dbdHost: node.hostname,
           dbdPort: a.port,
           slurmUser: s.slurmUser,
@@ -312,13 +300,13 @@ export const slurm: Emitter = {
         owner: s.slurmUser,
         group: s.slurmUser,
       });
-      files.push({ path: SLURMDBD_DROPIN, content: render('slurm/slurmdbd-dropin.conf', {}) });
+      files.push({ path: SLURMDBD_DROPIN, content: render('slurm/etc/systemd/system/slurmdbd.service.d/10-mhc.conf', {}) });
     }
     const mount = s.stateMount;
     if (mount || a) {
       files.push({
         path: SLURMCTLD_DROPIN,
-        content: render('slurm/slurmctld-dropin.conf', {
+        content: render('slurm/etc/systemd/system/slurmctld.service.d/10-mhc.conf', {
           mount: mount ?? false,
           slurmdbd: !!a,
         }),

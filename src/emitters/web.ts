@@ -28,7 +28,7 @@ export function upstreamServers(web: Web, node: Controller, s: Service): string[
 
 export function site(web: Web, node: Controller, target: Model['target']): string {
   const tls = web.ssl.mode !== 'off';
-  return render('web/site', {
+  return render('web/etc/nginx/sites-available/mhc.conf', {
     hostname: node.hostname,
     domain: web.domain,
     tls,
@@ -100,7 +100,7 @@ export function envVars(model: Model, node: Controller, s: Service): { key: stri
   return v;
 }
 
-/** The site's plain-HTTP server answers /health itself (templates/web/site.hbs), with or without TLS. */
+/** The site's plain-HTTP server answers /health itself (templates/web/etc/nginx/sites-available/mhc.conf.hbs), with or without TLS. */
 export const NGINX_HEALTH_URL = 'http://127.0.0.1/health';
 
 const here = (model: Model, node: Controller): Web | undefined => (model.web && runs(node, 'web') ? model.web : undefined);
@@ -153,12 +153,12 @@ export const web: Emitter = {
     const node = target.node;
     const out: EmittedFile[] = [
       { path: SITE, content: site(w, node, model.target) },
-      { path: SITE_ENABLED, content: render('web/site-enabled', {}) },
+      { path: SITE_ENABLED, content: render('web/etc/nginx/sites-enabled/mhc.conf', {}) },
     ];
     for (const s of w.services) {
       out.push({
         path: `files/etc/systemd/system/${unitName(s)}`,
-        content: render('web/unit', {
+        content: render('web/etc/systemd/system/mhc-web-NAME.service', {
           name: s.name,
           kind: s.kind,
           port: s.port,
@@ -171,7 +171,7 @@ export const web: Emitter = {
       });
       out.push({
         path: `files${envFile(s)}`,
-        content: render('web/env', {
+        content: render('web/etc/mhc/web/NAME.env', {
           name: s.name,
           vars: envVars(model, node, s),
         }),

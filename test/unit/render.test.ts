@@ -30,31 +30,31 @@ const GARB = { clusterName: 'hpc', members: 'db1, db2', arbHostname: 'arb', arbI
 
 describe('template render errors', () => {
   it('renders a real template when nothing is missing', () => {
-    expect(Object.hasOwn(TEMPLATES, 'mariadb/garb.conf')).toBe(true);
-    expect(render('mariadb/garb.conf', GARB)).toContain('GALERA_NODES="10.0.0.1,10.0.0.2"');
+    expect(Object.hasOwn(TEMPLATES, 'mariadb/etc/mhc/garbd/garb.conf')).toBe(true);
+    expect(render('mariadb/etc/mhc/garbd/garb.conf', GARB)).toContain('GALERA_NODES="10.0.0.1,10.0.0.2"');
   });
 
   it('a missing value: templates/<name>.hbs:L:C at the reference, then the message without " - L:C"', () => {
     const { arbIp: _, ...lacking } = GARB;
-    const e = renderError('mariadb/garb.conf', lacking);
+    const e = renderError('mariadb/etc/mhc/garbd/garb.conf', lacking);
     expect(e).toBeInstanceOf(CompilerBug);
-    expect(e.message).toBe('templates/mariadb/garb.conf.hbs:4:33: "arbIp" not defined in [object Object]');
+    expect(e.message).toBe('templates/mariadb/etc/mhc/garbd/garb.conf.hbs:4:33: "arbIp" not defined in [object Object]');
     expect(at(e.message).rest.startsWith('arbIp}}')).toBe(true);
     // handlebars' own error is kept as the cause (its column counts from 0)
     expect((e.cause as Error).message).toBe('"arbIp" not defined in [object Object] - 4:32');
   });
 
   it('inside a block: the line and column of the reference in the loop body', () => {
-    const e = renderError('hosts/hosts', { entries: [{ ip: '10.0.0.1', names: 'a' }, { ip: '10.0.0.2' }] });
+    const e = renderError('hosts/etc/mhc/hosts', { entries: [{ ip: '10.0.0.1', names: 'a' }, { ip: '10.0.0.2' }] });
     expect(e).toBeInstanceOf(CompilerBug);
-    expect(e.message).toBe('templates/hosts/hosts.hbs:4:17: "names" not defined in [object Object]');
+    expect(e.message).toBe('templates/hosts/etc/mhc/hosts.hbs:4:17: "names" not defined in [object Object]');
     expect(at(e.message).rest).toBe('names}}');
   });
 
   it("a helper's missing argument (strict mode lets it through as undefined) is refused at the helper call", () => {
-    const e = renderError('hosts/hosts', { entries: [{ names: 'a' }] });
+    const e = renderError('hosts/etc/mhc/hosts', { entries: [{ names: 'a' }] });
     expect(e).toBeInstanceOf(CompilerBug);
-    expect(e.message).toBe('templates/hosts/hosts.hbs:4:1: "pad" was given a value that is not defined');
+    expect(e.message).toBe('templates/hosts/etc/mhc/hosts.hbs:4:1: "pad" was given a value that is not defined');
     expect(at(e.message).rest.startsWith('{{pad ip 15}}')).toBe(true);
   });
 
