@@ -73,6 +73,10 @@ export const glusterfsService = service({
   label: 'GlusterFS',
   aliases: ['storage', 'gluster'],
   phase: 'storage',
+  day2: {
+    disruption: { restart: "this node's brick is offline until glusterd is back; the clients keep the other replicas, the volume heals it" },
+    gates: ['GlusterFS: every brick online, no entry left to heal (gluster volume heal VOLUME info)'],
+  },
   here: (model, node) => runs(node, 'glusterfs') || mountsGluster(model, node),
   packages: (model, node) => (runs(node, 'glusterfs') && model.gluster ? ['glusterfs-server'] : mountsGluster(model, node) ? ['glusterfs-client'] : []),
   units: () => ['glusterd.service'],

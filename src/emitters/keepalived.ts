@@ -121,6 +121,13 @@ export const keepalivedService = service({
   label: 'Keepalived',
   aliases: ['vip'],
   phase: 'keepalived',
+  day2: {
+    disruption: {
+      restart: 'the VIP moves away if this node holds it (and back by priority): clients of the VIP reconnect once',
+      reload: 'none: keepalived re-reads its file; the VIP stays unless a priority or the instance changed',
+    },
+    gates: ['keepalived: the VIP on exactly one node'],
+  },
   here: hasKeepalived,
   packages: () => ['keepalived'],
   units: () => ['keepalived.service'],

@@ -6,7 +6,7 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { addresses as ips, service, type PortRule } from './service.js';
+import { addresses as ips, service, type PortRule, type SettingRule } from './service.js';
 import { MARIADB_SOCKET } from './paths.js';
 
 type Galera = NonNullable<Model['galera']>;
@@ -69,11 +69,57 @@ export const GALERA_GROUP_PORT = 4567;
 export const GALERA_IST_PORT = 4568;
 export const GALERA_SST_PORT = 4444;
 
+const SET_GLOBAL = 'MariaDB: a dynamic variable: SET GLOBAL on each member as well as the file (no restart)';
+const READ_ONLY = 'MariaDB: read only while mariadbd runs: a rolling restart, one member at a time, each back in Synced before the next';
+/**
+ * What a change to each setting mhc writes in 60-galera.cnf needs on a running member. `dynamic`:
+ * MariaDB 10.11's information_schema.SYSTEM_VARIABLES.READ_ONLY is NO (test/daemons/mariadb.test.ts
+ * asks the real server); where mhc is stricter than the server, the rule says why.
+ */
+export const GALERA_SETTINGS: Readonly<Record<string, SettingRule>> = {
+  'bind-address': { action: 'restart', dynamic: false, rule: READ_ONLY },
+  port: { action: 'restart', dynamic: false, rule: READ_ONLY },
+  binlog_format: { action: 'runtime', dynamic: true, rule: SET_GLOBAL },
+  default_storage_engine: { action: 'runtime', dynamic: true, rule: SET_GLOBAL },
+  innodb_autoinc_lock_mode: { action: 'restart', dynamic: false, rule: READ_ONLY },
+  innodb_buffer_pool_size: { action: 'runtime', dynamic: true, rule: `${SET_GLOBAL}; InnoDB resizes the pool online, in chunks` },
+  innodb_lock_wait_timeout: { action: 'runtime', dynamic: true, rule: SET_GLOBAL },
+  wsrep_on: { action: 'restart', dynamic: true, rule: 'mhc: wsrep_on is dynamic, but switching replication off under a running member is never a configuration change; a rolling restart' },
+  wsrep_provider: { action: 'restart', dynamic: false, rule: READ_ONLY },
+  wsrep_cluster_name: {
+    action: 'restart',
+    dynamic: true,
+    rule: 'Galera: members with another cluster name refuse each other: every member at once (a whole-cluster stop, then a bootstrap from the safe member)',
+  },
+  wsrep_cluster_address: {
+    action: 'none',
+    dynamic: true,
+    rule: 'MariaDB: a SET GLOBAL wsrep_cluster_address reconnects the member to the group: the file only, read at the next start',
+  },
+  wsrep_node_address: { action: 'restart', dynamic: true, rule: "mhc: the member's own address is its membership: it rejoins under the new one (a rolling restart)" },
+  wsrep_node_name: { action: 'runtime', dynamic: true, rule: SET_GLOBAL },
+  wsrep_provider_options: {
+    action: 'restart',
+    dynamic: true,
+    rule: 'Galera: only some provider options change at run time (gcache.size does not): mhc restarts, one member at a time',
+  },
+  wsrep_slave_threads: { action: 'runtime', dynamic: true, rule: SET_GLOBAL },
+  wsrep_sst_method: { action: 'runtime', dynamic: true, rule: SET_GLOBAL },
+  wsrep_sst_auth: { action: 'runtime', dynamic: true, rule: `${SET_GLOBAL}; the SST user's password changes by ALTER USER once (it replicates)` },
+};
+
 export const mariadbService = service({
   key: 'mariadb',
   label: 'MariaDB Galera',
   aliases: ['database', 'galera'],
   phase: 'database',
+  day2: {
+    disruption: {
+      restart: 'this member leaves the group and rejoins by IST (an SST when gcache no longer covers its gap); the others keep serving',
+      runtime: 'none: SET GLOBAL on the running member',
+    },
+    gates: ['Galera: every member Synced, one Primary component of all of them'],
+  },
   here: (_model, node) => runs(node, 'mariadb'),
   packages: (model) => (model.galera ? ['mariadb-server', 'mariadb-client', 'galera-4', model.galera.sstMethod === 'mariabackup' ? 'mariadb-backup' : 'rsync'] : []),
   units: () => ['mariadb.service'],
@@ -99,6 +145,8 @@ export const mariadbService = service({
     dest === GARB_CONF.slice('files'.length)
       ? { action: 'none', rule: 'mhc: a copy for the arbitrator host, which no bundle installs (its operator copies it to /etc/default/garb and restarts garbd there)' }
       : { action: 'restart', rule: 'MariaDB: wsrep_* and [mysqld] options in 60-galera.cnf are read when mariadbd starts; restart one node at a time, each back in Synced before the next' },
+  // the file's rule is the strictest of its settings'; a plan reads the setting's own
+  settings: (dest) => (dest === GALERA_CNF.slice('files'.length) ? GALERA_SETTINGS : undefined),
 });
 
 export const mariadb: Emitter = {

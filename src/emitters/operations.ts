@@ -44,6 +44,7 @@ export const backupService = service({
   key: 'backup',
   label: 'Backup',
   phase: 'backup',
+  day2: { disruption: { restart: 'none: a timer; the next backup runs at its time' }, gates: [] },
   here: () => true,
   units: () => ['mhc-backup.timer', 'mhc-status-monitor.timer'],
   configDirs: ['/etc/mhc'],

@@ -25,7 +25,7 @@ import { placeholder } from '../compiler/secrets.js';
 import { runs, type Controller, type Member, type Model } from '../compiler/model.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { addresses as ips, isUnitFile, service, UNIT_RULE, type Check, type PortRule } from './service.js';
+import { addresses as ips, isUnitFile, service, UNIT_RULE, type Check, type PortRule, type SettingRule } from './service.js';
 
 type Redis = NonNullable<Model['redis']>;
 
@@ -295,10 +295,43 @@ function redisChecks(r: Redis, node: Controller): Check[] {
 
 const here = (model: Model, node: Controller): Redis | undefined => (model.redis && runs(node, 'redis') ? model.redis : undefined);
 
+const CONFIG_SET = 'redis.conf: CONFIG SET on the running instance (read back with CONFIG GET) as well as the file, no restart';
+const IMMUTABLE = 'redis.conf: CONFIG SET refuses it (immutable): a restart, one instance at a time, a master after its replica took over';
+const PROTECTED = 'redis.conf: a protected config (enable-protected-configs is off): CONFIG SET refuses it; a restart, one instance at a time';
+/**
+ * What a change to each setting mhc writes in an instance's static redis.conf needs. `dynamic`: the
+ * running redis-server takes `CONFIG SET` for it (test/daemons/redis.test.ts asks Debian 12's 7.0);
+ * where mhc is stricter, the rule says why.
+ */
+export const REDIS_SETTINGS: Readonly<Record<string, SettingRule>> = {
+  bind: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  port: { action: 'restart', dynamic: true, rule: 'mhc: the port names the instance (redis-server@mhc-PORT, its cluster node, its Sentinel entry): a new port is a new instance' },
+  'protected-mode': { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  requirepass: { action: 'runtime', dynamic: true, rule: `${CONFIG_SET}; its consumers (masterauth, Sentinel, the web apps) switch in the same step` },
+  masterauth: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  'replica-announce-ip': { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  'cluster-enabled': { action: 'restart', dynamic: false, rule: `${IMMUTABLE}; a mode change is a new cluster (its data moved by backup and restore)` },
+  'cluster-config-file': { action: 'restart', dynamic: false, rule: IMMUTABLE },
+  'cluster-node-timeout': { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  'cluster-announce-ip': { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  dir: { action: 'restart', dynamic: false, rule: `${PROTECTED}; the data set moves with it (stop, move, start)` },
+  dbfilename: { action: 'restart', dynamic: false, rule: PROTECTED },
+  save: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  pidfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
+  logfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
+};
+
 export const redisService = service({
   key: 'redis',
   label: 'Redis',
   phase: 'redis',
+  day2: {
+    disruption: {
+      restart: 'the instance restarts; a master hands its slots to its replica first (clients of those slots reconnect once)',
+      runtime: 'none: CONFIG SET on the running instance',
+    },
+    gates: ['Redis: cluster_state ok on every instance (Sentinel mode: the quorum of Sentinels reachable)'],
+  },
   here: (_model, node) => runs(node, 'redis'),
   packages: (model) => (model.redis ? ['redis-server', 'redis-tools', ...(model.redis.mode === 'sentinel' ? ['redis-sentinel'] : [])] : []),
   units: (model, node) => {
@@ -322,6 +355,8 @@ export const redisService = service({
       return { action: 'restart', rule: 'redis.conf: read when redis-server (or Sentinel) starts; restart one instance at a time, a master after its replica took over' };
     return { action: 'none', rule: 'mhc: a plan start_multihead.sh phase 3 reads; a cluster that is built is never re-created' };
   },
+  // an instance's static file (Sentinel's changes by SENTINEL SET, not per redis.conf setting)
+  settings: (dest) => (dest.startsWith(`${STATIC_DIR}/redis-`) && dest.endsWith('.conf') ? REDIS_SETTINGS : undefined),
 });
 
 export const redis: Emitter = {

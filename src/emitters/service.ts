@@ -22,6 +22,16 @@ export interface ChangeRule {
   readonly rule: string;
 }
 
+/**
+ * What a change to one setting of a file needs, where that is finer than the file's ChangeRule
+ * (a day-2 plan decides per changed setting): `dynamic` is the daemon's own word on the setting
+ * (MariaDB: information_schema.SYSTEM_VARIABLES.READ_ONLY = NO), checked against the real daemon
+ * by its test in test/daemons/; `action` is what mhc does, stricter than `dynamic` where `rule` says why.
+ */
+export interface SettingRule extends ChangeRule {
+  readonly dynamic: boolean;
+}
+
 /** One firewall rule a node needs for a service. */
 export interface PortRule {
   /** 'vrrp' is IP protocol 112, not a port */
@@ -75,11 +85,15 @@ export interface ServiceDescriptor {
   readonly backupItems: readonly BackupItem[];
   /** what a change to each installed file (absolute path on the node) its emitter writes needs */
   change(dest: string): ChangeRule;
+  /** for a day-2 plan: what each kind of change disrupts, and what must hold before (and after) a node's step */
+  readonly day2?: { readonly disruption: Partial<Record<ChangeAction, string>>; readonly gates: readonly string[] };
+  /** for a file whose settings change apart (its key → rule), the rules of every key mhc writes there; undefined: the file's rule */
+  settings(dest: string): Readonly<Record<string, SettingRule>> | undefined;
 }
 
 /** A descriptor with the parts a service lacks left empty. */
 export function service(d: Pick<ServiceDescriptor, 'key' | 'label' | 'phase' | 'here' | 'change'> & Partial<ServiceDescriptor>): ServiceDescriptor {
-  return { aliases: [], packages: () => [], units: () => [], configDirs: [], ports: () => [], checks: () => [], backupItems: [], ...d };
+  return { aliases: [], packages: () => [], units: () => [], configDirs: [], ports: () => [], checks: () => [], backupItems: [], settings: () => undefined, ...d };
 }
 
 /** Changes to files only mhc's scripts read: nothing to do on a running node (the next run of a script reads them). */

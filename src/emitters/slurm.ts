@@ -239,6 +239,13 @@ export const slurmService = service({
   key: 'slurm',
   label: 'Slurm',
   phase: 'slurm',
+  day2: {
+    disruption: {
+      restart: 'slurmctld here is unavailable up to SlurmctldTimeout (the other controller answers); slurmd restarts keep running jobs',
+      runtime: 'none: scontrol reconfigure',
+    },
+    gates: ['Slurm: scontrol ping reports every slurmctld UP'],
+  },
   here: (_model, node) => runs(node, 'slurm'),
   packages: (model) => (model.slurm ? ['munge', 'slurmctld', 'slurm-client', ...(model.slurm.accounting ? ['slurmdbd'] : [])] : []),
   units: (model) => ['munge.service', ...(model.slurm?.accounting ? ['slurmdbd.service'] : []), 'slurmctld.service'],

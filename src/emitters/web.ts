@@ -124,6 +124,13 @@ export const webService = service({
   key: 'web',
   label: 'Web services',
   phase: 'web',
+  day2: {
+    disruption: {
+      restart: "this node's web services restart; nginx on the other nodes serves meanwhile",
+      reload: 'none: nginx reloads without dropping a connection',
+    },
+    gates: ['web: web_health_check.sh reports every service healthy'],
+  },
   here: (_model, node) => runs(node, 'web'),
   packages: (model) => (model.web ? ['nginx', 'openssl'] : []),
   units: (model, node) => [...(here(model, node)?.services ?? []).map(unitName), 'nginx.service'],

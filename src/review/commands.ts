@@ -12,6 +12,8 @@ import { formatAuditJson, formatAuditText } from './audit-format.js';
 import { compareSides } from './compare.js';
 import { formatDiff, type DiffFormat } from './diff-format.js';
 import { explain, formatExplainJson, formatExplainText } from './explain.js';
+import { planSides, type Plan } from './plan.js';
+import { formatPlan, type PlanFormat } from './plan-format.js';
 import { renderReport } from './report.js';
 import type { SideInput } from './report-facts.js';
 import { loadSide, parseSpec, readTarballs, readTree, readYamlBytes, ReviewError, type SourceSpec } from './tree-source.js';
@@ -136,6 +138,24 @@ export function registerReviewCommands(p: Command, io: ReviewIO): void {
         if (!same) io.exit(DIFF_EXIT.DIFFERENT);
       },
     );
+
+  p.command('plan')
+    .description(
+      'what applying NEW to a cluster running OLD takes, node by node in order: each step (nothing, live change, reload, restart, membership), why and by whose rule, its disruption and gates (exit 0 nothing to do, 1 changes, 2 usage, 3 cannot read)',
+    )
+    .argument('<old>', 'what the cluster runs: a cluster YAML, a built tree (out/<cluster>) or git:REF:PATH')
+    .argument('<new>', 'what it is to run: same choices')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .action((a: string, b: string, o: { format: PlanFormat }) => {
+      let plan: Plan;
+      try {
+        plan = planSides(loadSide(a, MHC_VERSION), loadSide(b, MHC_VERSION), MHC_VERSION);
+      } catch (e) {
+        return fail(io, e, 3);
+      }
+      io.out(formatPlan(plan, o.format));
+      if (plan.changes) io.exit(1);
+    });
 
   p.command('audit')
     .description('check a cluster YAML or a built tree for HA pitfalls, leaked secrets, permissions and tampering; list the ports each node must open (exit 1 on errors)')

@@ -53,6 +53,10 @@ export interface ManifestEntry {
   readonly group?: string;
   readonly sha256?: string;
   readonly secrets?: readonly string[];
+  /** provenance: the service whose file it is, and what a change to it needs (absent in trees built before descriptors) */
+  readonly service?: string;
+  readonly change?: string;
+  readonly change_rule?: string;
 }
 
 export interface Manifest {
@@ -114,6 +118,9 @@ export function parseManifest(text: string): Manifest | undefined {
             ...(str(f.group) ? { group: str(f.group) } : {}),
             ...(str(f.sha256) ? { sha256: str(f.sha256) } : {}),
             ...(strs(f.secrets) ? { secrets: strs(f.secrets) } : {}),
+            ...(str(f.service) ? { service: str(f.service) } : {}),
+            ...(str(f.change) ? { change: str(f.change) } : {}),
+            ...(str(f.change_rule) ? { change_rule: str(f.change_rule) } : {}),
           };
           return e;
         })

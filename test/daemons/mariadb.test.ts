@@ -14,7 +14,7 @@ import { AWKWARD, buildText, compileText, EXAMPLES, withTarget } from '../helper
 import { daemonRoot, requireTool, ROOT_BUILD_MS, run, runFor, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { refusal } from '../../src/compiler/secrets.js';
-import { clusterAddress, GALERA_PROVIDER } from '../../src/emitters/mariadb.js';
+import { clusterAddress, GALERA_PROVIDER, GALERA_SETTINGS } from '../../src/emitters/mariadb.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
 
@@ -100,6 +100,8 @@ for ((k=2; k<=\${#names[@]}; k++)); do
   for _ in $(seq 150); do [[ $(sql "$n" "show status like 'wsrep_local_state_comment'" | cut -f2) == Synced ]] && break; sleep 0.2; done
 done
 echo "SIZE $(sql g1 "show status like 'wsrep_cluster_size'" | cut -f2)"
+# which variables the running server lets SET GLOBAL change (GALERA_SETTINGS' "dynamic")
+sql g1 "SELECT LOWER(VARIABLE_NAME), READ_ONLY FROM information_schema.SYSTEM_VARIABLES" | sed 's/^/VAR /'
 for n in "\${names[@]}"; do echo "ROW $n $(sql "$n" 'select v from mhc_t.t where id=1') $(sql "$n" "show status like 'wsrep_local_state_comment'" | cut -f2)"; done
 grep -h 'mariabackup SST completed on joiner' "$s"/g*/run/err.log || true
 `;
@@ -241,6 +243,10 @@ describe('live: Galera forms from the generated files, joiners by mariabackup SS
       const out = res.out.split('\n');
       expect(out).toContain(`SIZE ${g.members.length}`);
       for (let i = 1; i <= g.members.length; i++) expect(out).toContain(`ROW g${i} from-g1 Synced`);
+      // each setting's rule says "dynamic" exactly when this server lets SET GLOBAL change it
+      const readOnly = new Map(out.filter((l) => l.startsWith('VAR ')).map((l) => l.slice(4).split('\t') as [string, string]));
+      expect(readOnly.size).toBeGreaterThan(300);
+      for (const [k, r] of Object.entries(GALERA_SETTINGS)) expect(readOnly.get(k.replace(/-/g, '_')), k).toBe(r.dynamic ? 'NO' : 'YES');
       // every joiner got its data by SST (mariabackup logged in with the password from the file)
       expect(out.filter((l) => l.includes('mariabackup SST completed on joiner'))).toHaveLength(g.members.length - 1);
     },

@@ -13,12 +13,12 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AWKWARD, buildText, compileText, EXAMPLES, withTarget } from '../helpers.js';
-import { daemonRoot, forTarget, requireTool, ROOT_BUILD_MS, scratch } from './tools.js';
+import { daemonRoot, forTarget, requireTool, ROOT_BUILD_MS, run, scratch } from './tools.js';
 import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
-import { SENTINEL_DOWN_AFTER } from '../../src/emitters/redis.js';
+import { REDIS_SETTINGS, SENTINEL_DOWN_AFTER } from '../../src/emitters/redis.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
@@ -311,6 +311,38 @@ const judged = Object.fromEntries(TARGET_OSES.map((os) => [os, 0])) as Record<Ta
 afterAll(() => console.log(`redis-server judged instances: ${JSON.stringify(judged)}`));
 // the other targets' daemons: their cached root, built (minutes, once, under a lock) when missing
 beforeAll(() => void TARGET_OSES.forEach((os) => daemonRoot(os)), ROOT_BUILD_MS);
+
+describe("each setting's rule (REDIS_SETTINGS) says dynamic exactly when redis-server takes CONFIG SET for it", () => {
+  it('a real redis-server (no TCP: a unix socket) answers CONFIG SET of its own value for every key mhc writes', () => {
+    const d = join(dir, 'config-set');
+    mkdirSync(d, { recursive: true });
+    // each key: CONFIG GET, then CONFIG SET of the same value (changes nothing); OK or the refusal
+    const script = String.raw`set -u
+d=$1; shift
+redis-server --port 0 --unixsocket "$d/s.sock" --dir "$d" --save '' --daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" >/dev/null
+for _ in $(seq 50); do redis-cli -s "$d/s.sock" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+for k in "$@"; do
+  v=$(redis-cli -s "$d/s.sock" --raw CONFIG GET "$k" | sed -n 2p)
+  printf 'SET %s %s\n' "$k" "$(redis-cli -s "$d/s.sock" CONFIG SET "$k" "$v" 2>&1 | tr '\n' ' ')"
+done
+redis-cli -s "$d/s.sock" shutdown nosave >/dev/null 2>&1 || true`;
+    const keys = Object.keys(REDIS_SETTINGS);
+    const r = run('unshare', ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', 'bash', '-c', script, 'config-set', d, ...keys], { timeoutMs: 30000 });
+    expect(r.status, r.stderr).toBe(0);
+    const answers = new Map(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('SET '))
+        .map((l) => [l.split(' ')[1]!, l.split(' ').slice(2).join(' ')]),
+    );
+    expect([...answers.keys()].sort()).toEqual([...keys].sort());
+    for (const k of keys) {
+      const a = answers.get(k)!;
+      if (REDIS_SETTINGS[k]!.dynamic) expect(a.trim(), k).toBe('OK');
+      else expect(a, k).toMatch(/can't set (immutable|protected) config/);
+    }
+  });
+});
 
 describe('redis-server and Sentinel accept every generated file', () => {
   // every example for every target, run by that release's redis-server

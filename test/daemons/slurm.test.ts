@@ -489,8 +489,12 @@ describe('slurm daemons', () => {
       }
       const start = fileOf(files, 'compute', 'bin/start_compute.sh');
       if (start) {
-        writeFileSync(join(S, 'start_compute.sh'), start.content);
-        const r = run('shellcheck', ['-s', 'bash', join(S, 'start_compute.sh')]);
+        // as it lies in the bundle: bin/ beside lib/common.sh, which it sources (shellcheck -x follows it)
+        mkdirSync(join(S, 'bin'), { recursive: true });
+        mkdirSync(join(S, 'lib'), { recursive: true });
+        writeFileSync(join(S, 'bin/start_compute.sh'), start.content);
+        writeFileSync(join(S, 'lib/common.sh'), fileOf(files, 'compute', 'lib/common.sh')!.content);
+        const r = run('shellcheck', ['-x', '-s', 'bash', join(S, 'bin/start_compute.sh')]);
         expect(r.status, r.stdout).toBe(0);
         counts.shellcheck++;
       }

@@ -182,6 +182,37 @@ describe('mhc diff (CLI)', () => {
   });
 });
 
+describe('mhc plan (CLI)', () => {
+  const dir = tmp('plan');
+  const a = join(dir, 'a.yaml');
+  const b = join(dir, 'b.yaml');
+  writeFileSync(a, BASE);
+  writeFileSync(b, edit(BASE, 'database:\n', 'database:\n  galera: { slave_threads: 8 }\n'));
+
+  it('exit 0 nothing to do, 1 changes, 2 bad usage, 3 a side it cannot read; text, markdown, json', () => {
+    const same = mhc(['plan', a, a]);
+    expect(same.code).toBe(0);
+    expect(same.out).toContain('nothing to do');
+    const d = mhc(['plan', a, b]);
+    expect(d.code, d.err).toBe(1);
+    expect(d.out).toMatch(/^1\. c3 \(controller\)$/m);
+    expect(d.out).toMatch(/live change\s+mariadb/);
+    expect(d.out.indexOf('c3 (controller)')).toBeLessThan(d.out.indexOf('c1 (controller)'));
+    const j = mhc(['plan', a, b, '--format', 'json']);
+    expect(j.code).toBe(1);
+    const plan = JSON.parse(j.out) as { changes: boolean; nodes: { bundle: string }[] };
+    expect(plan.changes).toBe(true);
+    expect(plan.nodes.map((n) => n.bundle)).toEqual(['c3', 'c2', 'c1']);
+    expect(mhc(['plan', a, b, '--format', 'markdown']).out).toMatch(/^### 1\. c3 \(controller\)$/m);
+    expect(mhc(['plan', a, b, '--format', 'yaml']).code).toBe(2);
+    expect(mhc(['plan', a]).code).toBe(2);
+    const missing = mhc(['plan', a, join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toMatch(/^mhc: cannot read .*nope\.yaml/);
+    expect(missing.err).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('mhc audit (CLI)', () => {
   it('exit 0 on a clean config, 1 on errors, 1 on warnings only with --strict, 3 when unreadable', () => {
     const dir = tmp('audit');

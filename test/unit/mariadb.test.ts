@@ -2,13 +2,15 @@
 // every node, this node's address and name, the SST secret quoted for MariaDB option files,
 // owner mysql 0600) and the garbd arbitrator configuration.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AWKWARD, buildFile, buildText, compileText, EXAMPLES } from '../helpers.js';
+import { AWKWARD, buildFile, buildText, compileText, EXAMPLES, ROOT } from '../helpers.js';
 import { compile } from '../../src/compiler/compile.js';
 import { refusal } from '../../src/compiler/secrets.js';
+import { GALERA_SETTINGS, mariadbService } from '../../src/emitters/mariadb.js';
+import { CHANGE_ACTIONS } from '../../src/emitters/service.js';
 
 const CNF = 'files/etc/mysql/mariadb.conf.d/60-galera.cnf';
 const GARB = 'files/etc/mhc/garbd/garb.conf';
@@ -162,5 +164,34 @@ describe('mariadb emitter', () => {
     expect(without.diagnostics.map((d) => d.code)).toContain('W301');
     const f = buildFile(join(EXAMPLES, 'two_controllers.yaml'));
     expect(f.get(`head1/${CNF}`)!.content).not.toContain('10.20.0.9');
+  });
+});
+
+describe('a change to each setting of 60-galera.cnf has its own rule (a day-2 plan decides per setting)', () => {
+  it('every key the template can write has one, the descriptor gives them for 60-galera.cnf only, and the file rule is the strictest', () => {
+    // the template's own `key = ` lines (optional ones included), and what every example writes
+    const template = readFileSync(join(ROOT, 'templates/mariadb/etc/mysql/mariadb.conf.d/60-galera.cnf.hbs'), 'utf8');
+    const keys = new Set([...template.matchAll(/^([a-z_-]+) = /gm)].map((m) => m[1]!));
+    for (const ex of readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'))) {
+      for (const [path, f] of buildFile(join(EXAMPLES, ex))) {
+        if (path.endsWith(`/${CNF}`)) for (const group of ['mysqld', 'galera']) for (const k of settings(f.content, group).keys()) expect(keys.has(k), k).toBe(true);
+      }
+    }
+    expect(
+      [...keys].filter((k) => !(k in GALERA_SETTINGS)),
+      'keys without a rule',
+    ).toEqual([]);
+    expect(
+      Object.keys(GALERA_SETTINGS).filter((k) => !keys.has(k)),
+      'rules for keys mhc never writes',
+    ).toEqual([]);
+    const dest = CNF.slice('files'.length);
+    expect(mariadbService.settings(dest)).toBe(GALERA_SETTINGS);
+    expect(mariadbService.settings('/etc/mhc/garbd/garb.conf')).toBeUndefined();
+    const rank = (a: string) => CHANGE_ACTIONS.indexOf(a as (typeof CHANGE_ACTIONS)[number]);
+    const strictest = Math.max(...Object.values(GALERA_SETTINGS).map((r) => rank(r.action)));
+    expect(rank(mariadbService.change(dest).action)).toBe(strictest);
+    // a dynamic variable mhc still restarts for says why (mhc's or Galera's rule, not "read only")
+    for (const [k, r] of Object.entries(GALERA_SETTINGS)) if (r.dynamic && r.action === 'restart') expect(r.rule, k).not.toMatch(/read only/);
   });
 });

@@ -1,0 +1,99 @@
+// mhc plan, pure core: each changed file or setting decided by its service's rule, steps in the
+// order to run them, no value ever shown, and the exit-status facts (changes or not).
+import { describe, expect, it } from 'vitest';
+import { planSides, settingsOf } from '../../src/review/plan.js';
+import { formatPlan } from '../../src/review/plan-format.js';
+import { sideFromFiles } from '../../src/review/side.js';
+import { AWKWARD } from '../helpers.js';
+import { BASE, edit, treeFiles, V, yamlSide } from './fixtures.js';
+
+const GALERA = 'files/etc/mysql/mariadb.conf.d/60-galera.cnf';
+const plan = (a: string, b: string) => planSides(yamlSide(a), yamlSide(b), V);
+const stepsOf = (p: ReturnType<typeof plan>, bundle: string) => p.nodes.find((n) => n.bundle === bundle)?.steps ?? [];
+
+describe('mhc plan (pure)', () => {
+  it('the same YAML twice: nothing to do, no node', () => {
+    const p = plan(BASE, BASE);
+    expect(p.changes).toBe(false);
+    expect(p.nodes).toEqual([]);
+    expect(formatPlan(p, 'text')).toContain('nothing to do');
+  });
+
+  it('a dynamic Galera variable: a live change on every MariaDB node, no restart, the rule named', () => {
+    const b = edit(BASE, 'database:\n', 'database:\n  galera: { slave_threads: 8 }\n');
+    const p = plan(BASE, b);
+    expect(p.changes).toBe(true);
+    for (const c of ['c1', 'c2', 'c3']) {
+      const db = stepsOf(p, c).find((s) => s.service === 'mariadb')!;
+      expect(db.verb, c).toBe('live change');
+      expect(db.reasons).toEqual([{ what: `${GALERA}: wsrep_slave_threads`, action: 'runtime', rule: expect.stringMatching(/SET GLOBAL/) }]);
+      expect(db.disruption).toMatch(/SET GLOBAL/);
+      expect(db.gates.join()).toMatch(/Synced/);
+    }
+  });
+
+  it('a read-only Galera setting with a dynamic one: the node restarts (the stronger), both named', () => {
+    const b = edit(BASE, 'database:\n', 'database:\n  port: 3307\n  galera: { slave_threads: 8 }\n');
+    const p = plan(BASE, b);
+    const db = stepsOf(p, 'c2').find((s) => s.service === 'mariadb')!;
+    expect(db.verb).toBe('restart');
+    expect(db.reasons.map((r) => `${r.what.split(': ')[1]} ${r.action}`).sort()).toEqual(['port restart', 'wsrep_slave_threads runtime']);
+  });
+
+  it('controllers run one at a time, the first-ranked (VIP owner, primary slurmctld) last; compute nodes first', () => {
+    const b = edit(BASE, 'max_time: "01:00:00"', 'max_time: "02:00:00"');
+    const p = plan(BASE, b);
+    const order = p.nodes.map((n) => n.bundle);
+    expect(order[0]).toBe('compute');
+    expect(order.slice(1)).toEqual(['c3', 'c2', 'c1']);
+    // slurm.conf: its rule from the manifest (slurm.conf(5)), on every node
+    for (const n of p.nodes) {
+      const r = n.steps.find((s) => s.service === 'slurm')?.reasons.find((x) => x.what === 'files/etc/slurm/slurm.conf');
+      expect(r?.rule, n.bundle).toMatch(/slurm\.conf\(5\)/);
+    }
+  });
+
+  it('a file with no rule recorded (a tree from an older mhc) is a restart of its service, and says so', () => {
+    const files = treeFiles(BASE);
+    const old = files.map((f) => (f.path.endsWith('manifest.json') ? { ...f, content: f.content.replace(/,\n\s*"change": "[a-z]+",\n\s*"change_rule": "[^"]*"/g, '') } : f));
+    const b = edit(BASE, 'max_time: "01:00:00"', 'max_time: "03:00:00"');
+    const nf = treeFiles(b).map((f) => (f.path.endsWith('manifest.json') ? { ...f, content: f.content.replace(/,\n\s*"change": "[a-z]+",\n\s*"change_rule": "[^"]*"/g, '') } : f));
+    expect(nf.find((f) => f.path.endsWith('manifest.json'))!.content).not.toContain('"change"');
+    const p = planSides(sideFromFiles('a', 'tree', old), sideFromFiles('b', 'tree', nf), V);
+    const s = stepsOf(p, 'c1').find((x) => x.service === 'slurm')!;
+    expect(s.verb).toBe('restart');
+    expect(s.reasons[0]!.rule).toMatch(/no rule .*treated as a restart/);
+  });
+
+  it('a node added is a membership change; the plan says it does not order its steps yet', () => {
+    const b = edit(BASE, '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n', '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n').replace(
+      '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n',
+      '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n  - { hostname: c4, ip: 10.9.0.14, priority: 70 }\n',
+    );
+    const p = plan(BASE, b);
+    expect(p.membership).toEqual([{ bundle: 'c4', change: 'added' }]);
+    expect(p.changes).toBe(true);
+    expect(p.notes.join()).toMatch(/membership change/);
+  });
+
+  it('embedded secrets never appear, in any format; a setting shows by its name only', () => {
+    const embed = { ...AWKWARD } as Record<string, string>;
+    const a = sideFromFiles('a', 'tree', treeFiles(BASE, embed));
+    const b = sideFromFiles('b', 'tree', treeFiles(edit(BASE, 'database:\n', 'database:\n  galera: { slave_threads: 8 }\n'), embed));
+    const p = planSides(a, b, V);
+    for (const f of ['text', 'markdown', 'json'] as const) {
+      const out = formatPlan(p, f);
+      for (const v of Object.values(AWKWARD)) if (v.length >= 6) expect(out.includes(v), `${f} leaks ${v}`).toBe(false);
+      expect(out).toContain('wsrep_slave_threads');
+      expect(out).not.toMatch(/wsrep_slave_threads = 8/);
+    }
+  });
+
+  it('settingsOf reads `key = value` and `key value` lines, not comments or sections', () => {
+    expect([...settingsOf('# c\n[galera]\nwsrep_on = ON\nbind 1.2.3.4 127.0.0.1\n; x\n\nsave 1 2\n').entries()]).toEqual([
+      ['wsrep_on', 'ON'],
+      ['bind', '1.2.3.4 127.0.0.1'],
+      ['save', '1 2'],
+    ]);
+  });
+});
