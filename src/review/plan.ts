@@ -102,6 +102,14 @@ function reasonsFor(c: FileChange, a: Side, b: Side): { service: string; reasons
   return { service, reasons: [{ what: c.path, action: e.change as ChangeAction, rule: e.change_rule ?? NO_RULE }] };
 }
 
+/** What a step disrupts when its service's descriptor does not say (mhc's own files, a service without day2). */
+const FALLBACK_DISRUPTION: Record<ChangeAction, (service: string) => string> = {
+  none: () => 'none',
+  runtime: () => 'none: applied to the running node',
+  reload: (s) => `${s}'s units reload on this node`,
+  restart: (s) => `${s}'s units restart on this node`,
+};
+
 function stepOf(service: string, reasons: readonly PlanReason[]): PlanStep {
   const action = strongest(reasons.map((r) => r.action));
   const d = services().find((s) => s.key === service);
@@ -110,7 +118,7 @@ function stepOf(service: string, reasons: readonly PlanReason[]): PlanStep {
     service,
     verb: VERB[action],
     reasons,
-    disruption: action === 'none' ? 'none' : (day2?.disruption[action] ?? `${service}'s units ${action === 'restart' ? 'restart' : 'reload'} on this node`),
+    disruption: day2?.disruption[action] ?? FALLBACK_DISRUPTION[action](service),
     gates: action === 'none' ? [] : (day2?.gates ?? []),
   };
 }
