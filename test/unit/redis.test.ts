@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AWKWARD, buildFile, buildText, compileText, EXAMPLES, ROOT } from '../helpers.js';
+import { AWKWARD, buildFile, buildText, compileText, EXAMPLES } from '../helpers.js';
 import { compile } from '../../src/compiler/compile.js';
 import { fill, placeholder, refusal, secretsIn, sentinelCredential } from '../../src/compiler/secrets.js';
 import { clusterPairs, REDIS_SETTINGS, redisService, STATIC_DIR } from '../../src/emitters/redis.js';
-import { CHANGE_ACTIONS } from '../../src/emitters/service.js';
+import { expectSettingRules, templateKeys } from './setting-rules.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 
 const read = (name: string) => readFileSync(join(EXAMPLES, name), 'utf8');
@@ -380,23 +380,9 @@ describe('the sentinel secret encoding', () => {
 
 describe("a change to each setting of an instance's redis.conf has its own rule (a day-2 plan decides per setting)", () => {
   it('every key the template writes has one; the descriptor gives them for the static files of the instances only; the file rule is the strictest', () => {
-    const template = readFileSync(join(ROOT, 'templates/redis/etc/redis/mhc/redis-PORT.conf.hbs'), 'utf8');
-    const keys = new Set([...template.matchAll(/^([a-z][a-z-]*) /gm)].map((m) => m[1]!));
-    expect(keys.size).toBeGreaterThan(10);
-    expect(
-      [...keys].filter((k) => !(k in REDIS_SETTINGS)),
-      'keys without a rule',
-    ).toEqual([]);
-    expect(
-      Object.keys(REDIS_SETTINGS).filter((k) => !keys.has(k)),
-      'rules for keys mhc never writes',
-    ).toEqual([]);
-    expect(redisService.settings(`${STATIC_DIR}/redis-6379.conf`)).toBe(REDIS_SETTINGS);
+    expectSettingRules(redisService, `${STATIC_DIR}/redis-6379.conf`, REDIS_SETTINGS, templateKeys('redis/etc/redis/mhc/redis-PORT.conf.hbs', /^([a-z][a-z-]*) /gm));
     expect(redisService.settings(`${STATIC_DIR}/sentinel.conf`)).toBeUndefined();
     expect(redisService.settings('/etc/redis/redis-mhc-6379.conf.seed')).toBeUndefined();
-    const rank = (a: string) => CHANGE_ACTIONS.indexOf(a as (typeof CHANGE_ACTIONS)[number]);
-    const strictest = Math.max(...Object.values(REDIS_SETTINGS).map((r) => rank(r.action)));
-    expect(rank(redisService.change(`${STATIC_DIR}/redis-6379.conf`).action)).toBe(strictest);
     for (const [k, r] of Object.entries(REDIS_SETTINGS)) if (r.dynamic && r.action === 'restart') expect(r.rule, k).toMatch(/^mhc: /);
   });
 });
