@@ -19,7 +19,8 @@ const ARGS = [
   '--formats-exts',
   'bash:sh,bash,hbs',
   '--pattern',
-  '**/*.{ts,sh,sh.hbs}',
+  // bash templates: x.sh.hbs, and the executables without an ending under sbin/ (mhc-keepalived-notify)
+  '{**/*.{ts,sh,sh.hbs},**/sbin/*.hbs}',
   // .gitignore already keeps these out; explicit, so a scan of a copy without it is the same
   '--ignore',
   '**/node_modules/**,**/generated/**,**/artifacts/**,**/dist/**',
