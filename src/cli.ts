@@ -7,7 +7,13 @@ import { relative, resolve as resolvePath } from 'node:path';
 import { compile, type Compiled } from './compiler/compile.js';
 import { formatJson, formatProblems, formatText, hasErrors, summaryLine, type Span } from './compiler/diagnostics.js';
 import { InputReadError, readInput } from './compiler/load.js';
-import { build, selectTargets } from './compiler/build.js';
+import { allTargets, build, selectTargets } from './compiler/build.js';
+import type { NodeApplyPlan } from './emitters/day2.js';
+import { applyPlans } from './review/apply-data.js';
+import { rawFromBundle } from './review/build-side.js';
+import { planSides } from './review/plan.js';
+import { sideFromFiles, type Side } from './review/side.js';
+import { loadSide, ReviewError } from './review/tree-source.js';
 import { writeFileAtomic, removeFile, replaceFile, stageFile, stageTree, WriteError, type StagedFile } from './compiler/write.js';
 import { packBundle, tarballMode } from './compiler/pack.js';
 import { secretsOf } from './compiler/bundle.js';
@@ -71,7 +77,48 @@ function secretFinder(c: Compiled): (name: string) => Span | undefined {
 
 const plural = (n: number, s: string) => `${n} ${s}${n === 1 ? '' : 's'}`;
 
-async function cmdBuild(config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; secrets?: string; quiet?: boolean }): Promise<void> {
+type BuildOpts = { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; secrets?: string; quiet?: boolean; planFrom?: string };
+
+/**
+ * --plan-from OLD: the day-2 plan from OLD (anything `mhc diff` reads) to this YAML, cut per
+ * controller bundle (plan/apply-plan.sh). The plan is decided on the whole cluster built in memory
+ * without the plans (so it is the one `mhc plan OLD NEW` prints), whatever --node selects.
+ */
+function planFrom(spec: string, config: string, c: Compiled, quiet: boolean): Map<string, NodeApplyPlan> | undefined {
+  const model = c.model!;
+  const whole = build({ model, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: MHC_VERSION, targets: allTargets(model) });
+  if (!whole.files) return undefined; // the build below reports why
+  const b = sideFromFiles(
+    config,
+    'yaml',
+    rawFromBundle(whole.files),
+    model.computeNodes.map((n) => n.hostname),
+  );
+  let a: Side;
+  try {
+    a = loadSide(spec, MHC_VERSION);
+  } catch (e) {
+    if (e instanceof ReviewError || isSystemError(e)) {
+      err(`mhc: --plan-from ${printable(spec)}: ${printable(e.message)}\n`);
+      throw new Exit(EXIT.IO);
+    }
+    throw e;
+  }
+  const plan = planSides(a, b, MHC_VERSION);
+  if (!quiet) {
+    const steps = plan.nodes.reduce((n, x) => n + x.steps.filter((st) => st.verb !== 'nothing').length, 0);
+    out(
+      `plan from ${printable(spec)}: ${plural(steps, 'step')} on ${plural(plan.nodes.length, 'node')}, in this order: ${plan.nodes.map((n) => n.bundle).join(' ') || '(none)'} (mhc plan prints it whole)\n`,
+    );
+  }
+  return applyPlans(
+    plan,
+    a,
+    model.controllers.map((n) => n.hostname),
+  );
+}
+
+async function cmdBuild(config: string, o: BuildOpts): Promise<void> {
   if (o.secrets && !o.embedSecrets) {
     err('mhc: --secrets FILE is only read with --embed-secrets\n');
     throw new Exit(EXIT.USAGE);
@@ -87,12 +134,14 @@ async function cmdBuild(config: string, o: { output: string; node: string[]; tar
     for (const u of sel.unknown) err(`mhc: --node ${u.name}: no such node in ${config}${u.guess ? ` (did you mean ${u.guess}?)` : ''}\n`);
     throw new Exit(EXIT.USAGE);
   }
+  const plans = o.planFrom ? planFrom(o.planFrom, config, c, !!o.quiet) : undefined;
   const result = build({
     model,
     literals: c.literals!,
     inputSha256: c.inputSha256,
     mhcVersion: MHC_VERSION,
     targets: sel.targets,
+    ...(plans ? { applyPlans: plans } : {}),
     // environment: of the YAML first (inside build), then --secrets FILE, then the process environment
     ...(o.embedSecrets ? { embedFrom: { ...process.env, ...fromFile } } : {}),
     findSecretInSource: secretFinder(c),
@@ -363,7 +412,8 @@ export function program(): Command {
     .option('--embed-secrets', 'write secret values into the files (from environment:, then --secrets FILE, then the process environment)')
     .option('--secrets <file>', 'with --embed-secrets: read values from this secrets.env (NAME=value lines)')
     .option('-q, --quiet', 'print nothing on success')
-    .action((config: string, o: { output: string; node: string[]; tar?: boolean; embedSecrets?: boolean; secrets?: string; quiet?: boolean }) => cmdBuild(config, o));
+    .option('--plan-from <old>', 'day 2: each controller bundle carries the plan from OLD (what the cluster runs: its built tree, a YAML or git:REF:PATH) for bin/apply_multihead.sh')
+    .action((config: string, o: BuildOpts) => cmdBuild(config, o));
 
   p.command('schema')
     .description('print the JSON Schema of the cluster YAML (for yaml-language-server)')

@@ -7,6 +7,7 @@ import type { Literals } from './normalize.js';
 import { fill, refusal, resolve } from './secrets.js';
 import { CLUSTER_EMITTERS, EMITTERS, FINAL_EMITTER } from '../emitters/index.js';
 import type { BuildInfo } from '../emitters/emitter.js';
+import type { NodeApplyPlan } from '../emitters/day2.js';
 import { didYouMean } from './did-you-mean.js';
 import { nodeRefusal } from './node-rules.js';
 
@@ -44,6 +45,8 @@ export interface BuildRequest {
   readonly embedFrom?: Readonly<Record<string, string | undefined>>;
   /** where `${NAME}` is written in the YAML, for diagnostics about secrets */
   readonly findSecretInSource?: (name: string) => Span | undefined;
+  /** `--plan-from OLD`: per bundle, its part of the day-2 plan */
+  readonly applyPlans?: ReadonlyMap<string, NodeApplyPlan>;
 }
 
 export interface BuildResult {
@@ -53,7 +56,7 @@ export interface BuildResult {
 
 export function build(req: BuildRequest): BuildResult {
   const { model } = req;
-  const info: BuildInfo = { mhcVersion: req.mhcVersion, inputSha256: req.inputSha256, secretsEmbedded: !!req.embedFrom };
+  const info: BuildInfo = { mhcVersion: req.mhcVersion, inputSha256: req.inputSha256, secretsEmbedded: !!req.embedFrom, ...(req.applyPlans ? { applyPlans: req.applyPlans } : {}) };
   const perTarget = new Map<Target, BundleFile[]>();
   for (const t of req.targets) {
     const bundle = new BundleFiles(t.name);

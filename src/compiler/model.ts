@@ -140,6 +140,9 @@ export interface ModelData {
     password: SecretRef;
     /** replicas per master in cluster mode */
     replicas: number;
+    /** redis.conf maxmemory ("256mb", bytes as a string), when limited */
+    maxmemory?: string;
+    maxmemoryPolicy?: string;
     sentinel: {
       port: number;
       quorum: number;

@@ -337,6 +337,8 @@ export function normalize(f: Folded): Normalized {
       port: r?.port ?? DEFAULTS.redis.port,
       password: secretRef('redis', f.redisPassword, literals, literalAt, used),
       replicas: mode === 'cluster' ? (r?.cluster?.replicas ?? DEFAULTS.redis.cluster.replicas) : 0,
+      ...(r?.maxmemory !== undefined ? { maxmemory: String(r.maxmemory).replace(/\s+/g, '').toLowerCase() } : {}),
+      ...(r?.maxmemory_policy ? { maxmemoryPolicy: r.maxmemory_policy } : {}),
       sentinel: {
         port: r?.sentinel?.port ?? DEFAULTS.redis.sentinel.port,
         quorum: r?.sentinel?.quorum ?? Math.floor(redisMembers.length / 2) + 1,

@@ -143,6 +143,14 @@ const redis = z.strictObject({
   password: secret.optional().describe('requirepass and masterauth of every Redis node'),
   mode: z.enum(['auto', 'cluster', 'sentinel']).optional().describe('cluster, sentinel, or auto: Redis Cluster from 3 redis nodes on, Sentinel below'),
   port: port.optional().describe('the Redis port'),
+  maxmemory: z
+    .union([z.number().int().min(1), z.string().regex(/^\s*\d+\s*(kb|mb|gb|k|m|g)?\s*$/i, { message: 'bytes, or a size such as 256mb or 2gb (redis.conf units)' })])
+    .optional()
+    .describe("each instance's memory limit (redis.conf maxmemory): bytes, or 256mb, 2gb; absent: no limit. Changed on a running cluster by CONFIG SET"),
+  maxmemory_policy: z
+    .enum(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'])
+    .optional()
+    .describe('what an instance at maxmemory evicts (redis.conf maxmemory-policy; Redis default noeviction)'),
   cluster: z
     .strictObject({
       password: secret.optional().describe('another spelling of redis.password'),

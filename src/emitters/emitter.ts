@@ -3,12 +3,15 @@
 import type { BundleFile, EmittedFile } from '../compiler/bundle.js';
 import type { Model, Target } from '../compiler/model.js';
 import type { ServiceDescriptor } from './service.js';
+import type { NodeApplyPlan } from './day2.js';
 
 export interface BuildInfo {
   readonly mhcVersion: string;
   /** sha256 of the input bytes */
   readonly inputSha256: string;
   readonly secretsEmbedded: boolean;
+  /** `mhc build --plan-from OLD`: per bundle, its part of the day-2 plan (plan/apply-plan.sh) */
+  readonly applyPlans?: ReadonlyMap<string, NodeApplyPlan>;
 }
 
 export interface Emitter {

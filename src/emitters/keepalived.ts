@@ -131,6 +131,9 @@ export const keepalivedService = service({
   here: hasKeepalived,
   packages: () => ['keepalived'],
   units: () => ['keepalived.service'],
+  reloadUnits: () => ['keepalived.service'],
+  // keepalived(8) --config-test: parses the file and exits non-zero on an error
+  validate: [{ argv: ['keepalived', '--config-test', '-f'], dest: KEEPALIVED_CONF }],
   configDirs: ['/etc/keepalived'],
   ports: (model, node) =>
     hasKeepalived(model, node)

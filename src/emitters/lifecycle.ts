@@ -15,6 +15,7 @@ import { WEB_USER, unitName } from './web.js';
 import { PATHS, computePackages } from './slurm.js';
 import { GALERA_GROUP_PORT } from './mariadb.js';
 import { NODE_RULES } from '../compiler/node-rules.js';
+import { APPLY_JOURNAL, APPLY_SH, INSTALLED_MARK, applyPlanFile } from './day2.js';
 import { packagesOf, phases, selectable, services, servicesHere } from './services.js';
 
 export const COMMON_SH = 'lib/common.sh';
@@ -26,6 +27,7 @@ export const START_COMPUTE = 'bin/start_compute.sh';
 export const HOSTS_BEGIN = '# BEGIN mhc cluster hosts (managed by mhc: do not edit inside this block)';
 export const HOSTS_END = '# END mhc cluster hosts';
 export const STOP_LOG = '/var/log/cluster_multihead_stop.log';
+export const APPLY_LOG = '/var/log/cluster_multihead_apply.log';
 /** Files the start script replaces are kept here, one directory per run. */
 export const FILE_BACKUPS = '/var/backups/mhc/files';
 /** Per service, a marker that its files changed and its daemons still need a reload/restart. */
@@ -68,6 +70,8 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
     labels: services().map((d) => ({ key: d.key, label: d.label })),
     aliases: services().flatMap((d) => d.aliases.map((alias) => ({ alias, key: d.key }))),
     units: here.map((d) => ({ key: d.key, units: d.units(model, node).join(' ') })),
+    reloadUnits: here.map((d) => ({ key: d.key, units: d.reloadUnits(model, node).join(' ') })),
+    validators: here.flatMap((d) => d.validate.map((v) => ({ service: d.key, argv: v.argv.join(' '), dest: v.dest ?? '' }))),
     phases: phases().map((p) => ({ ...p, here: p.key === '' || hereKeys.has(p.key) ? '1' : '0' })),
     packages: packagesOf(model, node),
     controllers: ranked.map((c) => ({ hostname: c.hostname, ip: c.ip, services: SERVICES.filter((x) => runs(c, x)).join(' ') })),
@@ -158,6 +162,7 @@ export function commonContext(): Record<string, unknown> {
     mungeKey: PATHS.mungeKey,
     mungeKeyB64: PATHS.mungeKeyB64,
     seedSuffix: SEED_SUFFIX,
+    installedMark: INSTALLED_MARK,
     ...NODE_RULES,
   };
 }
@@ -204,18 +209,32 @@ export function startContext(node: Controller): Record<string, unknown> {
   };
 }
 
+export function applyContext(node: Controller): Record<string, unknown> {
+  return {
+    node: node.hostname,
+    applyLog: APPLY_LOG,
+    journal: APPLY_JOURNAL,
+    changedDir: CHANGED_DIR,
+    fileBackups: FILE_BACKUPS,
+    secretsEnv: SECRETS_ENV,
+  };
+}
+
 export const lifecycle: Emitter = {
   name: 'lifecycle',
-  emit(model, target) {
+  emit(model, target, _sofar, info) {
     // a compute node's bundle: start_compute.sh, the twin of start_multihead.sh (when Slurm is on)
     if (target.kind === 'compute') return model.slurm ? [commonFile(), startCompute(model)] : [];
     const node = target.node;
     const facts = factsContext(model, node);
+    const plan = info.applyPlans?.get(target.name);
     return [
       commonFile(),
       { path: FACTS_SH, content: render('lifecycle/lib/facts.sh', facts), mode: 0o644, runtimeSecrets: factsSecrets(facts) },
       { path: START_SH, content: render('lifecycle/bin/start_multihead.sh', startContext(node)) },
       { path: STOP_SH, content: render('lifecycle/bin/stop_multihead.sh', { node: node.hostname, stopLog: STOP_LOG, serviceHelp: serviceHelp() }) },
+      { path: APPLY_SH, content: render('lifecycle/bin/apply_multihead.sh', applyContext(node)) },
+      ...(plan ? [applyPlanFile(plan, target.name)] : []),
     ];
   },
 };

@@ -166,6 +166,8 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         cluster: r.mode === 'cluster',
         nodesFile: `nodes-${i.port}.conf`,
         nodeTimeout: CLUSTER_NODE_TIMEOUT,
+        maxmemory: r.maxmemory ?? '',
+        maxmemoryPolicy: r.maxmemoryPolicy ?? '',
         dir: DATA_DIR,
         dbfilename: i.dbfilename,
         pidfile: i.pidfile,
@@ -317,6 +319,8 @@ export const REDIS_SETTINGS: Readonly<Record<string, SettingRule>> = {
   dir: { action: 'restart', dynamic: false, rule: `${PROTECTED}; the data set moves with it (stop, move, start)` },
   dbfilename: { action: 'restart', dynamic: false, rule: PROTECTED },
   save: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  maxmemory: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  'maxmemory-policy': { action: 'runtime', dynamic: true, rule: CONFIG_SET },
   pidfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
   logfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
 };

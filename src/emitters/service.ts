@@ -87,13 +87,33 @@ export interface ServiceDescriptor {
   change(dest: string): ChangeRule;
   /** for a day-2 plan: what each kind of change disrupts, and what must hold before (and after) a node's step */
   readonly day2?: { readonly disruption: Partial<Record<ChangeAction, string>>; readonly gates: readonly string[] };
+  /** day 2: the units a reload reaches on this node (`systemctl reload`), when a change only needs one */
+  reloadUnits(model: Model, node: Controller): readonly string[];
+  /**
+   * day 2: commands that judge its new files before a daemon reads them (bash words; run as root).
+   * With `dest`, the file's path is appended (a staged copy under --dry-run); without, the command
+   * checks the installed tree (so only after the new files are in).
+   */
+  readonly validate: readonly { readonly argv: readonly string[]; readonly dest?: string }[];
   /** for a file whose settings change apart (its key → rule), the rules of every key mhc writes there; undefined: the file's rule */
   settings(dest: string): Readonly<Record<string, SettingRule>> | undefined;
 }
 
 /** A descriptor with the parts a service lacks left empty. */
 export function service(d: Pick<ServiceDescriptor, 'key' | 'label' | 'phase' | 'here' | 'change'> & Partial<ServiceDescriptor>): ServiceDescriptor {
-  return { aliases: [], packages: () => [], units: () => [], configDirs: [], ports: () => [], checks: () => [], backupItems: [], settings: () => undefined, ...d };
+  return {
+    aliases: [],
+    packages: () => [],
+    units: () => [],
+    configDirs: [],
+    ports: () => [],
+    checks: () => [],
+    backupItems: [],
+    settings: () => undefined,
+    reloadUnits: () => [],
+    validate: [],
+    ...d,
+  };
 }
 
 /** Changes to files only mhc's scripts read: nothing to do on a running node (the next run of a script reads them). */

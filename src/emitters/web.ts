@@ -134,6 +134,9 @@ export const webService = service({
   here: (_model, node) => runs(node, 'web'),
   packages: (model) => (model.web ? ['nginx', 'openssl'] : []),
   units: (model, node) => [...(here(model, node)?.services ?? []).map(unitName), 'nginx.service'],
+  reloadUnits: () => ['nginx.service'],
+  // nginx(8) -t: the whole installed configuration (the site is included from nginx.conf)
+  validate: [{ argv: ['nginx', '-t', '-q'] }],
   configDirs: ['/etc/nginx'],
   ports: (model, node) => {
     const w = here(model, node);

@@ -19,6 +19,10 @@ const VERB: Record<ChangeAction, Verb> = { none: 'nothing', runtime: 'live chang
 export interface PlanReason {
   /** "files/etc/slurm/slurm.conf", or "files/etc/mysql/mariadb.conf.d/60-galera.cnf: wsrep_slave_threads" */
   readonly what: string;
+  /** the bundle path of the file ("files/etc/…") */
+  readonly path: string;
+  /** the setting, when the file is decided per setting */
+  readonly setting?: string;
   readonly action: ChangeAction;
   readonly rule: string;
 }
@@ -83,23 +87,23 @@ function reasonsFor(c: FileChange, a: Side, b: Side): { service: string; reasons
   const oldB = a.bundles.get(c.bundle);
   const newB = b.bundles.get(c.bundle);
   const e = entryOf(newB, c.path) ?? entryOf(oldB, c.path);
-  if (!c.path.startsWith('files/') || !e) return { service: 'mhc', reasons: [{ what: c.path, action: 'none', rule: MHC_RULE }] };
+  if (!c.path.startsWith('files/') || !e) return { service: 'mhc', reasons: [{ what: c.path, path: c.path, action: 'none', rule: MHC_RULE }] };
   const service = e.service ?? 'mhc';
   const d = services().find((s) => s.key === service);
   const rules = e.dest && d ? d.settings(e.dest) : undefined;
   if (rules && c.status === 'changed' && c.meta.length === 0) {
     const keys = changedKeys(oldB?.files.get(c.path)?.content ?? '', newB?.files.get(c.path)?.content ?? '');
-    if (!keys.length) return { service, reasons: [{ what: c.path, action: 'none', rule: 'mhc: only comments changed' }] };
+    if (!keys.length) return { service, reasons: [{ what: c.path, path: c.path, action: 'none', rule: 'mhc: only comments changed' }] };
     return {
       service,
       reasons: keys.map((k) => {
         const r = rules[k];
-        return { what: `${c.path}: ${k}`, action: r?.action ?? 'restart', rule: r?.rule ?? NO_SETTING_RULE };
+        return { what: `${c.path}: ${k}`, path: c.path, setting: k, action: r?.action ?? 'restart', rule: r?.rule ?? NO_SETTING_RULE };
       }),
     };
   }
-  if (!e.change || !(CHANGE_ACTIONS as readonly string[]).includes(e.change)) return { service, reasons: [{ what: c.path, action: 'restart', rule: NO_RULE }] };
-  return { service, reasons: [{ what: c.path, action: e.change as ChangeAction, rule: e.change_rule ?? NO_RULE }] };
+  if (!e.change || !(CHANGE_ACTIONS as readonly string[]).includes(e.change)) return { service, reasons: [{ what: c.path, path: c.path, action: 'restart', rule: NO_RULE }] };
+  return { service, reasons: [{ what: c.path, path: c.path, action: e.change as ChangeAction, rule: e.change_rule ?? NO_RULE }] };
 }
 
 /** What a step disrupts when its service's descriptor does not say (mhc's own files, a service without day2). */

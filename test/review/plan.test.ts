@@ -26,7 +26,7 @@ describe('mhc plan (pure)', () => {
     for (const c of ['c1', 'c2', 'c3']) {
       const db = stepsOf(p, c).find((s) => s.service === 'mariadb')!;
       expect(db.verb, c).toBe('live change');
-      expect(db.reasons).toEqual([{ what: `${GALERA}: wsrep_slave_threads`, action: 'runtime', rule: expect.stringMatching(/SET GLOBAL/) }]);
+      expect(db.reasons).toEqual([{ what: `${GALERA}: wsrep_slave_threads`, path: GALERA, setting: 'wsrep_slave_threads', action: 'runtime', rule: expect.stringMatching(/SET GLOBAL/) }]);
       expect(db.disruption).toMatch(/SET GLOBAL/);
       expect(db.gates.join()).toMatch(/Synced/);
     }

@@ -10,7 +10,7 @@ import type { BundleFile } from '../../src/compiler/bundle.js';
 import { fill, encode } from '../../src/compiler/secrets.js';
 import { compileFile } from '../helpers.js';
 import { rankedControllers } from '../../src/emitters/lifecycle.js';
-import { claimsDone, fakeNode, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
+import { claimsDone, fakeNode, mutating, runScript, treeHash, writeBundle, type Call, type FakeNode } from './stub-path.js';
 import { requireTool, scratch } from '../daemons/tools.js';
 import { ROOT, SEED_INPUTS } from '../helpers.js';
 
@@ -47,36 +47,6 @@ interface Setup {
   hostname: string;
   ip: (host: string) => string;
   model: ReturnType<typeof compileFile>['model'];
-}
-
-/** Mutating calls: what a healthy re-run and a dry run must never make. */
-export function mutating(c: Call): boolean {
-  const a = c.args;
-  switch (c.cmd) {
-    case 'systemctl':
-      return ['start', 'restart', 'stop', 'enable', 'disable', 'reload', 'daemon-reload', 'kill'].includes(a.find((x) => !x.startsWith('-')) ?? '');
-    case 'apt-get':
-    case 'galera_new_cluster':
-    case 'useradd':
-    case 'openssl':
-    case 'mount':
-    case 'umount':
-      return true;
-    case 'gluster':
-      return /(peer probe|volume (create|start))/.test(c.line);
-    case 'redis-cli':
-      return /--cluster (create|add-node)| save$| flushall/.test(c.line);
-    case 'sacctmgr':
-      return / add /.test(c.line);
-    case 'scontrol':
-      return a[0] === 'reconfigure';
-    case 'ip':
-      return /addr (add|del)/.test(c.line);
-    case 'mariadb':
-      return !a.includes('-e') || a.some((x) => /FLUSH|CREATE|ALTER|GRANT|DROP/i.test(x));
-    default:
-      return false;
-  }
 }
 
 /**

@@ -120,8 +120,18 @@ while (($#)); do
 done
 if [[ -z $q ]]; then
   ((active)) || exit 1
-  cat >>"$S/sql.log"
-  printf '\\n' >>"$S/sql.log"
+  q=$(cat)
+  printf '%s\\n' "$q" >>"$S/sql.log"
+  # SET GLOBAL NAME = VALUE is kept in $S/vars/NAME, which SHOW GLOBAL VARIABLES LIKE 'NAME' reads
+  # ($S/set-refused: a server that refuses every SET GLOBAL)
+  set_re='^SET GLOBAL ([a-z_]+) = (.*)$' show_re="^SHOW GLOBAL VARIABLES LIKE '([a-z_]+)'"
+  if [[ $q =~ $set_re ]]; then
+    [[ ! -e $S/set-refused ]] || { echo "ERROR 1238 (HY000): Variable is a read only variable" >&2; exit 1; }
+    v=\${BASH_REMATCH[2]}; q1="'"; [[ $v != "$q1"*"$q1" ]] || v=\${v:1:-1}
+    mkdir -p "$S/vars"; printf '%s' "$v" >"$S/vars/\${BASH_REMATCH[1]}"
+  elif [[ $q =~ $show_re ]]; then
+    printf '%s\\t%s\\n' "\${BASH_REMATCH[1]}" "$(cat "$S/vars/\${BASH_REMATCH[1]}" 2>/dev/null)"
+  fi
   exit 0
 fi
 ((active)) || { echo "ERROR 2002 (HY000): Can't connect to local server" >&2; exit 1; }
@@ -179,6 +189,8 @@ case "$1 $2" in
     for i in 1 2 3; do if ((i <= on)); then printf 'Brick h%s:/b 49152 0 Y 424%s\\n' "$i" "$i"; else printf 'Brick h%s:/b N/A N/A N N/A\\n' "$i"; fi; done ;;
   "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
   "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
+  # heal VOL info summary: $S/gluster/heal-pending entries on the first brick (default none)
+  "volume heal") for i in 1 2 3; do printf 'Brick h%s:/b\nStatus: Connected\nTotal Number of entries: %s\n\n' "$i" "$( ((i == 1)) && cat "$S/gluster/heal-pending" 2>/dev/null || echo 0)"; done ;;
   *) ;;
 esac
 `,
@@ -201,16 +213,22 @@ exit 0
   'redis-cli': `
 mkdir -p "$S"
 printf '%s\\n' "\${REDISCLI_AUTH-<unset>}" >>"$S/redis-auth"
-h=127.0.0.1 p=6379 rest=()
+h=127.0.0.1 p=6379 rest=() x=0
 while (($#)); do
   case $1 in
     -h) h=$2; shift ;;
     -p) p=$2; shift ;;
+    -x) x=1 ;;
     *) rest+=("$1") ;;
   esac
   shift
 done
+# -x: the last argument is stdin
+((x == 0)) || rest+=("$(cat)")
 case "\${rest[*]}" in
+  # CONFIG SET KEY VALUE is kept in $S/redis-config/PORT/KEY, which CONFIG GET KEY reads
+  "config set "*) mkdir -p "$S/redis-config/$p"; printf '%s' "\${rest[3]}" >"$S/redis-config/$p/\${rest[2]}"; echo "$p \${rest[2]}" >>"$S/redis-config-sets"; echo OK ;;
+  "config get "*) printf '%s\\n%s\\n' "\${rest[2]}" "$(cat "$S/redis-config/$p/\${rest[2]}" 2>/dev/null)" ;;
   ping) [[ -e $S/redis-down/$h:$p ]] && exit 1; echo PONG ;;
   "cluster info")
     [[ -e $S/redis-down/$h:$p ]] && exit 1
@@ -255,7 +273,8 @@ if [[ " $* " == *" show cluster "* && -e $S/sacct-show-fails ]]; then exit 1; fi
 if [[ " $* " == *" show cluster "* ]]; then cat "$S/sacct-clusters" 2>/dev/null; exit 0; fi
 `,
   scontrol: `
-case $1 in ping) echo "Slurmctld(primary) at x is UP" ;; esac
+# ping: $S/scontrol-ping when it exists (one line per slurmctld)
+case $1 in ping) cat "$S/scontrol-ping" 2>/dev/null || echo "Slurmctld(primary) at x is UP" ;; esac
 exit 0
 `,
   ip: `
@@ -286,7 +305,8 @@ done
 exit 0
 `,
   nginx: `exit 0\n`,
-  keepalived: `exit 0\n`,
+  // --config-test -f FILE: $S/keepalived-bad: the file is refused (as keepalived does: exit 5)
+  keepalived: `[[ ! -e $S/keepalived-bad ]] || { echo "(\${*: -1}: Line 38) Unknown keyword 'vrrp_instanc'"; exit 5; }\n`,
 };
 
 /** One recorded call: the command and its words; line: the words joined by spaces. */
@@ -317,6 +337,36 @@ export interface FakeNode {
   has(path: string): boolean;
   /** removes the scratch directory */
   cleanup(): void;
+}
+
+/** Mutating calls: what a healthy re-run and a dry run must never make. */
+export function mutating(c: Call): boolean {
+  const a = c.args;
+  switch (c.cmd) {
+    case 'systemctl':
+      return ['start', 'restart', 'stop', 'enable', 'disable', 'reload', 'daemon-reload', 'kill'].includes(a.find((x) => !x.startsWith('-')) ?? '');
+    case 'apt-get':
+    case 'galera_new_cluster':
+    case 'useradd':
+    case 'openssl':
+    case 'mount':
+    case 'umount':
+      return true;
+    case 'gluster':
+      return /(peer probe|volume (create|start))/.test(c.line);
+    case 'redis-cli':
+      return /--cluster (create|add-node)| save$| flushall/.test(c.line);
+    case 'sacctmgr':
+      return / add /.test(c.line);
+    case 'scontrol':
+      return a[0] === 'reconfigure';
+    case 'ip':
+      return /addr (add|del)/.test(c.line);
+    case 'mariadb':
+      return !a.includes('-e') || a.some((x) => /FLUSH|CREATE|ALTER|GRANT|DROP/i.test(x));
+    default:
+      return false;
+  }
 }
 
 /** Reads a calls log. */

@@ -1,0 +1,32 @@
+// One plan, cut per bundle for `mhc build --plan-from OLD` (pure): what each node's
+// plan/apply-plan.sh holds (src/emitters/day2.ts lays it out).
+import { sha256 } from '../compiler/bundle.js';
+import type { ApplyStep, NodeApplyPlan } from '../emitters/day2.js';
+import type { ChangeAction } from '../emitters/service.js';
+import type { Plan, PlanStep } from './plan.js';
+import type { Side } from './side.js';
+
+const ACTION_OF: Record<PlanStep['verb'], ChangeAction> = { nothing: 'none', 'live change': 'runtime', reload: 'reload', restart: 'restart', membership: 'restart' };
+
+function stepOf(s: PlanStep): ApplyStep {
+  const action = ACTION_OF[s.verb];
+  const live = action === 'runtime' ? s.reasons.filter((r) => r.action === 'runtime' && r.setting).map((r) => ({ dest: r.path.slice('files'.length), key: r.setting! })) : [];
+  return { service: s.service, action, disruption: s.disruption, live };
+}
+
+/** Per bundle of NEW (`bundles`): its part of the plan. `old`: the side the plan starts from (its manifests name what must be installed). */
+export function applyPlans(plan: Plan, old: Side, bundles: readonly string[]): Map<string, NodeApplyPlan> {
+  const id = sha256(JSON.stringify(plan)).slice(0, 16);
+  const order = plan.nodes.map((n) => n.bundle);
+  const membership = plan.membership.map((m) => `${m.bundle} ${m.change}`);
+  const manifestSha = (b: string) => {
+    const m = old.raw.find((f) => f.path === `${b}/manifest.json`);
+    return m ? sha256(m.content) : '';
+  };
+  const out = new Map<string, NodeApplyPlan>();
+  for (const b of bundles) {
+    const steps = (plan.nodes.find((n) => n.bundle === b)?.steps ?? []).map(stepOf);
+    out.set(b, { id, from: plan.from, to: plan.to, fromManifest: manifestSha(b), order, steps, membership });
+  }
+  return out;
+}

@@ -1,0 +1,265 @@
+// apply_multihead.sh in a sandbox (stub-path.ts): the lab-sized example built twice, OLD and NEW
+// (NEW with the plan from OLD, as `mhc build NEW --plan-from OLD` makes it), OLD recorded as the
+// installed bundle of a scratch root, NEW's apply run with stub daemons. status_multihead.sh is
+// replaced in NEW's copy by a stub that answers the gate from a state file: the real one is
+// judged by its own tests and, with the real apply, by the deploy lab.
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { AWKWARD, compileText, EXAMPLES } from '../helpers.js';
+import { allTargets, build } from '../../src/compiler/build.js';
+import type { BundleFile } from '../../src/compiler/bundle.js';
+import { sideFromFiles } from '../../src/review/side.js';
+import { rawFromBundle } from '../../src/review/build-side.js';
+import { planSides } from '../../src/review/plan.js';
+import { applyPlans } from '../../src/review/apply-data.js';
+import { INSTALLED_MARK } from '../../src/emitters/day2.js';
+import { claimsDone, fakeNode, mutating, runScript, treeHash, writeBundle, type FakeNode } from './stub-path.js';
+
+const BASE = readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8');
+const nodes: FakeNode[] = [];
+afterAll(() => {
+  for (const n of nodes) n.cleanup();
+});
+
+function buildAll(text: string, from?: { files: readonly BundleFile[]; label: string }): BundleFile[] {
+  const c = compileText(text);
+  const req = { model: c.model, literals: c.literals!, inputSha256: c.inputSha256, mhcVersion: '0.0.0-test', targets: allTargets(c.model) };
+  const plain = build(req).files!;
+  if (!from) return [...plain];
+  const computeNodes = c.model.computeNodes.map((n) => n.hostname);
+  const a = sideFromFiles(from.label, 'yaml', rawFromBundle(from.files), computeNodes);
+  const b = sideFromFiles('new.yaml', 'yaml', rawFromBundle(plain), computeNodes);
+  const plans = applyPlans(
+    planSides(a, b, '0.0.0-test'),
+    a,
+    c.model.controllers.map((n) => n.hostname),
+  );
+  return [...build({ ...req, applyPlans: plans }).files!];
+}
+
+/** A fake status_multihead.sh: prints $S/status.json and exits $S/status-rc (0); counts its runs in $S/status-runs; from run $S/status-fail-from on, exits 1. */
+const FAKE_STATUS = `#!/bin/bash
+S=$STUB_STATE
+n=$(( $(cat "$S/status-runs" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$S/status-runs"
+cat "$S/status.json" 2>/dev/null
+if [[ -e $S/status-fail-from ]] && ((n >= $(cat "$S/status-fail-from"))); then exit 1; fi
+exit "$(cat "$S/status-rc" 2>/dev/null || echo 0)"
+`;
+const HEALTHY = (vipHolders: number) =>
+  `{"nodes": [\n${Array.from({ length: 3 }, (_, i) => `{\n  "hostname": "server${i + 1}",\n  "details": {\n    "keepalived": {"state": "running", "message": "ok", "vip_here": "${i < vipHolders ? 'yes (MASTER)' : 'no (BACKUP)'}"}\n  }\n}`).join(',\n')}\n]}\n`;
+
+interface Pair {
+  node: FakeNode;
+  apply: string;
+  oldBundle: string;
+  newBundle: string;
+  host: string;
+}
+
+/**
+ * server1's node with OLD's files installed (and recorded as installed), NEW's bundle beside it,
+ * the cluster healthy, and the earlier controllers of the plan done (their journals over ssh).
+ */
+function pair(newText: string, host = 'server1'): Pair {
+  const oldFiles = buildAll(BASE);
+  const newFiles = buildAll(newText, { files: oldFiles, label: 'old.yaml' });
+  const node = fakeNode(`apply-${host}`);
+  nodes.push(node);
+  const oldBundle = join(node.dir, 'old');
+  const newBundle = join(node.dir, 'new');
+  writeBundle(oldFiles, host, oldBundle);
+  writeBundle(newFiles, host, newBundle);
+  writeFileSync(join(newBundle, 'bin/status_multihead.sh'), FAKE_STATUS, { mode: 0o755 });
+  const R = node.root;
+  mkdirSync(join(R, 'etc/mhc'), { recursive: true });
+  writeFileSync(join(R, 'etc/hosts'), '127.0.0.1 localhost\n');
+  const manifest = JSON.parse(readFileSync(join(newBundle, 'manifest.json'), 'utf8')) as { secrets: string[] };
+  mkdirSync(join(R, 'etc/mhc'), { recursive: true });
+  writeFileSync(join(R, 'etc/mhc/secrets.env'), `${manifest.secrets.map((n) => `${n}=${(AWKWARD as Record<string, string>)[n] ?? `v-${n}-&'"\\ #`}`).join('\n')}\n`, { mode: 0o600 });
+  // OLD installed as an operator did: its phase 0 (files, MHC_HOME, the installed bundle's record)
+  const inst = runScript(join(oldBundle, 'bin/start_multihead.sh'), ['--phase', 'infrastructure', '--auto-confirm', '--no-color'], node.env());
+  if (inst.status !== 0) throw new Error(`OLD's phase 0: ${inst.stdout}${inst.stderr}`);
+  for (const u of ['mariadb', 'keepalived', 'nginx']) node.set(`active/${u}.service`);
+  node.clearCalls();
+  node.set('status.json', HEALTHY(1));
+  node.set('active/mariadb.service');
+  node.set('scontrol-ping', ['primary', 'backup1', 'backup2'].map((r, i) => `Slurmctld(${r}) at server${i + 1} is UP`).join('\n'));
+  // gluster's heal summary and scontrol ping, as a healthy cluster answers them
+  for (const peer of ['server2', 'server3']) node.set(`ssh/${ip(peer)}`, '');
+  return { node, apply: join(newBundle, 'bin/apply_multihead.sh'), oldBundle, newBundle, host };
+}
+const ip = (h: string) => ({ server1: '192.168.1.101', server2: '192.168.1.102', server3: '192.168.1.103' })[h]!;
+const run = (p: Pair, args: string[] = [], env: Record<string, string> = {}) =>
+  runScript(p.apply, ['--auto-confirm', '--no-color', ...args], p.node.env({ MHC_WAIT_GATE: '2', MHC_GATE_EVERY: '1', MHC_WAIT_SERVICE: '2', ...env }), { timeoutMs: 120_000 });
+const journal = (p: Pair) => join(p.node.root, 'var/lib/mhc/apply');
+const planId = (p: Pair) => /^PLAN_ID=(\S+)$/m.exec(readFileSync(join(p.newBundle, 'plan/apply-plan.sh'), 'utf8'))![1]!;
+
+/** Galera's wsrep_slave_threads 4 → 8 and Redis maxmemory set: both live changes. */
+const LIVE = BASE.replace(/slave_threads: 4/, 'slave_threads: 8').replace(/^redis:\n/m, 'redis:\n  maxmemory: 256mb\n');
+
+describe('apply_multihead.sh', () => {
+  it('the example changes as the test means it to', () => {
+    expect(LIVE).not.toBe(BASE);
+    expect(LIVE).toMatch(/maxmemory: 256mb/);
+  });
+
+  it('a live change: SET GLOBAL and CONFIG SET, each read back; no daemon restarted; journalled; a second run says it is done', () => {
+    const p = pair(LIVE);
+    const r = run(p);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const sql = readFileSync(join(p.node.state, 'sql.log'), 'utf8');
+    expect(sql).toMatch(/^SET GLOBAL wsrep_slave_threads = 8$/m);
+    expect(sql).toMatch(/^SHOW GLOBAL VARIABLES LIKE 'wsrep_slave_threads'$/m);
+    // every local instance gets the setting, its value on stdin
+    const sets = readFileSync(join(p.node.state, 'redis-config-sets'), 'utf8').trim().split('\n');
+    expect(sets.length).toBeGreaterThan(0);
+    for (const s of sets) expect(s).toMatch(/^\d+ maxmemory$/);
+    for (const s of sets) expect(readFileSync(join(p.node.state, 'redis-config', s.split(' ')[0]!, 'maxmemory'), 'utf8')).toBe('256mb');
+    const cs = p.node.calls();
+    expect(cs.filter((c) => c.cmd === 'systemctl' && /restart|stop|start/.test(c.args[0] ?? ''))).toEqual([]);
+    // the new file is in place, the plan journalled done, the new bundle recorded as installed
+    expect(readFileSync(join(p.node.root, 'etc/mysql/mariadb.conf.d/60-galera.cnf'), 'utf8')).toMatch(/^wsrep_slave_threads = 8$/m);
+    expect(existsSync(join(journal(p), planId(p), 'done'))).toBe(true);
+    const want = createHash('sha256')
+      .update(readFileSync(join(p.newBundle, 'manifest.json')))
+      .digest('hex');
+    expect(readFileSync(join(p.node.root, INSTALLED_MARK), 'utf8').trim()).toBe(want);
+    expect(r.stdout).toMatch(/mariadb: wsrep_slave_threads set and read back/);
+    // no secret in the log or the output
+    const log = readFileSync(join(p.node.root, 'var/log/cluster_multihead_apply.log'), 'utf8');
+    for (const v of Object.values(AWKWARD).filter((x) => x.length >= 6)) {
+      expect(log).not.toContain(v);
+      expect(r.stdout + r.stderr).not.toContain(v);
+    }
+    p.node.clearCalls();
+    const again = run(p);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/is applied on server1 already/);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+  });
+
+  it('--dry-run: every check and what it would do; no file, no journal, no daemon touched', () => {
+    const p = pair(LIVE);
+    const before = treeHash(p.node.root);
+    const r = run(p, ['--dry-run']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/would SET GLOBAL wsrep_slave_threads/);
+    expect(r.stdout).toMatch(/would CONFIG SET maxmemory on port \d+/);
+    expect(r.stdout).toMatch(/would install \/etc\/mysql\/mariadb.conf.d\/60-galera.cnf/);
+    expect(claimsDone(r.stdout)).toEqual([]);
+    expect(treeHash(p.node.root)).toBe(before);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+    expect(existsSync(join(p.node.state, 'sql.log'))).toBe(false);
+  });
+
+  it('a stale plan (another bundle installed) is refused before anything changes (exit 3)', () => {
+    const p = pair(LIVE);
+    writeFileSync(join(p.node.root, INSTALLED_MARK), `${'0'.repeat(64)}\n`);
+    // (the run's lock and its log are the only things it writes)
+    const skip = ['var/log/cluster_multihead_apply.log', 'run'];
+    const before = treeHash(p.node.root, skip);
+    const r = run(p);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/stale plan: it starts from a bundle whose manifest.json has sha256 [0-9a-f]{64} \(old.yaml\), but server1 has 0{64} installed/);
+    expect(r.stderr).toMatch(/nothing was changed on server1/);
+    expect(treeHash(p.node.root, skip)).toBe(before);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+  });
+
+  it('out of turn: a controller the plan puts first has not finished (its journal, over ssh): refused', () => {
+    const p = pair(LIVE);
+    rmSsh(p, 'server3');
+    const r = run(p);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/out of turn: the plan runs server3 before server1/);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+  });
+
+  it('a cluster that is not healthy, or the VIP on two nodes, is refused before anything changes', () => {
+    const p = pair(LIVE);
+    p.node.set('status-rc', '1');
+    const r = run(p);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/the cluster is not healthy before the apply: not every controller is healthy/);
+    p.node.set('status-rc', '0');
+    p.node.set('status.json', HEALTHY(2));
+    const v = run(p);
+    expect(v.status).toBe(3);
+    expect(v.stderr).toMatch(/the VIP \S+ is on 2 nodes, not exactly one/);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+  });
+
+  it('interrupted after a step (the cluster did not come back in time): exit 1 naming the rerun; the rerun resumes after the journalled step', () => {
+    const p = pair(LIVE);
+    // the gate before the apply passes; the one after step 1 never does
+    p.node.set('status-fail-from', '2');
+    const r = run(p);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/after step 1 \(mariadb\): the cluster is not healthy: .*run apply_multihead.sh again \(it resumes\)/);
+    const id = planId(p);
+    expect(existsSync(join(journal(p), id, 'files'))).toBe(true);
+    expect(existsSync(join(journal(p), id, 'step-0'))).toBe(false);
+    p.node.set('status-fail-from', '1000');
+    p.node.set('status-runs', '0');
+    const sqlBefore = readFileSync(join(p.node.state, 'sql.log'), 'utf8');
+    const again = run(p);
+    expect(again.status, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/resuming plan \S+: an earlier run installed the new files/);
+    // the files were not installed again; step 1 (the SET GLOBAL, idempotent) ran again, then step 2
+    expect(again.stdout).not.toMatch(/installed \/etc/);
+    expect(readFileSync(join(p.node.state, 'sql.log'), 'utf8').length).toBeGreaterThan(sqlBefore.length);
+    expect(existsSync(join(journal(p), id, 'done'))).toBe(true);
+  });
+
+  it('a daemon that refuses SET GLOBAL: the step fails naming what to do; nothing restarted', () => {
+    const p = pair(LIVE);
+    p.node.set('set-refused');
+    const r = run(p);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/mariadb refused SET GLOBAL wsrep_slave_threads/);
+    expect(p.node.calls().filter((c) => c.cmd === 'systemctl' && c.args[0] === 'restart')).toEqual([]);
+  });
+
+  it('a keepalived.conf its validator refuses: the old files are put back before any reload; exit 1', () => {
+    const text = BASE.replace(/priority: 100/, 'priority: 105');
+    expect(text).not.toBe(BASE);
+    const p = pair(text);
+    const conf = join(p.node.root, 'etc/keepalived/keepalived.conf');
+    const old = readFileSync(conf, 'utf8');
+    p.node.set('keepalived-bad');
+    const r = run(p);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/keepalived --config-test -f \S+keepalived.conf refused the new files/);
+    expect(r.stderr).toMatch(/the old files are back/);
+    expect(readFileSync(conf, 'utf8')).toBe(old);
+    expect(p.node.calls().filter((c) => c.cmd === 'systemctl' && c.args[0] === 'reload')).toEqual([]);
+    // fixed: the reload, once, and the VIP config in place
+    rmState(p, 'keepalived-bad');
+    const ok = run(p);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(
+      p.node
+        .calls()
+        .filter((c) => c.cmd === 'systemctl' && c.args[0] === 'reload')
+        .map((c) => c.line),
+    ).toEqual(['systemctl reload keepalived.service']);
+    expect(readFileSync(conf, 'utf8')).toMatch(/priority 105/);
+  });
+
+  it('a bundle without a plan names how to make one (exit 2)', () => {
+    const p = pair(LIVE);
+    writeFileSync(join(p.newBundle, 'plan/apply-plan.sh'), '');
+    const r = runScript(join(p.oldBundle, 'bin/apply_multihead.sh'), ['--no-color'], p.node.env());
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/carries no day-2 plan .*mhc build NEW.yaml --plan-from OLD/);
+  });
+});
+
+function rmSsh(p: Pair, host: string): void {
+  rmState(p, `ssh/${ip(host)}`);
+}
+function rmState(p: Pair, path: string): void {
+  rmSync(join(p.node.state, path), { force: true });
+}
