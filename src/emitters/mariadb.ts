@@ -115,7 +115,8 @@ export const mariadbService = service({
   phase: 'database',
   day2: {
     disruption: {
-      restart: 'this member leaves the group and rejoins by IST (an SST when gcache no longer covers its gap); the others keep serving',
+      restart:
+        'this member leaves the group and rejoins by IST (an SST when gcache no longer covers its gap); the others keep serving; on the node holding the VIP, the VIP moves to the next node first and back after (clients of the VIP reconnect twice)',
       runtime: 'none: SET GLOBAL on the running member',
     },
     gates: ['Galera: every member Synced, one Primary component of all of them'],

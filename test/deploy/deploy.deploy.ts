@@ -304,6 +304,166 @@ afterAll(() => {
   lab?.teardown();
 });
 
+// --- day 2 (issue 15): bundles built with --plan-from, applied under load -----------------------
+
+/** Builds `text` into DIR with the plan from FROM (a built tree), as the README's "Day 2" says; returns the build's own line about the plan. */
+function buildDay2(name: string, text: string, from: string): { out: string; planLine: string } {
+  const yaml = join(lab.dir, `${name}.yaml`);
+  writeFileSync(yaml, text);
+  const dir = join(lab.dir, name);
+  const r = sys('node', [MHC, 'build', yaml, '-o', dir, '--plan-from', from], 60_000);
+  if (r.status !== 0) throw new Error(`mhc build --plan-from: ${r.stdout}${r.stderr}`);
+  return { out: join(dir, CLUSTER), planLine: r.stdout.split('\n').find((l) => l.startsWith('plan from')) ?? '' };
+}
+/** The new bundle beside the installed one on every controller (README: /opt/mhc-next, never over /opt/mhc). */
+function copyNext(tree: string, to = '/opt/mhc-next'): void {
+  for (const n of controllers) {
+    lab.must(n, `rm -rf ${to} && mkdir -p ${to}`);
+    must('rsync', ['-a', '--exclude=/web/', `${tree}/${n}/`, `${lab.path(n, to)}/`]);
+  }
+}
+/** The plan's order of controllers (plan/apply-plan.sh, PLAN_ORDER), compute bundles left out. */
+const planOrder = (tree: string): string[] =>
+  /^PLAN_ORDER=\((.*)\)$/m
+    .exec(readFileSync(join(tree, controllers[0]!, 'plan/apply-plan.sh'), 'utf8'))![1]!
+    .split(' ')
+    .filter((x) => controllers.includes(x));
+/** The plan's expected disruption per step (ctl1's plan file): "service: text; …". */
+function predicted(tree: string): string {
+  const arr = (name: string) =>
+    sys('bash', ['-c', `source "$1"; printf '%s\\n' "\${${name}[@]}"`, '_', join(tree, 'ctl1', 'plan/apply-plan.sh')])
+      .stdout.trim()
+      .split('\n');
+  const svc = arr('PLAN_STEP_SERVICE');
+  const dis = arr('PLAN_STEP_DISRUPTION');
+  return svc.map((s, i) => `${s}: ${dis[i]}`).join('; ');
+}
+async function apply(node: string, args: string[] = [], dir = '/opt/mhc-next'): Promise<Result & { ms: number }> {
+  const t = now();
+  const r = await lab.run(node, [`${dir}/bin/apply_multihead.sh`, '--auto-confirm', '--no-color', ...args], { timeoutMs: 900_000 });
+  mkdirSync(join(lab.dir, 'logs'), { recursive: true });
+  writeFileSync(join(lab.dir, 'logs', `${node}-apply-${++runCount}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
+  console.log(`[deploy] apply_multihead.sh ${args.join(' ')} on ${node}: exit ${r.status} in ${now() - t} ms`);
+  return { ...r, ms: now() - t };
+}
+
+const LOAD_USER = 'labload';
+const LOAD_PASS = 'labload-pass-7';
+interface LoadReport {
+  sql: { ok: number; fail: number; maxGapMs: number; lost: number };
+  redis: { ok: number; fail: number; maxGapMs: number; lost: number };
+  jobs: { submitted: number; bad: string[] };
+  vip: { polls: number; notOne: number; two: number };
+  galera: GaleraReport;
+}
+interface GaleraReport {
+  polls: number;
+  /** the fewest members Synced at one poll, and the fewest in the primary component serving (Synced, or an IST donor: Donor/Desynced) */
+  minSynced: number;
+  minServing: number;
+  /** polls with fewer than 2 Synced, and what the members said at the first such poll */
+  belowTwo: number;
+  firstBelowTwo: string;
+  /** polls where two members at once neither Synced nor donating (restarting, joining): a rolling restart never has one */
+  twoDown: number;
+}
+function galeraReport(polls: string[][]): GaleraReport {
+  const synced = (p: string[]) => p.filter((x) => x === 'Synced').length;
+  const serving = (p: string[]) => p.filter((x) => x === 'Synced' || x === 'Donor/Desynced').length;
+  const below = polls.filter((p) => synced(p) < 2);
+  return {
+    polls: polls.length,
+    minSynced: Math.min(controllers.length, ...polls.map(synced)),
+    minServing: Math.min(controllers.length, ...polls.map(serving)),
+    belowTwo: below.length,
+    firstBelowTwo: below[0] ? below[0].map((x, i) => `${controllers[i]}=${x || 'no answer'}`).join(' ') : '',
+    twoDown: polls.filter((p) => p.length - serving(p) >= 2).length,
+  };
+}
+/** The longest time between two successful writes, from "I EPOCH_MS ok|fail" lines. */
+const maxGap = (lines: string[]): number => {
+  const ts = lines.filter((l) => l.endsWith(' ok')).map((l) => Number(l.split(' ')[1]));
+  return ts.slice(1).reduce((m, t, i) => Math.max(m, t - ts[i]!), 0);
+};
+/**
+ * The load of the issue, for the whole of a scenario, from ctl3 (inside the lab): a row inserted
+ * through the VIP every 100 ms, a Redis write (RPUSH, one key) every 100 ms, a short Slurm job every
+ * 3 s; from the test: the VIP holders every 250 ms and, with `galera`, the Synced members every 1 s.
+ * stop() ends it and checks that every acknowledged row and key is there.
+ */
+function startLoad(opts: { galera?: boolean } = {}) {
+  const v = vip();
+  const port = model.redis!.port;
+  // a fresh table and list for each scenario: an id counts once
+  sql('ctl1', 'DROP TABLE IF EXISTS labdata.load_w; CREATE TABLE labdata.load_w (id INT PRIMARY KEY, t DATETIME(3))');
+  lab.exec('ctl1', ['redis-cli', '-c', '-p', String(port), 'del', 'lab:load'], { env: redisEnv() });
+  lab.must('ctl3', 'touch /run/lab-load.on');
+  const loop = (body: string) =>
+    `i=0; end=$((SECONDS + 1500)); while [[ -e /run/lab-load.on ]] && ((SECONDS < end)); do i=$((i + 1)); if ${body}; then echo "$i $(date +%s%3N) ok"; else echo "$i $(date +%s%3N) fail"; fi; sleep 0.1; done`;
+  const sqlP = lab.runBash('ctl3', loop(`timeout 5 mariadb -h ${v} -u ${LOAD_USER} -p${LOAD_PASS} --connect-timeout=3 labdata -e "INSERT INTO load_w VALUES ($i, NOW(3))" 2>/dev/null`), {
+    timeoutMs: 1_600_000,
+  });
+  const redisP = lab.runBash('ctl3', loop(`[[ $(timeout 5 redis-cli -c -p ${port} rpush lab:load $i 2>/dev/null) =~ ^[0-9]+$ ]]`), { timeoutMs: 1_600_000, env: redisEnv() });
+  const jobsP = lab.runBash(
+    'ctl3',
+    'end=$((SECONDS + 1500)); while [[ -e /run/lab-load.on ]] && ((SECONDS < end)); do timeout 30 sbatch --parsable -o /dev/null --wrap true 2>/dev/null | cut -d";" -f1 || echo fail; sleep 3; done',
+    { timeoutMs: 1_600_000 },
+  );
+  const vipSeen: number[] = [];
+  // Galera, every 500 ms: each member's wsrep_local_state_comment ('' when it does not answer)
+  const galeraPolls: string[][] = [];
+  const STATE_Q = 'mariadb -N -B -e "SHOW GLOBAL STATUS LIKE \'wsrep_local_state_comment\'" 2>/dev/null';
+  let tick = 0;
+  const timer = setInterval(() => {
+    vipSeen.push(holders().length);
+    if (opts.galera && tick++ % 2 === 0) galeraPolls.push(controllers.map((n) => lab.bash(n, STATE_Q).stdout.split('\t')[1]?.trim() ?? ''));
+  }, 250);
+  return {
+    async stop(): Promise<LoadReport> {
+      clearInterval(timer);
+      lab.must('ctl3', 'rm -f /run/lab-load.on');
+      const [sq, rd, jb] = await Promise.all([sqlP, redisP, jobsP]);
+      const sqlLines = sq.stdout.trim().split('\n').filter(Boolean);
+      const redisLines = rd.stdout.trim().split('\n').filter(Boolean);
+      const okIds = (ls: string[]) => ls.filter((l) => l.endsWith(' ok')).map((l) => l.split(' ')[0]!);
+      const rows = new Set(sql('ctl2', 'SELECT id FROM labdata.load_w').split('\n'));
+      const keys = new Set(
+        lab
+          .exec('ctl2', ['redis-cli', '-c', '-p', String(port), 'lrange', 'lab:load', '0', '-1'], { env: redisEnv() })
+          .stdout.trim()
+          .split('\n'),
+      );
+      const ids = jb.stdout
+        .trim()
+        .split('\n')
+        .filter((x) => /^\d+$/.test(x));
+      // every job submitted ends COMPLETED (sacct; on Debian 13 from slurmctld)
+      await until('the load jobs to end', 120_000, () => ids.every((id) => /\|(COMPLETED|FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(jobLine(id))) || undefined, 2000);
+      const bad = ids.map(jobLine).filter((l) => !/\|COMPLETED\|/.test(l));
+      return {
+        sql: { ok: okIds(sqlLines).length, fail: sqlLines.length - okIds(sqlLines).length, maxGapMs: maxGap(sqlLines), lost: okIds(sqlLines).filter((i) => !rows.has(i)).length },
+        redis: { ok: okIds(redisLines).length, fail: redisLines.length - okIds(redisLines).length, maxGapMs: maxGap(redisLines), lost: okIds(redisLines).filter((i) => !keys.has(i)).length },
+        jobs: { submitted: ids.length, bad: [...bad, ...jb.stdout.split('\n').filter((x) => x === 'fail')] },
+        vip: { polls: vipSeen.length, notOne: vipSeen.filter((x) => x !== 1).length, two: vipSeen.filter((x) => x > 1).length },
+        galera: galeraReport(galeraPolls),
+      };
+    },
+  };
+}
+const jobLine = (id: string): string => (ACCOUNTING ? lab.bash('ctl1', `sacct -n -P -X -j ${id} -o JobID,State,NodeList`).stdout.trim() : jobFromSlurmctld('ctl1', id));
+/** What every scenario of the issue asserts of the load: nothing acknowledged lost, the VIP never on two nodes, no job failed. */
+function expectLoadKept(r: LoadReport): void {
+  expect(r.sql.lost, 'rows acknowledged, then missing').toBe(0);
+  expect(r.redis.lost, 'keys acknowledged, then missing').toBe(0);
+  expect(r.sql.ok).toBeGreaterThan(10);
+  expect(r.redis.ok).toBeGreaterThan(10);
+  expect(r.vip.two, 'polls with the VIP on two nodes').toBe(0);
+  expect(r.jobs.bad, 'jobs that did not complete').toEqual([]);
+  expect(r.jobs.submitted).toBeGreaterThan(0);
+}
+
+let day2Tree = '';
+
 describe.sequential('deploy lab', () => {
   scenario('1')('1 fresh deploy in seed 002 order: every controller healthy, compute runs a job, the VIP serves https', async () => {
     const tAll = now();
@@ -611,4 +771,140 @@ describe.sequential('deploy lab', () => {
       `cluster_info: ${ci.stdout.split('\n').length} lines; web_health_check: ${w.stdout.split('\n').filter((l) => /yes|healthy/i.test(l)).length} healthy lines; status --all-nodes exit 0`,
     );
   });
+
+  scenario('8')('8 day 2, live: a dynamic Galera variable and a mutable Redis setting under load; a stale plan refused first; no daemon restarted, every value read back', async () => {
+    sql(
+      'ctl1',
+      `CREATE DATABASE IF NOT EXISTS labdata; CREATE TABLE IF NOT EXISTS labdata.load_w (id INT PRIMARY KEY, t DATETIME(3)); CREATE USER IF NOT EXISTS '${LOAD_USER}'@'%' IDENTIFIED BY '${LOAD_PASS}'; GRANT ALL ON labdata.* TO '${LOAD_USER}'@'%'`,
+    );
+    const base = readFileSync(join(lab.dir, 'cluster.yaml'), 'utf8');
+    const live = base.replace(/slave_threads: 2/, 'slave_threads: 4').replace(/^redis:\n/m, 'redis:\n  maxmemory: 256mb\n  maxmemory_policy: allkeys-lru\n');
+    expect(live).not.toBe(base);
+    // 6. a stale plan: built from a YAML the cluster does not run
+    const other = buildDay2('day2-other', base.replace(/slurmctld_timeout: 20/, 'slurmctld_timeout: 30'), join(lab.dir, 'cluster.yaml'));
+    const stale = buildDay2('day2-stale', live, join(other.out, '..', '..', 'day2-other.yaml'));
+    copyNext(stale.out, '/opt/mhc-stale');
+    const pidsBefore = Object.fromEntries(controllers.map((n) => [n, mainPids(n)]));
+    const stampsBefore = Object.fromEntries(controllers.map((n) => [n, fileStamps(n)]));
+    const refused = await apply('ctl3', [], '/opt/mhc-stale');
+    fig(
+      'scenario 8: stale plan',
+      `exit ${refused.status}: ${refused.stderr
+        .split('\n')
+        .find((l) => /stale plan/.test(l))
+        ?.slice(0, 200)}`,
+    );
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toMatch(/stale plan/);
+    expect(mainPids('ctl3')).toEqual(pidsBefore.ctl3);
+    expect(fileStamps('ctl3')).toBe(stampsBefore.ctl3);
+    // 1. the live change, from the tree the cluster runs
+    const d2 = buildDay2('day2-live', live, out + '/' + CLUSTER);
+    fig('scenario 8: plan', d2.planLine);
+    copyNext(d2.out);
+    const order = planOrder(d2.out);
+    expect(order).toEqual(['ctl3', 'ctl2', 'ctl1']);
+    const dry = await apply(order[0]!, ['--dry-run']);
+    expect(dry.status, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would SET GLOBAL wsrep_slave_threads/);
+    const load = startLoad();
+    await sleep(3000);
+    const ms: Record<string, number> = {};
+    for (const n of order) {
+      const r = await apply(n);
+      expect(r.status, `${n}: ${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
+      ms[n] = r.ms;
+    }
+    await sleep(3000);
+    const rep = await load.stop();
+    fig('scenario 8: apply ms per node', ms);
+    fig('scenario 8: load', rep);
+    fig(
+      'scenario 8: predicted / measured',
+      `predicted: ${predicted(d2.out)} / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL through the VIP), ${rep.redis.maxGapMs} ms (Redis); ${rep.vip.notOne} of ${rep.vip.polls} VIP polls without exactly one holder`,
+    );
+    expectLoadKept(rep);
+    expect(rep.vip.notOne, 'polls without exactly one VIP holder').toBe(0);
+    for (const n of controllers) {
+      expect(mainPids(n), `${n}: main PIDs`).toEqual(pidsBefore[n]);
+      expect(sql(n, "SHOW GLOBAL VARIABLES LIKE 'wsrep_slave_threads'").split('\t')[1]).toBe('4');
+      for (const p of [model.redis!.port, model.redis!.port + 1]) {
+        const got = lab
+          .exec(n, ['redis-cli', '-p', String(p), 'config', 'get', 'maxmemory*'], { env: redisEnv() })
+          .stdout.trim()
+          .split('\n');
+        expect(got, `${n}:${p}`).toEqual(expect.arrayContaining(['maxmemory', String(256 * 1024 * 1024), 'maxmemory-policy', 'allkeys-lru']));
+      }
+    }
+    allHealthy();
+    day2Tree = d2.out;
+    fig(
+      'scenario 8: values read back',
+      `wsrep_slave_threads 4 on ${controllers.length} members; maxmemory 268435456 and allkeys-lru on ${controllers.length * 2} Redis instances; main PIDs of every unit unchanged`,
+    );
+  });
+
+  scenario('9')(
+    '9 day 2, rolling restart under load: a Galera setting that needs a restart (gcache) and a Slurm change by reconfigure; the apply killed mid-restart on ctl2 resumes; never fewer than 2 Synced',
+    async () => {
+      expect(day2Tree, 'scenario 8 runs first').not.toBe('');
+      const live = readFileSync(join(lab.dir, 'day2-live.yaml'), 'utf8');
+      const next = live.replace(/gcache_size: 64M/, 'gcache_size: 96M').replace(/slurmctld_timeout: 20/, 'slurmctld_timeout: 25');
+      const d2 = buildDay2('day2-restart', next, day2Tree);
+      fig('scenario 9: plan', d2.planLine);
+      copyNext(d2.out);
+      const order = planOrder(d2.out);
+      expect(order).toEqual(['ctl3', 'ctl2', 'ctl1']);
+      const before = Object.fromEntries(controllers.map((n) => [n, lab.mainPid(n, 'mariadb')]));
+      const load = startLoad({ galera: true });
+      await sleep(3000);
+      const ms: Record<string, number> = {};
+      for (const n of order) {
+        if (n !== 'ctl2') {
+          const r = await apply(n);
+          expect(r.status, `${n}: ${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
+          ms[n] = r.ms;
+          continue;
+        }
+        // 5. killed while its mariadb restarts, then run again
+        const t = now();
+        const first = apply(n);
+        await until('ctl2 mariadb restarting under the apply', 300_000, () => lab.mainPid(n, 'mariadb') !== before[n] || undefined, 100);
+        lab.bash(n, "pkill -KILL -f 'apply_multihead.sh|start_multihead.sh'");
+        const killed = await first;
+        expect(killed.status).not.toBe(0);
+        const again = await apply(n);
+        expect(again.status, `${n}: ${again.stdout.slice(-3000)}${again.stderr}`).toBe(0);
+        expect(again.stdout).toMatch(/resuming plan/);
+        fig(
+          'scenario 9: killed and resumed on ctl2',
+          again.stdout
+            .split('\n')
+            .filter((l) => /resuming|not again|step \d/.test(l))
+            .join(' | '),
+        );
+        ms[n] = now() - t;
+      }
+      await sleep(3000);
+      const rep = await load.stop();
+      fig('scenario 9: apply ms per node', ms);
+      fig('scenario 9: load', rep);
+      const g = rep.galera;
+      fig(
+        'scenario 9: predicted / measured',
+        `predicted: ${predicted(d2.out)} / measured: at the worst of ${g.polls} Galera polls ${g.minSynced} Synced and ${g.minServing} serving (Synced or IST donor); ${g.belowTwo} poll(s) below 2 Synced${g.firstBelowTwo ? ` (first: ${g.firstBelowTwo})` : ''}; longest SQL write gap ${rep.sql.maxGapMs} ms, Redis ${rep.redis.maxGapMs} ms; ${rep.vip.notOne} of ${rep.vip.polls} VIP polls without exactly one holder`,
+      );
+      expectLoadKept(rep);
+      // one member at a time: never two down at once, never fewer than 2 serving the primary component
+      expect(g.twoDown, 'polls with two members down at once').toBe(0);
+      expect(g.minServing, 'members serving at the worst poll').toBeGreaterThanOrEqual(2);
+      for (const n of controllers) {
+        expect(lab.mainPid(n, 'mariadb'), `${n}: mariadb restarted`).not.toBe(before[n]);
+        expect(sql(n, "SHOW GLOBAL VARIABLES LIKE 'wsrep_provider_options'")).toMatch(/gcache\.size = 96M/);
+        expect(wsrep(n, 'wsrep_cluster_size')).toBe('3');
+      }
+      expect(lab.must('ctl1', 'scontrol show config | grep -i "^SlurmctldTimeout"')).toMatch(/25 sec/);
+      allHealthy();
+    },
+  );
 });

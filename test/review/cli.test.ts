@@ -1,7 +1,8 @@
 // The review commands as users run them (bin/mhc.cjs; `npm test` builds it first): exit codes,
 // git:REF:PATH against a temporary repository, colour rules, and trees on disk with embedded secrets.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -210,6 +211,41 @@ describe('mhc plan (CLI)', () => {
     expect(missing.code).toBe(3);
     expect(missing.err).toMatch(/^mhc: cannot read .*nope\.yaml/);
     expect(missing.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('mhc build --plan-from (CLI)', () => {
+  it("each controller bundle carries its part of the plan (the same id), computed from OLD's manifests; an unreadable OLD is exit 3", () => {
+    const dir = tmp('planfrom');
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    writeFileSync(a, BASE);
+    writeFileSync(b, edit(BASE, 'database:\n', 'database:\n  galera: { slave_threads: 8 }\n'));
+    expect(mhc(['build', a, '-o', join(dir, 'old'), '--quiet']).code).toBe(0);
+    const r = mhc(['build', b, '-o', join(dir, 'new'), '--plan-from', join(dir, 'old', 'rev')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^plan from .*old\/rev: 3 steps on 3 nodes, in this order: c3 c2 c1/m);
+    const ids = new Set<string>();
+    for (const c of ['c1', 'c2', 'c3']) {
+      const plan = readFileSync(join(dir, 'new', 'rev', c, 'plan/apply-plan.sh'), 'utf8');
+      ids.add(/^PLAN_ID=(\S+)$/m.exec(plan)![1]!);
+      const oldSha = createHash('sha256')
+        .update(readFileSync(join(dir, 'old', 'rev', c, 'manifest.json')))
+        .digest('hex');
+      expect(plan).toContain(`PLAN_FROM_MANIFEST=${oldSha}`);
+      expect(plan).toMatch(/^PLAN_ORDER=\(c3 c2 c1\)$/m);
+      expect(plan).toMatch(/^PLAN_STEP_SERVICE=\(mariadb\)$/m);
+      expect(plan).toMatch(/^PLAN_LIVE_KEY=\(wsrep_slave_threads\)$/m);
+      // the bundle lists it (sha256 in the manifest, a line in SHA256SUMS)
+      expect(readFileSync(join(dir, 'new', 'rev', c, 'manifest.json'), 'utf8')).toContain('"path": "plan/apply-plan.sh"');
+    }
+    expect(ids.size).toBe(1);
+    // the compute bundle: no plan (start_compute.sh takes its new bundle)
+    expect(existsSync(join(dir, 'new', 'rev', 'compute', 'plan'))).toBe(false);
+    const missing = mhc(['build', b, '-o', join(dir, 'new2'), '--plan-from', join(dir, 'nope')]);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toMatch(/^mhc: --plan-from .*nope: /);
+    expect(existsSync(join(dir, 'new2'))).toBe(false);
   });
 });
 

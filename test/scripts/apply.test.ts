@@ -248,6 +248,23 @@ describe('apply_multihead.sh', () => {
     expect(readFileSync(conf, 'utf8')).toMatch(/priority 105/);
   });
 
+  it('a restart on the VIP holder: keepalived stops first (the VIP moves at once), the member restarts through start_multihead.sh --phase database, keepalived starts again', () => {
+    const text = BASE.replace(/gcache_size: 1G/, 'gcache_size: 2G');
+    expect(text).not.toBe(BASE);
+    const p = pair(text);
+    p.node.set('vip', '192.168.1.100/24');
+    for (const peer of ['server2', 'server3']) p.node.set(`up/${ip(peer)}:4567`);
+    const r = run(p);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ls = p.node.calls().map((c) => c.line);
+    const at = (re: RegExp) => ls.findIndex((l) => re.test(l));
+    expect(at(/^systemctl stop keepalived.service$/)).toBeGreaterThan(-1);
+    expect(at(/^systemctl stop keepalived.service$/)).toBeLessThan(at(/^systemctl restart mariadb.service$/));
+    expect(at(/^systemctl restart mariadb.service$/)).toBeLessThan(at(/^systemctl start keepalived.service$/));
+    expect(r.stdout).toMatch(/this node holds the VIP 192.168.1.100: keepalived stops first/);
+    expect(existsSync(join(journal(p), planId(p), 'vip-released'))).toBe(false);
+  });
+
   it('a bundle without a plan names how to make one (exit 2)', () => {
     const p = pair(LIVE);
     writeFileSync(join(p.newBundle, 'plan/apply-plan.sh'), '');

@@ -609,12 +609,26 @@ describe('start_multihead.sh: Galera bootstrap or join', () => {
     const s = setup(ex);
     s.node.set('activating/mariadb.service');
     s.node.set('settles/mariadb.service');
+    // the package's server: no Galera status
+    s.node.set('wsrep_status', '');
     const r = db(s);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('mariadb.service is activating: waiting for it (up to 2s)');
     const ls = lines(calls(s));
     expect(ls.indexOf('systemctl stop mariadb.service')).toBeGreaterThan(-1);
     expect(ls.indexOf('systemctl stop mariadb.service')).toBeLessThan(ls.indexOf('galera_new_cluster'));
+  });
+
+  it('a member still restarting (a day-2 apply interrupted) is waited for and judged once it answers: in the cluster, never stopped', () => {
+    const s = setup(ex);
+    s.node.set('activating/mariadb.service');
+    s.node.set('settles/mariadb.service');
+    const r = db(s);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/database: in the cluster/);
+    const ls = lines(calls(s));
+    expect(ls).not.toContain('systemctl stop mariadb.service');
+    expect(bootstrapped(s)).toBe(false);
   });
 
   it('a mariadb.service that never finishes starting ends the phase (no bootstrap) naming the journal and the next command', () => {
