@@ -143,6 +143,8 @@ export interface ModelData {
     /** redis.conf maxmemory ("256mb", bytes as a string), when limited */
     maxmemory?: string;
     maxmemoryPolicy?: string;
+    /** redis.conf io-threads, when set */
+    ioThreads?: number;
     sentinel: {
       port: number;
       quorum: number;
@@ -169,6 +171,8 @@ export interface ModelData {
     slurmUser: string;
     /** SlurmctldTimeout (s): how long a backup waits for the primary before taking over */
     slurmctldTimeout: number;
+    /** SchedulerType's plugin: sched/<this> */
+    schedulerType: 'backfill' | 'builtin';
     accounting?: {
       /** where slurmctld finds slurmdbd (the VIP) */
       host: string;

@@ -339,6 +339,7 @@ export function normalize(f: Folded): Normalized {
       replicas: mode === 'cluster' ? (r?.cluster?.replicas ?? DEFAULTS.redis.cluster.replicas) : 0,
       ...(r?.maxmemory !== undefined ? { maxmemory: String(r.maxmemory).replace(/\s+/g, '').toLowerCase() } : {}),
       ...(r?.maxmemory_policy ? { maxmemoryPolicy: r.maxmemory_policy } : {}),
+      ...(r?.io_threads !== undefined ? { ioThreads: r.io_threads } : {}),
       sentinel: {
         port: r?.sentinel?.port ?? DEFAULTS.redis.sentinel.port,
         quorum: r?.sentinel?.quorum ?? Math.floor(redisMembers.length / 2) + 1,
@@ -395,6 +396,7 @@ export function normalize(f: Folded): Normalized {
       ...(mount && (stateSaveLocation === mount || stateSaveLocation.startsWith(mount === '/' ? '/' : `${mount}/`)) ? { stateMount: mount } : {}),
       slurmUser: s?.slurm_user ?? DEFAULTS.slurm.slurm_user,
       slurmctldTimeout: s?.slurmctld_timeout ?? DEFAULTS.slurm.slurmctld_timeout,
+      schedulerType: s?.scheduler_type ?? 'backfill',
       ...(withAcct
         ? {
             accounting: {

@@ -147,6 +147,7 @@ const redis = z.strictObject({
     .union([z.number().int().min(1), z.string().regex(/^\s*\d+\s*(kb|mb|gb|k|m|g)?\s*$/i, { message: 'bytes, or a size such as 256mb or 2gb (redis.conf units)' })])
     .optional()
     .describe("each instance's memory limit (redis.conf maxmemory): bytes, or 256mb, 2gb; absent: no limit. Changed on a running cluster by CONFIG SET"),
+  io_threads: z.number().int().min(1).max(128).optional().describe('redis.conf io-threads (Redis default 1): threads for socket I/O; a change restarts each instance, one at a time'),
   maxmemory_policy: z
     .enum(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'])
     .optional()
@@ -192,6 +193,7 @@ const slurm = z.strictObject({
   state_save_location: dataPath.optional().describe("slurmctld's state (default: on the gluster mount, shared by every slurmctld)"),
   slurm_user: userName.optional().describe('the SlurmUser the daemons run as'),
   slurmctld_timeout: z.number().int().min(5).max(65533).optional().describe('SlurmctldTimeout: seconds a backup slurmctld waits for the primary before taking over'),
+  scheduler_type: z.enum(['backfill', 'builtin']).optional().describe('SchedulerType: sched/backfill (default) or sched/builtin (strict priority order, no backfill); a change restarts slurmctld'),
   configless: z.boolean().optional().describe('configless Slurm: the compute nodes fetch slurm.conf (and gres.conf, cgroup.conf) from slurmctld (slurmd --conf-server), not from their bundle'),
   partitions: z.array(partition).optional().describe('Slurm partitions (default: debug, every compute node)'),
 });

@@ -168,6 +168,7 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         nodeTimeout: CLUSTER_NODE_TIMEOUT,
         maxmemory: r.maxmemory ?? '',
         maxmemoryPolicy: r.maxmemoryPolicy ?? '',
+        ioThreads: r.ioThreads ?? '',
         dir: DATA_DIR,
         dbfilename: i.dbfilename,
         pidfile: i.pidfile,
@@ -321,6 +322,7 @@ export const REDIS_SETTINGS: Readonly<Record<string, SettingRule>> = {
   save: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
   maxmemory: { action: 'runtime', dynamic: true, rule: CONFIG_SET },
   'maxmemory-policy': { action: 'runtime', dynamic: true, rule: CONFIG_SET },
+  'io-threads': { action: 'restart', dynamic: false, rule: IMMUTABLE },
   pidfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
   logfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
 };

@@ -7,7 +7,7 @@ import { render } from '../compiler/render.js';
 import { placeholder } from '../compiler/secrets.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { addresses as ips, isUnitFile, service, UNIT_RULE, type ChangeRule, type Check, type PortRule } from './service.js';
+import { addresses as ips, isUnitFile, service, UNIT_RULE, type ChangeRule, type Check, type PortRule, type SettingRule } from './service.js';
 import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from './paths.js';
 
 export const SLURM_CONF = 'files/etc/slurm/slurm.conf';
@@ -133,6 +133,7 @@ export function slurmConf(model: Model): string {
     slurmctldPort: SLURMCTLD_PORT,
     slurmdPort: SLURMD_PORT,
     slurmctldTimeout: s.slurmctldTimeout,
+    schedulerType: s.schedulerType,
     configless: s.configless,
     // memory is a consumable only when every node declares it (RealMemory defaults to 1 MiB)
     selectTypeParameters: nodes.length && nodes.every((c) => c.hardware.realMemory !== undefined) ? 'CR_Core_Memory' : 'CR_Core',
@@ -222,12 +223,60 @@ export function computePackages(model: Model): string[] {
   return model.slurm ? ['munge', 'slurmd', 'slurm-client'] : [];
 }
 
+const RECONFIGURE = 'slurm.conf(5), Slurm 22.05: `scontrol reconfigure` makes slurmctld and every slurmd re-read it';
+const RESTART_CTLD = 'slurm.conf(5), Slurm 22.05: "A restart of slurmctld is required for changes to this parameter to take effect"; backup controllers first, the primary last';
+const RESTART_ALL = 'slurm.conf(5), Slurm 22.05: a restart of slurmctld and every slurmd is required (backup controllers first, the primary last, then the compute nodes)';
+const reconf: SettingRule = { action: 'runtime', dynamic: true, rule: RECONFIGURE };
+const ctld: SettingRule = { action: 'restart', dynamic: false, rule: RESTART_CTLD };
+const all: SettingRule = { action: 'restart', dynamic: false, rule: RESTART_ALL };
+const atStart = (what: string): SettingRule => ({ action: 'restart', dynamic: false, rule: `mhc: ${what} is read when the daemon starts (slurm.conf(5) names no reconfigure for it): a restart` });
+/**
+ * What a change to each setting of slurm.conf needs, from slurm.conf(5) of Slurm 22.05 (Debian 12's
+ * 22.05.8; test/daemons/slurm.test.ts reads the installed man page for every "restart" sentence): the
+ * man page's rule is `scontrol reconfigure` unless a parameter says otherwise. NodeName and
+ * PartitionName are one setting per line (NodeName=cn[01-04]).
+ */
+export const SLURM_SETTINGS: Readonly<Record<string, SettingRule>> = {
+  ClusterName: { action: 'restart', dynamic: false, rule: 'mhc: slurmctld refuses a state saved under another ClusterName (StateSaveLocation/clustername): a new name is a new cluster' },
+  SlurmctldHost: { ...ctld, rule: `${RESTART_CTLD}; a controller added or removed (README "Day 2": membership)` },
+  SlurmctldTimeout: reconf,
+  SlurmctldParameters: ctld,
+  SlurmdTimeout: reconf,
+  SlurmctldPort: ctld,
+  SlurmdPort: { ...all, rule: `${RESTART_ALL}: the port every slurmd listens on` },
+  SlurmUser: atStart('the user slurmctld runs as'),
+  AuthType: { action: 'restart', dynamic: false, rule: 'slurm.conf(5), Slurm 22.05: every daemon and command stopped before AuthType changes, then restarted' },
+  CredType: ctld,
+  StateSaveLocation: { ...ctld, rule: `${RESTART_CTLD}; the state moves with it (stop, move, start)` },
+  SlurmdSpoolDir: atStart('the spool directory of slurmd'),
+  SlurmctldPidFile: atStart('the pid file'),
+  SlurmdPidFile: atStart('the pid file'),
+  ReturnToService: reconf,
+  ProctrackType: ctld,
+  TaskPlugin: atStart('the task plugin of slurmd'),
+  SchedulerType: ctld,
+  SelectType: all,
+  SelectTypeParameters: ctld,
+  AccountingStorageType: atStart('the accounting plugin'),
+  AccountingStorageHost: reconf,
+  AccountingStoragePort: reconf,
+  JobAcctGatherType: reconf,
+  JobAcctGatherFrequency: reconf,
+  JobCompType: reconf,
+  SlurmctldDebug: reconf,
+  SlurmctldLogFile: reconf,
+  SlurmdDebug: reconf,
+  SlurmdLogFile: reconf,
+  GresTypes: all,
+  MaxNodeCount: ctld,
+  NodeName: { ...all, rule: 'slurm.conf(5), Slurm 22.05, NODE CONFIGURATION: adding nodes or changing their configuration requires restarting slurmctld and every slurmd' },
+  PartitionName: reconf,
+};
+
 const f = (p: string): string => p.slice('files'.length);
 const CHANGES: Readonly<Record<string, ChangeRule>> = {
-  [f(SLURM_CONF)]: {
-    action: 'runtime',
-    rule: "slurm.conf(5): `scontrol reconfigure` makes slurmctld and every slurmd re-read it; SlurmctldHost, the ports, AuthType and a node's NodeAddr take effect only when every daemon restarts",
-  },
+  // the strictest of its settings' (a plan reads each setting's own)
+  [f(SLURM_CONF)]: { action: 'restart', rule: 'slurm.conf(5), Slurm 22.05: `scontrol reconfigure` for most settings; SlurmctldHost, the ports, AuthType, SelectType, the node lines and others need the daemons restarted' },
   [f(CGROUP_CONF)]: { action: 'restart', rule: 'cgroup.conf(5): read by slurmd when it starts' },
   [f(GRES_CONF)]: { action: 'restart', rule: 'gres.conf(5): read by slurmd when it starts (then `scontrol reconfigure` for slurmctld)' },
   [f(SLURMDBD_CONF)]: { action: 'restart', rule: 'slurmdbd.conf(5): read when slurmdbd starts' },
@@ -268,6 +317,7 @@ export const slurmService = service({
     return out;
   },
   backupItems: [{ name: 'slurm_state', here: (model, node) => runs(node, 'slurm') && !!model.slurm?.stateSaveLocation }],
+  settings: (dest) => (dest === f(SLURM_CONF) ? SLURM_SETTINGS : undefined),
   change(dest) {
     if (isUnitFile(dest)) return UNIT_RULE;
     if (dest === SLURMCTLD_PING_CONF) return { action: 'none', rule: 'mhc: only the health check reads it, afresh at each check' };

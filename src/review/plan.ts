@@ -9,7 +9,7 @@ import { referencesFor } from './compare.js';
 import { diffSides, type FileChange } from './diff.js';
 import { maskSecrets } from './mask.js';
 import type { Bundle, ManifestEntry, Side } from './side.js';
-import { CHANGE_ACTIONS, type ChangeAction } from '../emitters/service.js';
+import { CHANGE_ACTIONS, type ChangeAction, type SettingRule } from '../emitters/service.js';
 import { services } from '../emitters/services.js';
 
 export type Verb = 'nothing' | 'live change' | 'reload' | 'restart' | 'membership';
@@ -61,17 +61,26 @@ const NO_SETTING_RULE = 'mhc: no rule for this setting: treated as a restart of 
 
 const strongest = (as: readonly ChangeAction[]): ChangeAction => as.reduce((a, b) => (CHANGE_ACTIONS.indexOf(b) > CHANGE_ACTIONS.indexOf(a) ? b : a), 'none');
 
-/** `key value` or `key = value` lines of a config file (comments, sections and blank lines left out): key → value. */
+/**
+ * `key value` or `key = value` lines of a config file (comments, sections and blank lines left
+ * out): key → value. A key on several lines (slurm.conf's NodeName, PartitionName) is one setting
+ * per line, named by the key and the value's first word: "NodeName=cn[01-04]".
+ */
 export function settingsOf(text: string): Map<string, string> {
-  const out = new Map<string, string>();
+  const lines: [string, string][] = [];
   for (const line of text.split('\n')) {
     const t = line.trim();
     if (!t || t.startsWith('#') || t.startsWith(';') || t.startsWith('[')) continue;
     const m = /^([^\s=]+)\s*(?:=\s*|\s+)?(.*)$/.exec(t);
-    if (m) out.set(m[1]!, m[2]!);
+    if (m) lines.push([m[1]!, m[2]!]);
   }
-  return out;
+  const count = new Map<string, number>();
+  for (const [k] of lines) count.set(k, (count.get(k) ?? 0) + 1);
+  return new Map(lines.map(([k, v]) => [count.get(k)! > 1 ? `${k}=${v.split(/\s/)[0]}` : k, v]));
 }
+
+/** The rule of a setting named by settingsOf: its key's ("NodeName=cn1" is NodeName's). */
+const ruleOf = (rules: Readonly<Record<string, SettingRule>>, k: string): SettingRule | undefined => rules[k] ?? rules[k.split('=')[0]!];
 
 /** The keys whose values differ, in NEW's order then OLD's (a key dropped counts). */
 function changedKeys(a: string, b: string): string[] {
@@ -97,7 +106,7 @@ function reasonsFor(c: FileChange, a: Side, b: Side): { service: string; reasons
     return {
       service,
       reasons: keys.map((k) => {
-        const r = rules[k];
+        const r = ruleOf(rules, k);
         return { what: `${c.path}: ${k}`, path: c.path, setting: k, action: r?.action ?? 'restart', rule: r?.rule ?? NO_SETTING_RULE };
       }),
     };

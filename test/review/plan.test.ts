@@ -46,21 +46,25 @@ describe('mhc plan (pure)', () => {
     const order = p.nodes.map((n) => n.bundle);
     expect(order[0]).toBe('compute');
     expect(order.slice(1)).toEqual(['c3', 'c2', 'c1']);
-    // slurm.conf: its rule from the manifest (slurm.conf(5)), on every node
+    // slurm.conf, per setting: the partition line's rule (slurm.conf(5): scontrol reconfigure), on every node
     for (const n of p.nodes) {
-      const r = n.steps.find((s) => s.service === 'slurm')?.reasons.find((x) => x.what === 'files/etc/slurm/slurm.conf');
-      expect(r?.rule, n.bundle).toMatch(/slurm\.conf\(5\)/);
+      const s = n.steps.find((x) => x.service === 'slurm')!;
+      expect(s.verb, n.bundle).toBe('live change');
+      expect(
+        s.reasons.filter((r) => r.path === 'files/etc/slurm/slurm.conf'),
+        n.bundle,
+      ).toEqual([expect.objectContaining({ setting: 'PartitionName', action: 'runtime', rule: expect.stringMatching(/slurm\.conf\(5\).*scontrol reconfigure/) })]);
     }
   });
 
-  it('a file with no rule recorded (a tree from an older mhc) is a restart of its service, and says so', () => {
+  it('a file with no rule recorded (a tree from an older mhc) and no per-setting rules is a restart of its service, and says so', () => {
     const files = treeFiles(BASE);
     const old = files.map((f) => (f.path.endsWith('manifest.json') ? { ...f, content: f.content.replace(/,\n\s*"change": "[a-z]+",\n\s*"change_rule": "[^"]*"/g, '') } : f));
-    const b = edit(BASE, 'max_time: "01:00:00"', 'max_time: "03:00:00"');
+    const b = edit(BASE, 'priority: 90', 'priority: 95');
     const nf = treeFiles(b).map((f) => (f.path.endsWith('manifest.json') ? { ...f, content: f.content.replace(/,\n\s*"change": "[a-z]+",\n\s*"change_rule": "[^"]*"/g, '') } : f));
     expect(nf.find((f) => f.path.endsWith('manifest.json'))!.content).not.toContain('"change"');
     const p = planSides(sideFromFiles('a', 'tree', old), sideFromFiles('b', 'tree', nf), V);
-    const s = stepsOf(p, 'c1').find((x) => x.service === 'slurm')!;
+    const s = stepsOf(p, 'c2').find((x) => x.service === 'keepalived')!;
     expect(s.verb).toBe('restart');
     expect(s.reasons[0]!.rule).toMatch(/no rule .*treated as a restart/);
   });

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWKWARD, buildFile, buildText, compileText, EXAMPLES } from '../helpers.js';
-import { slurmHostlist, SLURM_CONF } from '../../src/emitters/slurm.js';
+import { slurmHostlist, slurmService, SLURM_CONF, SLURM_SETTINGS } from '../../src/emitters/slurm.js';
+import { settingsOf } from '../../src/review/plan.js';
+import { expectSettingRules, templateKeys } from './setting-rules.js';
 import { encode, fill, placeholder, refusal, slurmConfValue } from '../../src/compiler/secrets.js';
 import { SECRET_SLOTS } from '../../src/compiler/normalize.js';
 import { expand } from '../../src/compiler/hostlist.js';
@@ -316,5 +318,24 @@ describe('secrets in Slurm config values', () => {
     expect(lines(ok.get('server2/files/etc/slurm/slurmdbd.conf')!.content, 'StoragePass')).toEqual([`StoragePass="sl&urm\\\\db'pa ss $x \\#y"`]);
     expect(ok.get('server2/files/etc/slurm/slurmdbd.conf')!.mode).toBe(0o600);
     expect(ok.get('compute/files/etc/munge/munge.key.b64')!.content).toBe(`${AWKWARD.MUNGE_KEY}\n`);
+  });
+});
+
+describe('a change to each setting of slurm.conf has its own rule (a day-2 plan decides per setting)', () => {
+  it("every key the template writes (and the node and partition lines) has one; the file rule is the strictest; mhc's own rules say so", () => {
+    const keys = templateKeys('slurm/etc/slurm/slurm.conf.hbs', /^([A-Z][A-Za-z]+)=/gm);
+    keys.add('NodeName');
+    keys.add('PartitionName');
+    expectSettingRules(slurmService, SLURM_CONF.slice('files'.length), SLURM_SETTINGS, keys);
+    // a rule the man page does not state is mhc's, and says so
+    for (const [k, r] of Object.entries(SLURM_SETTINGS)) expect(r.rule, k).toMatch(/^(slurm\.conf\(5\), Slurm 22\.05|mhc: )/);
+  });
+
+  it('a plan decides per line for the node lines: a new hardware kind restarts every daemon; a partition change is a reconfigure', () => {
+    const text = readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8');
+    const conf = (t: string) => [...buildText(t).values()].find((f) => f.path.endsWith(`/${SLURM_CONF}`))!.content;
+    const keys = [...settingsOf(conf(text)).keys()].filter((k) => /^(NodeName|PartitionName)/.test(k));
+    expect(keys.length).toBeGreaterThan(1);
+    for (const k of keys) expect(k).toMatch(/^(NodeName|PartitionName)(=\S+)?$/);
   });
 });
