@@ -403,7 +403,16 @@ function startLoad(opts: { galera?: boolean } = {}) {
   const sqlP = lab.runBash('ctl3', loop(`timeout 5 mariadb -h ${v} -u ${LOAD_USER} -p${LOAD_PASS} --connect-timeout=3 labdata -e "INSERT INTO load_w VALUES ($i, NOW(3))" 2>/dev/null`), {
     timeoutMs: 1_600_000,
   });
-  const redisP = lab.runBash('ctl3', loop(`[[ $(timeout 5 redis-cli -c -p ${port} rpush lab:load $i 2>/dev/null) =~ ^[0-9]+$ ]]`), { timeoutMs: 1_600_000, env: redisEnv() });
+  // a cluster client: every controller's instance is a seed, the first that answers takes the write (-c follows MOVED)
+  const seeds = model.controllers.map((c) => c.ip).join(' ');
+  const redisP = lab.runBash(
+    'ctl3',
+    loop(`for h in ${seeds}; do r=$(timeout 3 redis-cli -c -h $h -p ${port} rpush lab:load $i 2>/dev/null) && [[ $r =~ ^[0-9]+$ ]] && break; r=''; done; [[ -n $r ]]`),
+    {
+      timeoutMs: 1_600_000,
+      env: redisEnv(),
+    },
+  );
   const jobsP = lab.runBash(
     'ctl3',
     'end=$((SECONDS + 1500)); while [[ -e /run/lab-load.on ]] && ((SECONDS < end)); do timeout 30 sbatch --parsable -o /dev/null --wrap true 2>/dev/null | cut -d";" -f1 || echo fail; sleep 3; done',
@@ -845,17 +854,22 @@ describe.sequential('deploy lab', () => {
   });
 
   scenario('9')(
-    '9 day 2, rolling restart under load: a Galera setting that needs a restart (gcache) and a Slurm change by reconfigure; the apply killed mid-restart on ctl2 resumes; never fewer than 2 Synced',
+    '9 day 2, rolling restarts under load: Galera (gcache), Redis (io-threads) and slurmctld (SchedulerType), one member at a time; the apply killed mid-restart on ctl2 resumes',
     async () => {
       expect(day2Tree, 'scenario 8 runs first').not.toBe('');
       const live = readFileSync(join(lab.dir, 'day2-live.yaml'), 'utf8');
-      const next = live.replace(/gcache_size: 64M/, 'gcache_size: 96M').replace(/slurmctld_timeout: 20/, 'slurmctld_timeout: 25');
+      const next = live
+        .replace(/gcache_size: 64M/, 'gcache_size: 96M')
+        .replace(/^redis:\n/m, 'redis:\n  io_threads: 2\n')
+        .replace(/slurmctld_timeout: 20/, 'slurmctld_timeout: 25\n  scheduler_type: builtin');
+      expect(next).toMatch(/scheduler_type: builtin/);
       const d2 = buildDay2('day2-restart', next, day2Tree);
       fig('scenario 9: plan', d2.planLine);
       copyNext(d2.out);
       const order = planOrder(d2.out);
       expect(order).toEqual(['ctl3', 'ctl2', 'ctl1']);
       const before = Object.fromEntries(controllers.map((n) => [n, lab.mainPid(n, 'mariadb')]));
+      const pidsBefore = Object.fromEntries(controllers.map((n) => [n, mainPids(n)]));
       const load = startLoad({ galera: true });
       await sleep(3000);
       const ms: Record<string, number> = {};
@@ -904,6 +918,21 @@ describe.sequential('deploy lab', () => {
         expect(wsrep(n, 'wsrep_cluster_size')).toBe('3');
       }
       expect(lab.must('ctl1', 'scontrol show config | grep -i "^SlurmctldTimeout"')).toMatch(/25 sec/);
+      expect(lab.must('ctl1', 'scontrol show config | grep -i "^SchedulerType"')).toMatch(/sched\/builtin/);
+      for (const n of controllers) {
+        const now9 = mainPids(n);
+        for (const u of Object.keys(now9).filter((x) => x.startsWith('redis-server@') || x === 'slurmctld')) expect(now9[u], `${n}: ${u} restarted`).not.toBe(pidsBefore[n]![u]);
+        // munged is left alone: only its key restarts it
+        expect(now9.munge, `${n}: munge`).toBe(pidsBefore[n]!.munge);
+        for (const p of [model.redis!.port, model.redis!.port + 1])
+          expect(
+            lab
+              .exec(n, ['redis-cli', '-p', String(p), 'config', 'get', 'io-threads'], { env: redisEnv() })
+              .stdout.trim()
+              .split('\n')[1],
+            `${n}:${p}`,
+          ).toBe('2');
+      }
       allHealthy();
     },
   );

@@ -120,7 +120,7 @@ describe('lifecycle emitter details', () => {
     const files = buildFile(join(EXAMPLES, 'my_multihead_cluster.yaml'));
     const node = [...files.values()].find((f) => f.path.endsWith('/files/etc/mysql/mariadb.conf.d/60-galera.cnf'))!.path.split('/')[0]!;
     const of = (dest: string) => files.get(`${node}/files${dest}`)!.from;
-    expect(of('/etc/slurm/slurm.conf')).toMatchObject({ emitter: 'slurm', service: 'slurm', change: { action: 'runtime' } });
+    expect(of('/etc/slurm/slurm.conf')).toMatchObject({ emitter: 'slurm', service: 'slurm', change: { action: 'restart' } });
     expect(of('/etc/munge/munge.key.b64')).toMatchObject({ emitter: 'slurm', service: 'slurm', change: { action: 'restart' } });
     expect(of('/etc/systemd/system/slurmctld.service.d/10-mhc.conf')).toMatchObject({ service: 'slurm', change: { action: 'restart' } });
     expect(of('/etc/redis/mhc/redis-6379.conf')).toMatchObject({ emitter: 'redis', service: 'redis', change: { action: 'restart' } });
