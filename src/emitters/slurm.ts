@@ -276,7 +276,10 @@ export const SLURM_SETTINGS: Readonly<Record<string, SettingRule>> = {
 const f = (p: string): string => p.slice('files'.length);
 const CHANGES: Readonly<Record<string, ChangeRule>> = {
   // the strictest of its settings' (a plan reads each setting's own)
-  [f(SLURM_CONF)]: { action: 'restart', rule: 'slurm.conf(5), Slurm 22.05: `scontrol reconfigure` for most settings; SlurmctldHost, the ports, AuthType, SelectType, the node lines and others need the daemons restarted' },
+  [f(SLURM_CONF)]: {
+    action: 'restart',
+    rule: 'slurm.conf(5), Slurm 22.05: `scontrol reconfigure` for most settings; SlurmctldHost, the ports, AuthType, SelectType, the node lines and others need the daemons restarted',
+  },
   [f(CGROUP_CONF)]: { action: 'restart', rule: 'cgroup.conf(5): read by slurmd when it starts' },
   [f(GRES_CONF)]: { action: 'restart', rule: 'gres.conf(5): read by slurmd when it starts (then `scontrol reconfigure` for slurmctld)' },
   [f(SLURMDBD_CONF)]: { action: 'restart', rule: 'slurmdbd.conf(5): read when slurmdbd starts' },
