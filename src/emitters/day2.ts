@@ -7,6 +7,8 @@ import type { ChangeAction } from './service.js';
 
 export const APPLY_SH = 'bin/apply_multihead.sh';
 export const APPLY_PLAN = 'plan/apply-plan.sh';
+/** Rotates the Redis or the database root password without an outage (rotations are not in the bundles: the values live in secrets.env). */
+export const ROTATE_SH = 'bin/rotate_secret.sh';
 /** Per plan, what the apply has done on this node: one marker per step, so a second run resumes. */
 export const APPLY_JOURNAL = '/var/lib/mhc/apply';
 /** sha256 of the manifest.json of the bundle last installed on this node (start_multihead.sh and apply_multihead.sh write it). */

@@ -9,13 +9,13 @@ import { SERVICES, runs, type Controller, type Model } from '../compiler/model.j
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
 import { CHECK_SCRIPT, HOSTS_FILE, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG } from './paths.js';
-import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
+import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, STATIC_DIR, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
 import { FSTAB_ENTRY, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
 import { PATHS, computePackages } from './slurm.js';
 import { GALERA_GROUP_PORT } from './mariadb.js';
 import { NODE_RULES } from '../compiler/node-rules.js';
-import { APPLY_JOURNAL, APPLY_SH, INSTALLED_MARK, applyPlanFile } from './day2.js';
+import { APPLY_JOURNAL, APPLY_SH, INSTALLED_MARK, ROTATE_SH, applyPlanFile } from './day2.js';
 import { packagesOf, phases, selectable, services, servicesHere } from './services.js';
 
 export const COMMON_SH = 'lib/common.sh';
@@ -217,6 +217,8 @@ export function applyContext(node: Controller): Record<string, unknown> {
     changedDir: CHANGED_DIR,
     fileBackups: FILE_BACKUPS,
     secretsEnv: SECRETS_ENV,
+    redisStatic: STATIC_DIR,
+    redisClusterPlan: dest(CLUSTER_PLAN),
   };
 }
 
@@ -234,6 +236,7 @@ export const lifecycle: Emitter = {
       { path: START_SH, content: render('lifecycle/bin/start_multihead.sh', startContext(node)) },
       { path: STOP_SH, content: render('lifecycle/bin/stop_multihead.sh', { node: node.hostname, stopLog: STOP_LOG, serviceHelp: serviceHelp() }) },
       { path: APPLY_SH, content: render('lifecycle/bin/apply_multihead.sh', applyContext(node)) },
+      { path: ROTATE_SH, content: render('lifecycle/bin/rotate_secret.sh', applyContext(node)) },
       ...(plan ? [applyPlanFile(plan, target.name)] : []),
     ];
   },

@@ -398,6 +398,8 @@ function startLoad(opts: { galera?: boolean } = {}) {
   sql('ctl1', 'DROP TABLE IF EXISTS labdata.load_w; CREATE TABLE labdata.load_w (id INT PRIMARY KEY, t DATETIME(3))');
   lab.exec('ctl1', ['redis-cli', '-c', '-p', String(port), 'del', 'lab:load'], { env: redisEnv() });
   lab.must('ctl3', 'touch /run/lab-load.on');
+  // the Redis writer reads its password afresh at each write, as a client that switches does (scenario 10)
+  lab.must('ctl3', 'umask 077 && cat >/run/lab-redis-pass', { input: redisEnv().REDISCLI_AUTH });
   const loop = (body: string) =>
     `i=0; end=$((SECONDS + 1500)); while [[ -e /run/lab-load.on ]] && ((SECONDS < end)); do i=$((i + 1)); if ${body}; then echo "$i $(date +%s%3N) ok"; else echo "$i $(date +%s%3N) fail"; fi; sleep 0.1; done`;
   const sqlP = lab.runBash('ctl3', loop(`timeout 5 mariadb -h ${v} -u ${LOAD_USER} -p${LOAD_PASS} --connect-timeout=3 labdata -e "INSERT INTO load_w VALUES ($i, NOW(3))" 2>/dev/null`), {
@@ -407,7 +409,9 @@ function startLoad(opts: { galera?: boolean } = {}) {
   const seeds = model.controllers.map((c) => c.ip).join(' ');
   const redisP = lab.runBash(
     'ctl3',
-    loop(`for h in ${seeds}; do r=$(timeout 3 redis-cli -c -h $h -p ${port} rpush lab:load $i 2>/dev/null) && [[ $r =~ ^[0-9]+$ ]] && break; r=''; done; [[ -n $r ]]`),
+    loop(
+      `export REDISCLI_AUTH=$(cat /run/lab-redis-pass); for h in ${seeds}; do r=$(timeout 3 redis-cli -c -h $h -p ${port} rpush lab:load $i 2>/dev/null) && [[ $r =~ ^[0-9]+$ ]] && break; r=''; done; [[ -n $r ]]`,
+    ),
     {
       timeoutMs: 1_600_000,
       env: redisEnv(),
@@ -934,6 +938,73 @@ describe.sequential('deploy lab', () => {
           ).toBe('2');
       }
       allHealthy();
+    },
+  );
+
+  scenario('10')(
+    '10 day 2, secret rotation under load: the Redis password (both valid while consumers switch, then the old one dropped) and the database root password (ALTER USER once); no daemon restarted but the web services',
+    async () => {
+      const r = model.redis!;
+      const oldRedis = secretValues.get(r.password.name)!;
+      const dbName = model.galera!.rootPassword.name;
+      const oldDb = secretValues.get(dbName)!;
+      const fresh = (n: number) => Array.from({ length: n }, () => 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'[Math.floor(Math.random() * 57)]).join('');
+      const newRedis = fresh(32);
+      const newDb = fresh(32);
+      // the operator's first step: the new values in secrets.env on every controller
+      for (const n of controllers) {
+        const text = readFileSync(lab.path(n, '/etc/mhc/secrets.env'), 'utf8')
+          .split('\n')
+          .map((l) => (l.startsWith(`${r.password.name}=`) ? `${r.password.name}=${newRedis}` : l.startsWith(`${dbName}=`) ? `${dbName}=${newDb}` : l))
+          .join('\n');
+        lab.must(n, 'umask 077 && cat >/etc/mhc/secrets.env', { input: text });
+      }
+      const pidsBefore = Object.fromEntries(controllers.map((n) => [n, mainPids(n)]));
+      const load = startLoad();
+      await sleep(3000);
+      const rotate = async (node: string, args: string[]) => {
+        const t = now();
+        const res = await lab.run(node, ['/opt/mhc/bin/rotate_secret.sh', ...args, '--auto-confirm', '--no-color'], { timeoutMs: 600_000 });
+        writeFileSync(join(lab.dir, 'logs', `${node}-rotate-${++runCount}.log`), `${res.stdout}\n--- stderr\n${res.stderr}`);
+        console.log(`[deploy] rotate_secret.sh ${args.join(' ')} on ${node}: exit ${res.status} in ${now() - t} ms`);
+        expect(res.status, `${node}: ${res.stdout.slice(-2000)}${res.stderr}`).toBe(0);
+        for (const v of [oldRedis, newRedis, oldDb, newDb]) expect(res.stdout + res.stderr).not.toContain(v);
+        return now() - t;
+      };
+      const dry = await lab.run('ctl3', ['/opt/mhc/bin/rotate_secret.sh', r.password.name, '--dry-run', '--no-color'], { timeoutMs: 120_000 });
+      expect(dry.status, dry.stdout + dry.stderr).toBe(0);
+      const ms: Record<string, number> = {};
+      for (const n of ['ctl3', 'ctl2', 'ctl1']) ms[n] = await rotate(n, [r.password.name]);
+      // both passwords valid on every instance meanwhile
+      const ping = (n: string, port: number, pw: string) => lab.exec(n, ['redis-cli', '-p', String(port), 'ping'], { env: { REDISCLI_AUTH: pw } }).stdout.trim();
+      for (const n of controllers) for (const p of [r.port, r.port + 1]) expect([ping(n, p, oldRedis), ping(n, p, newRedis)], `${n}:${p}`).toEqual(['PONG', 'PONG']);
+      // the consumers outside mhc switch (the lab's writer), then the old password goes
+      lab.must('ctl3', 'umask 077 && cat >/run/lab-redis-pass', { input: newRedis });
+      secretValues.set(r.password.name, newRedis);
+      await sleep(2000);
+      ms.finish = await rotate('ctl1', [r.password.name, '--finish']);
+      ms.db = await rotate('ctl1', [dbName]);
+      await sleep(3000);
+      const rep = await load.stop();
+      fig('scenario 10: rotate ms', ms);
+      fig('scenario 10: load', rep);
+      expectLoadKept(rep);
+      for (const n of controllers) {
+        for (const p of [r.port, r.port + 1]) {
+          expect(ping(n, p, newRedis), `${n}:${p} new`).toBe('PONG');
+          expect(ping(n, p, oldRedis), `${n}:${p} old`).not.toBe('PONG');
+        }
+        const as = (pw: string) => lab.exec(n, ['mariadb', '--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', 'SELECT 1'], { env: { MYSQL_PWD: pw } }).status;
+        expect(as(newDb), `${n}: root with the new password`).toBe(0);
+        expect(as(oldDb), `${n}: root with the old password`).not.toBe(0);
+        const pids = mainPids(n);
+        for (const [u, pid] of Object.entries(pids)) if (!u.startsWith('mhc-web-')) expect(pid, `${n}: ${u}`).toBe(pidsBefore[n]![u]);
+      }
+      allHealthy();
+      fig(
+        'scenario 10: after',
+        `Redis: the new password on ${controllers.length * 2} instances, the old one refused; root: the new password on ${controllers.length} members (one ALTER USER), the old one refused; only the web services restarted (their environment); predicted: no outage / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL), ${rep.redis.maxGapMs} ms (Redis), ${rep.redis.fail} failed Redis writes`,
+      );
     },
   );
 });

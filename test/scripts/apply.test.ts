@@ -280,3 +280,64 @@ function rmSsh(p: Pair, host: string): void {
 function rmState(p: Pair, path: string): void {
   rmSync(join(p.node.state, path), { force: true });
 }
+
+describe('rotate_secret.sh', () => {
+  const NEW = `n3w'"\\ $(x) #pw`;
+  /** server1 as installed from BASE, secrets.env holding NEW for NAME. */
+  function rotating(name: string): Pair & { rotate: string } {
+    const p = pair(LIVE);
+    const env = join(p.node.root, 'etc/mhc/secrets.env');
+    const text = readFileSync(env, 'utf8')
+      .split('\n')
+      .map((l) => (l.startsWith(`${name}=`) ? `${name}=${NEW}` : l))
+      .join('\n');
+    expect(text).toContain(`${name}=${NEW}`);
+    writeFileSync(env, text, { mode: 0o600 });
+    return { ...p, rotate: join(p.oldBundle, 'bin/rotate_secret.sh') };
+  }
+  const rot = (p: Pair & { rotate: string }, args: string[]) => runScript(p.rotate, [...args, '--auto-confirm', '--no-color'], p.node.env());
+  const argvHas = (p: Pair, v: string) => p.node.calls().some((c) => c.args.some((a) => a.includes(v)));
+
+  it('the Redis password: each local instance takes both (ACL SETUSER, masterauth; the value on stdin only), the files are installed, the web services restart; --finish waits for every controller, then keeps the new one only', () => {
+    const p = rotating('REDIS_PASSWORD');
+    for (const peer of ['server2', 'server3']) rmSsh(p, peer);
+    const r = rot(p, ['REDIS_PASSWORD']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const lines = p.node.calls().map((c) => c.line);
+    for (const port of ['6379', '6380']) {
+      expect(lines).toContain(`redis-cli -h 127.0.0.1 -p ${port} -x acl setuser default on`);
+      expect(lines).toContain(`redis-cli -h 127.0.0.1 -p ${port} -x config set masterauth`);
+    }
+    expect(argvHas(p, NEW)).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain(NEW);
+    expect(readFileSync(join(p.node.root, 'var/log/cluster_multihead_apply.log'), 'utf8')).not.toContain(NEW);
+    // the static config holds the new one (escaped for redis.conf), the web services restarted
+    expect(readFileSync(join(p.node.root, 'etc/redis/mhc/redis-6379.conf'), 'utf8')).toContain('requirepass "n3w\'\\"\\\\ $(x) #pw"');
+    expect(lines.some((l) => /^systemctl (re)?start mhc-web-/.test(l))).toBe(true);
+    expect(rot(p, ['REDIS_PASSWORD']).stdout).toMatch(/done on server1 already/);
+    // --finish: the others have not run it (no journal over ssh): refused
+    const early = rot(p, ['REDIS_PASSWORD', '--finish']);
+    expect(early.status).toBe(3);
+    expect(early.stderr).toMatch(/server2 has not run rotate_secret.sh REDIS_PASSWORD yet/);
+    // they have (ssh answers the journal test): every instance of the plan keeps the new one only
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
+    p.node.clearCalls();
+    const fin = rot(p, ['REDIS_PASSWORD', '--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const sets = p.node.calls().filter((c) => c.cmd === 'redis-cli' && c.line.endsWith('-x config set requirepass'));
+    expect(sets.length).toBe(6);
+    expect(argvHas(p, NEW)).toBe(false);
+  });
+
+  it('the database root password: one ALTER USER on stdin (it replicates), checked over TCP; a secret it does not rotate is refused', () => {
+    const p = rotating('DB_ROOT_PASSWORD');
+    const r = rot(p, ['DB_ROOT_PASSWORD']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(join(p.node.state, 'sql.log'), 'utf8')).toMatch(/^ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD\('/m);
+    expect(argvHas(p, NEW)).toBe(false);
+    expect(p.node.calls().some((c) => c.line.includes('--protocol=tcp -h 127.0.0.1 -u root'))).toBe(true);
+    const other = rot(p, ['KEEPALIVED_AUTH_PASS']);
+    expect(other.status).toBe(3);
+    expect(other.stderr).toMatch(/KEEPALIVED_AUTH_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD/);
+  });
+});

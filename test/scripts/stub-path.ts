@@ -230,6 +230,7 @@ done
 case "\${rest[*]}" in
   # CONFIG SET KEY VALUE is kept in $S/redis-config/PORT/KEY, which CONFIG GET KEY reads
   "config set "*) mkdir -p "$S/redis-config/$p"; printf '%s' "\${rest[3]}" >"$S/redis-config/$p/\${rest[2]}"; echo "$p \${rest[2]}" >>"$S/redis-config-sets"; echo OK ;;
+  "acl setuser "*) echo OK ;;
   "config get "*) printf '%s\\n%s\\n' "\${rest[2]}" "$(cat "$S/redis-config/$p/\${rest[2]}" 2>/dev/null)" ;;
   ping) [[ -e $S/redis-down/$h:$p ]] && exit 1; echo PONG ;;
   "cluster info")
