@@ -229,15 +229,16 @@ const RESTART_ALL = 'slurm.conf(5), Slurm 22.05: a restart of slurmctld and ever
 const reconf: SettingRule = { action: 'runtime', dynamic: true, rule: RECONFIGURE };
 const ctld: SettingRule = { action: 'restart', dynamic: false, rule: RESTART_CTLD };
 const all: SettingRule = { action: 'restart', dynamic: false, rule: RESTART_ALL };
-const atStart = (what: string): SettingRule => ({ action: 'restart', dynamic: false, rule: `mhc: ${what} is read when the daemon starts (slurm.conf(5) names no reconfigure for it): a restart` });
+// slurm.conf(5)'s general rule makes these reconfigurable (dynamic); mhc restarts instead, and says why
+const atStart = (what: string): SettingRule => ({ action: 'restart', dynamic: true, rule: `mhc: ${what} is read when the daemon starts (slurm.conf(5) states no exception for it): a restart` });
 /**
  * What a change to each setting of slurm.conf needs, from slurm.conf(5) of Slurm 22.05 (Debian 12's
- * 22.05.8; test/daemons/slurm.test.ts reads the installed man page for every "restart" sentence): the
+ * 22.05.8; test/daemons/slurm-settings.test.ts reads the installed man page, parameter by parameter): the
  * man page's rule is `scontrol reconfigure` unless a parameter says otherwise. NodeName and
  * PartitionName are one setting per line (NodeName=cn[01-04]).
  */
 export const SLURM_SETTINGS: Readonly<Record<string, SettingRule>> = {
-  ClusterName: { action: 'restart', dynamic: false, rule: 'mhc: slurmctld refuses a state saved under another ClusterName (StateSaveLocation/clustername): a new name is a new cluster' },
+  ClusterName: { action: 'restart', dynamic: true, rule: 'mhc: slurmctld refuses a state saved under another ClusterName (StateSaveLocation/clustername): a new name is a new cluster' },
   SlurmctldHost: { ...ctld, rule: `${RESTART_CTLD}; a controller added or removed (README "Day 2": membership)` },
   SlurmctldTimeout: reconf,
   SlurmctldParameters: ctld,

@@ -778,11 +778,21 @@ describe('stop_multihead.sh', () => {
     const save = ls.findIndex((l) => /^redis-cli .* save$/.test(l));
     expect(save).toBeGreaterThanOrEqual(0);
     expect(save).toBeLessThan(ls.findIndex((l) => /^systemctl stop redis-server@/.test(l)));
-    expect(ls.some((l) => /^ip addr del /.test(l))).toBe(true);
+    // keepalived gave the VIP up as it stopped: nothing left to delete
+    expect(ls.some((l) => /^ip addr del /.test(l))).toBe(false);
     expect(s.node.has('vip')).toBe(false);
     expect(readdirSync(join(s.node.state, 'active')).filter((u) => !/timer$/.test(u))).toEqual([]);
     const log = readFileSync(join(s.node.root, 'var/log/cluster_multihead_stop.log'), 'utf8');
     for (const v of secretValues()) expect(log + r.stdout + r.stderr).not.toContain(v);
+  });
+
+  it('removes a VIP keepalived left behind', () => {
+    const s = started();
+    s.node.set('keepalived-keeps-vip', '');
+    const r = stop(s, ['--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(lines(calls(s)).some((l) => /^ip addr del /.test(l))).toBe(true);
+    expect(s.node.has('vip')).toBe(false);
   });
 
   it('--service stops one service; --keep-data leaves the volume mounted', () => {

@@ -64,8 +64,8 @@ case $cmd in
       u=$(norm "$u")
       if [[ -e $S/hang-stop/$u ]]; then sleep 30; fi
       rm -f "$S/active/$u" "$S/activating/$u"
-      # a keepalived that stops gives the VIP up
-      [[ $u != keepalived.service ]] || rm -f "$S/vip"
+      # a keepalived that stops gives the VIP up ($S/keepalived-keeps-vip: one killed hard does not)
+      [[ $u != keepalived.service || -e $S/keepalived-keeps-vip ]] || rm -f "$S/vip"
     done ;;
   enable) for u in "\${units[@]}"; do u=$(norm "$u"); touch "$S/enabled/$u"; ((now)) && touch "$S/active/$u"; done ;;
   disable) for u in "\${units[@]}"; do u=$(norm "$u"); rm -f "$S/enabled/$u"; ((now)) && rm -f "$S/active/$u"; done ;;
