@@ -17,7 +17,8 @@ export const INSTALLED_MARK = '/var/lib/mhc/installed-bundle.sha256';
 /** One step of this node's part of a plan: a service, the action it needs, and what is changed live. */
 export interface ApplyStep {
   readonly service: string;
-  readonly action: ChangeAction;
+  /** membership: Slurm's procedure for compute nodes added or removed (apply_multihead.sh) */
+  readonly action: ChangeAction | 'membership';
   readonly disruption: string;
   /** settings changed on the running daemon (action runtime): the installed file and the key in it */
   readonly live: readonly { readonly dest: string; readonly key: string }[];
@@ -33,8 +34,11 @@ export interface NodeApplyPlan {
   /** every node with a step, in the order to run them (controllers by hostname; "compute" for the compute bundle) */
   readonly order: readonly string[];
   readonly steps: readonly ApplyStep[];
-  /** nodes added or removed: the apply refuses these (README "Day 2") */
+  /** controllers added or removed ("ctl4 added"): the apply refuses these (README "Day 2") */
   readonly membership: readonly string[];
+  /** compute nodes added or removed (by hostname): Slurm's membership step handles them */
+  readonly computeAdded: readonly string[];
+  readonly computeRemoved: readonly string[];
 }
 
 export function applyPlanFile(p: NodeApplyPlan, bundle: string): EmittedFile {

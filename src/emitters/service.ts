@@ -86,7 +86,12 @@ export interface ServiceDescriptor {
   /** what a change to each installed file (absolute path on the node) its emitter writes needs */
   change(dest: string): ChangeRule;
   /** for a day-2 plan: what each kind of change disrupts, and what must hold before (and after) a node's step */
-  readonly day2?: { readonly disruption: Partial<Record<ChangeAction, string>>; readonly gates: readonly string[] };
+  readonly day2?: {
+    readonly disruption: Partial<Record<ChangeAction, string>>;
+    readonly gates: readonly string[];
+    /** compute nodes added or removed: the rule, and what it disrupts on a controller and on a compute node */
+    readonly computeMembership?: { readonly rule: string; readonly controller: string; readonly compute: string; readonly gates: readonly string[] };
+  };
   /** day 2: the units a reload reaches on this node (`systemctl reload`), when a change only needs one */
   reloadUnits(model: Model, node: Controller): readonly string[];
   /**

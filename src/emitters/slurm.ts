@@ -298,6 +298,14 @@ export const slurmService = service({
       runtime: 'none: scontrol reconfigure',
     },
     gates: ['Slurm: scontrol ping reports every slurmctld UP'],
+    computeMembership: {
+      rule: 'slurm.conf(5), Slurm 22.05, NODE CONFIGURATION: adding or removing nodes requires restarting slurmctld and every slurmd (every slurmd must know each node to forward messages): every slurmctld stops, slurm.conf is updated on all nodes, slurmctld starts, every slurmd restarts',
+      controller:
+        'the controllers before the last only install slurm.conf (their slurmctld keeps the old node list); the last drains the nodes leaving (their jobs end first), stops every slurmctld (the others first, so none takes over) and starts them with the new list: no slurmctld answers for a few seconds (clients retry up to MessageTimeout); running jobs keep running',
+      compute:
+        'slurmd restarts on each compute node (start_compute.sh of the new bundle, after the controllers: a configless slurmd fetches the new node list from slurmctld); running jobs keep running',
+      gates: ['Slurm: scontrol ping reports every slurmctld UP', 'Slurm: a node leaving runs no job (drained first)'],
+    },
   },
   here: (_model, node) => runs(node, 'slurm'),
   packages: (model) => (model.slurm ? ['munge', 'slurmctld', 'slurm-client', ...(model.slurm.accounting ? ['slurmdbd'] : [])] : []),

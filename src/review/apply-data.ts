@@ -2,11 +2,10 @@
 // plan/apply-plan.sh holds (src/emitters/day2.ts lays it out).
 import { sha256 } from '../compiler/bundle.js';
 import type { ApplyStep, NodeApplyPlan } from '../emitters/day2.js';
-import type { ChangeAction } from '../emitters/service.js';
 import type { Plan, PlanStep } from './plan.js';
 import type { Side } from './side.js';
 
-const ACTION_OF: Record<PlanStep['verb'], ChangeAction> = { nothing: 'none', 'live change': 'runtime', reload: 'reload', restart: 'restart', membership: 'restart' };
+const ACTION_OF: Record<PlanStep['verb'], ApplyStep['action']> = { nothing: 'none', 'live change': 'runtime', reload: 'reload', restart: 'restart', membership: 'membership' };
 
 function stepOf(s: PlanStep): ApplyStep {
   const action = ACTION_OF[s.verb];
@@ -18,7 +17,8 @@ function stepOf(s: PlanStep): ApplyStep {
 export function applyPlans(plan: Plan, old: Side, bundles: readonly string[]): Map<string, NodeApplyPlan> {
   const id = sha256(JSON.stringify(plan)).slice(0, 16);
   const order = plan.nodes.map((n) => n.bundle);
-  const membership = plan.membership.map((m) => `${m.bundle} ${m.change}`);
+  const membership = plan.membership.filter((m) => m.role === 'controller').map((m) => `${m.node} ${m.change}`);
+  const compute = (change: 'added' | 'removed') => plan.membership.filter((m) => m.role === 'compute' && m.change === change).map((m) => m.node);
   const manifestSha = (b: string) => {
     const m = old.raw.find((f) => f.path === `${b}/manifest.json`);
     return m ? sha256(m.content) : '';
@@ -26,7 +26,7 @@ export function applyPlans(plan: Plan, old: Side, bundles: readonly string[]): M
   const out = new Map<string, NodeApplyPlan>();
   for (const b of bundles) {
     const steps = (plan.nodes.find((n) => n.bundle === b)?.steps ?? []).map(stepOf);
-    out.set(b, { id, from: plan.from, to: plan.to, fromManifest: manifestSha(b), order, steps, membership });
+    out.set(b, { id, from: plan.from, to: plan.to, fromManifest: manifestSha(b), order, steps, membership, computeAdded: compute('added'), computeRemoved: compute('removed') });
   }
   return out;
 }

@@ -26,7 +26,7 @@ function text(plan: Plan): string {
       for (const s of n.steps) out.push(...stepText(s));
     });
   }
-  for (const m of plan.membership) out.push('', `membership: ${p(m.bundle)} ${m.change}`);
+  for (const m of plan.membership) out.push('', `membership: ${p(m.node)} (${m.role}) ${m.change}`);
   if (plan.notes.length) out.push('', ...plan.notes.map((n) => `note: ${p(n)}`));
   return `${out.join('\n')}\n`;
 }
@@ -45,7 +45,7 @@ function markdown(plan: Plan): string {
     }
     out.push('');
   });
-  for (const m of plan.membership) out.push(`- membership: ${cell(m.bundle)} ${m.change}`);
+  for (const m of plan.membership) out.push(`- membership: ${cell(m.node)} (${m.role}) ${m.change}`);
   if (plan.membership.length) out.push('');
   for (const n of plan.notes) out.push(`> ${cell(n)}`);
   return `${out.join('\n')}\n`;

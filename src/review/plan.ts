@@ -19,7 +19,7 @@ const VERB: Record<ChangeAction, Verb> = { none: 'nothing', runtime: 'live chang
 export interface PlanReason {
   /** "files/etc/slurm/slurm.conf", or "files/etc/mysql/mariadb.conf.d/60-galera.cnf: wsrep_slave_threads" */
   readonly what: string;
-  /** the bundle path of the file ("files/etc/…") */
+  /** the bundle path of the file ("files/etc/…"); '' for nodes added or removed */
   readonly path: string;
   /** the setting, when the file is decided per setting */
   readonly setting?: string;
@@ -43,13 +43,23 @@ export interface PlanNode {
   readonly steps: readonly PlanStep[];
 }
 
+/** A node added or removed: a controller (its bundle) or a compute node (by hostname, from cluster.json). */
+export interface Membership {
+  readonly node: string;
+  readonly role: 'controller' | 'compute';
+  readonly change: 'added' | 'removed';
+}
+
 export interface Plan {
   readonly from: string;
   readonly to: string;
-  /** the nodes with a step, in the order to run them: compute nodes first, then the controllers, the first-ranked (VIP owner, primary slurmctld) last */
+  /**
+   * the nodes with a step, in the order to run them: compute nodes first (last when compute nodes
+   * are added or removed), then the controllers, the first-ranked (VIP owner, primary slurmctld) last
+   */
   readonly nodes: readonly PlanNode[];
-  /** bundles only one side has: a node added or removed */
-  readonly membership: readonly { readonly bundle: string; readonly change: 'added' | 'removed' }[];
+  /** controllers (bundles only one side has) and compute nodes added or removed */
+  readonly membership: readonly Membership[];
   /** anything to do at all: a step that is not "nothing", or a membership change */
   readonly changes: boolean;
   readonly notes: readonly string[];
@@ -136,16 +146,54 @@ function stepOf(service: string, reasons: readonly PlanReason[]): PlanStep {
   };
 }
 
-/** The order to run the nodes in: compute bundles first, then the controllers from the last-ranked to the first. */
-function nodeOrder(a: Side, b: Side, bundles: readonly string[]): string[] {
+/**
+ * The order to run the nodes in: compute bundles first, then the controllers from the last-ranked
+ * to the first. `computeLast`: compute nodes added or removed: the compute bundles after the
+ * controllers (a configless slurmd fetches the node list from slurmctld when it restarts).
+ */
+function nodeOrder(a: Side, b: Side, bundles: readonly string[], computeLast: boolean): string[] {
   const ranked = ((b.clusterJson ?? a.clusterJson) as { rankedControllers?: unknown } | undefined)?.rankedControllers;
   const rank = new Map((Array.isArray(ranked) ? (ranked as unknown[]) : []).map((h, i) => [String(h), i]));
   const role = (x: string) => (b.bundles.get(x) ?? a.bundles.get(x))?.role;
-  const key = (x: string): [number, number, string] => [role(x) === 'compute' ? 0 : 1, -(rank.get(x) ?? Number.MAX_SAFE_INTEGER), x];
+  const key = (x: string): [number, number, string] => [(role(x) === 'compute') !== computeLast ? 0 : 1, -(rank.get(x) ?? Number.MAX_SAFE_INTEGER), x];
   return [...bundles].sort((x, y) => {
     const [p, q] = [key(x), key(y)];
     return p[0] - q[0] || p[1] - q[1] || (p[2] < q[2] ? -1 : p[2] > q[2] ? 1 : 0);
   });
+}
+
+/** The compute nodes' hostnames in a side's cluster.json; undefined when it has none to read. */
+function computeNames(s: Side): string[] | undefined {
+  const c = (s.clusterJson as { computeNodes?: unknown } | undefined)?.computeNodes;
+  return Array.isArray(c) ? c.map((n) => String((n as { hostname?: unknown }).hostname)) : undefined;
+}
+
+/** Compute nodes only one side has (both sides must name theirs). */
+function computeMembership(a: Side, b: Side): Membership[] {
+  const [x, y] = [computeNames(a), computeNames(b)];
+  if (!x || !y) return [];
+  return [
+    ...y.filter((n) => !x.includes(n)).map((node) => ({ node, role: 'compute' as const, change: 'added' as const })),
+    ...x.filter((n) => !y.includes(n)).map((node) => ({ node, role: 'compute' as const, change: 'removed' as const })),
+  ];
+}
+
+/**
+ * With compute nodes added or removed, Slurm's steps follow its procedure (the slurm descriptor's
+ * computeMembership): on a controller a membership step, on a compute bundle a restart of slurmd.
+ */
+function withComputeMembership(node: PlanNode, cm: readonly Membership[]): PlanNode {
+  const rule = services().find((s) => s.key === 'slurm')?.day2?.computeMembership;
+  if (!cm.length || !rule) return node;
+  const why: PlanReason = { what: `compute nodes: ${cm.map((m) => `${m.node} ${m.change}`).join(', ')}`, path: '', action: 'restart', rule: rule.rule };
+  const old = node.steps.find((s) => s.service === 'slurm');
+  if (!old && node.role === 'controller') return node; // a controller without Slurm
+  const step: PlanStep =
+    node.role === 'controller'
+      ? { service: 'slurm', verb: 'membership', reasons: [why, ...old!.reasons], disruption: rule.controller, gates: rule.gates }
+      : { service: 'slurm', verb: 'restart', reasons: [why, ...(old?.reasons ?? [])], disruption: rule.compute, gates: rule.gates.slice(0, 1) };
+  const steps = old ? node.steps.map((s) => (s === old ? step : s)) : [step, ...node.steps];
+  return { ...node, steps };
 }
 
 export function planSides(a: Side, b: Side, mhcVersion: string): Plan {
@@ -164,16 +212,42 @@ export function planSides(a: Side, b: Side, mhcVersion: string): Plan {
     const i = services().findIndex((s) => s.key === k);
     return i < 0 ? Number.MAX_SAFE_INTEGER : i;
   };
-  const nodes: PlanNode[] = nodeOrder(m.a, m.b, [...per.keys()]).map((bundle) => ({
-    bundle,
-    role: m.b.bundles.get(bundle)!.role,
-    steps: [...per.get(bundle)!.entries()].sort(([x], [y]) => phase(x) - phase(y)).map(([service, reasons]) => stepOf(service, reasons)),
-  }));
-  const membership = [...d.bundlesAdded.map((n) => ({ bundle: n.bundle, change: 'added' as const })), ...d.bundlesRemoved.map((n) => ({ bundle: n.bundle, change: 'removed' as const }))];
+  const cm = computeMembership(m.a, m.b);
+  // every compute bundle both sides have restarts its slurmd when nodes come or go, changed files or not
+  if (cm.length) for (const [bundle, x] of m.b.bundles) if (x.role === 'compute' && m.a.bundles.has(bundle) && !per.has(bundle)) per.set(bundle, new Map());
+  const nodes: PlanNode[] = nodeOrder(m.a, m.b, [...per.keys()], cm.length > 0).map((bundle) =>
+    withComputeMembership(
+      {
+        bundle,
+        role: m.b.bundles.get(bundle)!.role,
+        steps: [...per.get(bundle)!.entries()].sort(([x], [y]) => phase(x) - phase(y)).map(([service, reasons]) => stepOf(service, reasons)),
+      },
+      cm,
+    ),
+  );
+  const controllers: Membership[] = [
+    ...d.bundlesAdded.map((n) => ({ node: n.bundle, role: m.b.bundles.get(n.bundle)!.role, change: 'added' as const })),
+    ...d.bundlesRemoved.map((n) => ({ node: n.bundle, role: m.a.bundles.get(n.bundle)!.role, change: 'removed' as const })),
+  ];
+  const membership = [...controllers, ...cm];
   const notes = [...d.notes];
-  if (membership.length)
+  if (controllers.length)
     notes.push(
-      'a node added or removed is a membership change (GlusterFS bricks, Galera, Redis, keepalived peers, SlurmctldHost or slurm.conf nodes): this plan lists it, it does not order its steps yet',
+      'a bundle added or removed is a membership change (GlusterFS bricks, Galera, Redis, keepalived peers, SlurmctldHost): this plan lists it, it does not order its steps yet (apply_multihead.sh refuses it)',
+    );
+  if (cm.some((x) => x.change === 'added'))
+    notes.push(
+      `a compute node added (${cm
+        .filter((x) => x.change === 'added')
+        .map((x) => x.node)
+        .join(', ')}) is set up with start_compute.sh of the new compute bundle once the controllers are done`,
+    );
+  if (cm.some((x) => x.change === 'removed'))
+    notes.push(
+      `a compute node removed (${cm
+        .filter((x) => x.change === 'removed')
+        .map((x) => x.node)
+        .join(', ')}) is drained by the last controller's step; once the controllers are done, stop it: systemctl disable --now slurmd munge`,
     );
   notes.push('secret rotations are not in the bundles (they hold names; the values are in secrets.env): the plan does not see them');
   return {

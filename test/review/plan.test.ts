@@ -75,9 +75,37 @@ describe('mhc plan (pure)', () => {
       '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n  - { hostname: c4, ip: 10.9.0.14, priority: 70 }\n',
     );
     const p = plan(BASE, b);
-    expect(p.membership).toEqual([{ bundle: 'c4', change: 'added' }]);
+    expect(p.membership).toEqual([{ node: 'c4', role: 'controller', change: 'added' }]);
     expect(p.changes).toBe(true);
     expect(p.notes.join()).toMatch(/membership change/);
+  });
+
+  it("compute nodes added and removed: Slurm's procedure (a membership step on every controller, the compute bundle after them, its slurmd restarted)", () => {
+    const b = edit(BASE, '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n', '  - { hostname: n3, ip: 10.9.0.53, cpus: 8, memory: 16000 }\n');
+    const p = plan(BASE, b);
+    expect(p.membership).toEqual([
+      { node: 'n3', role: 'compute', change: 'added' },
+      { node: 'n2', role: 'compute', change: 'removed' },
+    ]);
+    expect(p.changes).toBe(true);
+    expect(p.nodes.map((n) => n.bundle)).toEqual(['c3', 'c2', 'c1', 'compute']);
+    for (const c of ['c1', 'c2', 'c3']) {
+      const s = stepsOf(p, c).find((x) => x.service === 'slurm')!;
+      expect(s.verb, c).toBe('membership');
+      expect(s.reasons[0]).toEqual({ what: 'compute nodes: n3 added, n2 removed', path: '', action: 'restart', rule: expect.stringMatching(/NODE CONFIGURATION/) });
+      expect(s.disruption).toMatch(/the last drains the nodes leaving/);
+      expect(s.gates.join()).toMatch(/drained/);
+    }
+    const cn = stepsOf(p, 'compute').find((x) => x.service === 'slurm')!;
+    expect(cn.verb).toBe('restart');
+    expect(cn.disruption).toMatch(/slurmd restarts on each compute node/);
+    const text = formatPlan(p, 'text');
+    expect(text).toMatch(/membership: n3 \(compute\) added/);
+    expect(text).toMatch(/n2\) is drained by the last controller's step; .*systemctl disable --now slurmd munge/);
+    // compute nodes that stay put: the compute bundle first, as before
+    const q = plan(BASE, edit(BASE, 'cpus: 8, memory: 16000 }\n  - { hostname: n2', 'cpus: 4, memory: 16000 }\n  - { hostname: n2'));
+    expect(q.membership).toEqual([]);
+    expect(q.nodes[0]?.bundle).toBe('compute');
   });
 
   it('embedded secrets never appear, in any format; a setting shows by its name only', () => {

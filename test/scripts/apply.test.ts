@@ -265,6 +265,56 @@ describe('apply_multihead.sh', () => {
     expect(existsSync(join(journal(p), planId(p), 'vip-released'))).toBe(false);
   });
 
+  it('compute nodes added and removed: the last controller drains the node leaving, stops every slurmctld (the others first, over ssh) and starts them primary first; an earlier one only installs slurm.conf', () => {
+    const text = BASE.replace(/ {2}- \{ hostname: node004, [^\n]*\n/, '  - { hostname: node005, ip: 192.168.1.205, cpus: 32, memory: 128GB, tmp_disk: 409600 }\n').replace(
+      '"node[001-004]"',
+      '"node[001-003,005]"',
+    );
+    expect(text).toContain('node005');
+    expect(text).not.toContain('node004');
+    // server3, first in the plan's order: the new slurm.conf, no slurmctld stopped or started
+    const first = pair(text, 'server3');
+    let r = run(first);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/slurmctld here keeps the old list until server1/);
+    expect(readFileSync(join(first.node.root, 'etc/slurm/slurm.conf'), 'utf8')).toMatch(/NodeName=node\[001-003,005\]|node005/);
+    expect(first.node.calls().filter((c) => /slurmctld|scontrol (update|reconfigure)/.test(c.line) && mutating(c))).toEqual([]);
+    // server1, last: drain node004 (its job ends first), stop server3, server2, then itself; start primary first
+    const p = pair(text);
+    p.node.set('slurm-nodes/node004');
+    p.node.set('squeue/node004', '4242\n');
+    r = run(p);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ls = p.node.calls().map((c) => c.line);
+    const at = (re: RegExp) => {
+      const i = ls.findIndex((l) => re.test(l));
+      expect(i, String(re)).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const order = [
+      /^scontrol update NodeName=node004 State=DRAIN Reason=mhc plan [0-9a-f]+: leaves the cluster$/,
+      /^squeue -h -w node004/,
+      /^ssh .*root@192\.168\.1\.103 timeout 10 systemctl stop slurmctld\.service/,
+      /^ssh .*root@192\.168\.1\.102 timeout 10 systemctl stop slurmctld\.service/,
+      /^systemctl stop slurmctld\.service$/,
+      /^systemctl start slurmctld\.service$/,
+      /^ssh .*root@192\.168\.1\.102 systemctl start slurmctld\.service$/,
+      /^ssh .*root@192\.168\.1\.103 systemctl start slurmctld\.service$/,
+      /^scontrol reconfigure$/,
+    ].map(at);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    // squeue asked again after the job was seen: it waited for the job to end
+    expect(ls.filter((l) => /^squeue /.test(l)).length).toBeGreaterThanOrEqual(2);
+    // nothing else restarted
+    expect(ls.filter((l) => /^systemctl (restart|stop|start) /.test(l) && !/slurmctld/.test(l))).toEqual([]);
+    expect(r.stdout).toMatch(/next, on every compute node of the new bundle: bin\/start_compute.sh .*on node005, new, it is the first install/);
+    expect(r.stdout).toMatch(/on node004, out of the cluster now: systemctl disable --now slurmd munge/);
+    // a second run: done already
+    const again = run(p);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/applied on server1 already/);
+  });
+
   it('a bundle without a plan names how to make one (exit 2)', () => {
     const p = pair(LIVE);
     writeFileSync(join(p.newBundle, 'plan/apply-plan.sh'), '');
