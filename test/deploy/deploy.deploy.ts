@@ -206,10 +206,10 @@ function jobFromSlurmctld(from: string, id: string): string {
   const o = lab.bash(from, `scontrol -o show job ${id}`).stdout;
   return `${id}|${/\bJobState=(\S+)/.exec(o)?.[1] ?? ''}|${/\bNodeList=(\S+)/.exec(o)?.[1] ?? ''}`;
 }
-async function sbatch(from: string): Promise<{ id: string; ms: number; node: string }> {
+async function sbatch(from: string, on = ''): Promise<{ id: string; ms: number; node: string }> {
   const t = now();
   // (sbatch waits while no slurmctld is in control: a backup takes over after SlurmctldTimeout)
-  const id = (await lab.runBash(from, `sbatch --parsable -N1 -o /tmp/job-%j.out --wrap 'hostname; sleep 1'`, { timeoutMs: 180_000 })).stdout.trim().split(';')[0]!;
+  const id = (await lab.runBash(from, `sbatch --parsable -N1 ${on ? `-w ${on} ` : ''}-o /tmp/job-%j.out --wrap 'hostname; sleep 1'`, { timeoutMs: 180_000 })).stdout.trim().split(';')[0]!;
   expect(id, `sbatch on ${from}`).toMatch(/^\d+$/);
   const line = await until(
     `job ${id} to complete`,
@@ -307,11 +307,11 @@ afterAll(() => {
 // --- day 2 (issue 15): bundles built with --plan-from, applied under load -----------------------
 
 /** Builds `text` into DIR with the plan from FROM (a built tree), as the README's "Day 2" says; returns the build's own line about the plan. */
-function buildDay2(name: string, text: string, from: string): { out: string; planLine: string } {
+function buildDay2(name: string, text: string, from: string, extra: string[] = []): { out: string; planLine: string } {
   const yaml = join(lab.dir, `${name}.yaml`);
   writeFileSync(yaml, text);
   const dir = join(lab.dir, name);
-  const r = sys('node', [MHC, 'build', yaml, '-o', dir, '--plan-from', from], 60_000);
+  const r = sys('node', [MHC, 'build', yaml, '-o', dir, '--plan-from', from, ...extra], 60_000);
   if (r.status !== 0) throw new Error(`mhc build --plan-from: ${r.stdout}${r.stderr}`);
   return { out: join(dir, CLUSTER), planLine: r.stdout.split('\n').find((l) => l.startsWith('plan from')) ?? '' };
 }
@@ -938,6 +938,7 @@ describe.sequential('deploy lab', () => {
           ).toBe('2');
       }
       allHealthy();
+      day2Tree = d2.out;
     },
   );
 
@@ -1005,6 +1006,100 @@ describe.sequential('deploy lab', () => {
         'scenario 10: after',
         `Redis: the new password on ${controllers.length * 2} instances, the old one refused; root: the new password on ${controllers.length} members (one ALTER USER), the old one refused; only the web services restarted (their environment); predicted: no outage / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL), ${rep.redis.maxGapMs} ms (Redis), ${rep.redis.fail} failed Redis writes`,
       );
+    },
+  );
+  scenario('11')(
+    "11 day 2, a compute node added, then removed, under load: Slurm's procedure (the last controller restarts every slurmctld, the compute nodes go after); a job runs on the new node; the node leaving is drained first",
+    async () => {
+      expect(day2Tree, 'scenarios 8 and 9 run first').not.toBe('');
+      const base = readFileSync(join(lab.dir, 'day2-restart.yaml'), 'utf8');
+      const cn2 = { name: 'cn2', ip: `10.214.${lab.octet}.22` };
+      const added = base.replace(/^( {2}- \{ hostname: cn1, [^\n]*\n)/m, `$1  - { hostname: cn2, ip: ${cn2.ip}, cpus: 1, memory: 1000 }\n`);
+      expect(added).toContain('hostname: cn2');
+      // the new node: booted, its secrets as on day 1 (README "Deploy", steps 1 and 3)
+      lab.add([cn2]);
+      compute.push(cn2.name);
+      fig('scenario 11: cn2 boot ms', await boot(cn2.name));
+      lab.must(cn2.name, `hostnamectl set-hostname ${cn2.name} && install -d -m 0755 /opt/mhc`);
+      lab.must(cn2.name, 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env', { input: readFileSync(join(lab.dir, 'secrets-compute.env'), 'utf8') });
+      // step 8, compute nodes: the new compute bundle's tarball on the node, then start_compute.sh
+      const computeUpdate = async (n: string, tree: string): Promise<number> => {
+        const tar = `${CLUSTER}-compute.tar.gz`;
+        copyFileSync(join(tree, '..', tar), lab.path(n, `/root/${tar}`));
+        lab.must(n, `tar -xzf /root/${tar} -C /opt/mhc --strip-components=1`);
+        const t = now();
+        const r = await lab.run(n, ['/opt/mhc/bin/start_compute.sh'], { timeoutMs: 300_000 });
+        expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
+        return now() - t;
+      };
+      const applyAll = async (tree: string, tag: string, ms: Record<string, number>) => {
+        const order = planOrder(tree);
+        expect(order).toEqual(['ctl3', 'ctl2', 'ctl1']);
+        for (const n of order) {
+          const r = await apply(n);
+          expect(r.status, `${n}: ${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
+          ms[`${tag} ${n}`] = r.ms;
+          if (n === 'ctl1') return r.stdout;
+        }
+        return '';
+      };
+      const pidsBefore = Object.fromEntries(controllers.map((n) => [n, mainPids(n)]));
+      const load = startLoad();
+      // from ctl2: does any slurmctld answer (scontrol ping), every 200 ms
+      lab.must('ctl2', 'touch /run/lab-ctld.on');
+      const ctldP = lab.runBash(
+        'ctl2',
+        `i=0; end=$((SECONDS + 1500)); while [[ -e /run/lab-ctld.on ]] && ((SECONDS < end)); do i=$((i + 1)); if timeout 5 scontrol ping 2>/dev/null | grep -q ' is UP'; then echo "$i $(date +%s%3N) ok"; else echo "$i $(date +%s%3N) fail"; fi; sleep 0.2; done`,
+        { timeoutMs: 1_600_000 },
+      );
+      await sleep(3000);
+      const ms: Record<string, number> = {};
+      // --- add cn2
+      const add = buildDay2('day2-add', added, day2Tree, ['--tar']);
+      fig('scenario 11: plan (add)', add.planLine);
+      expect(add.planLine).toMatch(/ctl3 ctl2 ctl1 compute/);
+      copyNext(add.out);
+      const predictedAdd = predicted(add.out);
+      const last = await applyAll(add.out, 'add', ms);
+      expect(last).toMatch(/every slurmctld runs with the new node list/);
+      expect(last).toMatch(/on cn2, new, it is the first install/);
+      for (const n of ['cn1', cn2.name]) ms[`add ${n}`] = await computeUpdate(n, add.out);
+      await until('cn2 idle in sinfo', 120_000, () => /^(idle|mixed|allocated)/.test(lab.bash('ctl1', `sinfo -h -n ${cn2.name} -o %T`).stdout.trim()) || undefined, 1000);
+      const job = await sbatch('ctl1', cn2.name);
+      expect(job.node).toBe(cn2.name);
+      fig('scenario 11: a job on the new node', job);
+      // --- remove it again: the YAML as before
+      const removed = buildDay2('day2-remove', base, add.out, ['--tar']);
+      fig('scenario 11: plan (remove)', removed.planLine);
+      copyNext(removed.out);
+      const lastR = await applyAll(removed.out, 'remove', ms);
+      expect(lastR).toMatch(/cn2 is drained \(State=\S+\): no job runs on it/);
+      expect(lastR).toMatch(/on cn2, out of the cluster now: systemctl disable --now slurmd munge/);
+      ms['remove cn1'] = await computeUpdate('cn1', removed.out);
+      lab.must(cn2.name, 'systemctl disable --now slurmd munge');
+      await sleep(3000);
+      lab.must('ctl2', 'rm -f /run/lab-ctld.on');
+      const [rep, ctld] = await Promise.all([load.stop(), ctldP]);
+      const ctldLines = ctld.stdout.trim().split('\n').filter(Boolean);
+      fig('scenario 11: ms', ms);
+      fig('scenario 11: load', rep);
+      fig(
+        'scenario 11: predicted / measured',
+        `predicted: ${predictedAdd} / measured: the longest time no slurmctld answered scontrol ping ${maxGap(ctldLines)} ms (${ctldLines.filter((l) => l.endsWith(' fail')).length} of ${ctldLines.length} pings failed); longest SQL write gap ${rep.sql.maxGapMs} ms, Redis ${rep.redis.maxGapMs} ms; ${rep.jobs.submitted} jobs submitted, ${rep.jobs.bad.length} not completed`,
+      );
+      expectLoadKept(rep);
+      expect(rep.vip.notOne, 'polls without exactly one VIP holder').toBe(0);
+      expect(lab.must('ctl1', 'sinfo -h -N -o %N').trim().split('\n')).toEqual(['cn1']);
+      expect(lab.bash('ctl1', `scontrol show node ${cn2.name}`).status).not.toBe(0);
+      // only slurmctld restarted on the controllers (twice); Galera, Redis, munge and the rest kept their PIDs
+      for (const n of controllers) {
+        const pids = mainPids(n);
+        for (const [u, pid] of Object.entries(pids)) if (u !== 'slurmctld') expect(pid, `${n}: ${u}`).toBe(pidsBefore[n]![u]);
+        expect(pids.slurmctld, `${n}: slurmctld`).not.toBe(pidsBefore[n]!.slurmctld);
+      }
+      await lab.poweroff(cn2.name);
+      allHealthy();
+      day2Tree = removed.out;
     },
   );
 });

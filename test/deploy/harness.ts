@@ -207,6 +207,11 @@ export class DeployLab {
   /** The switch, each node's namespace and its overlay root. */
   create(nodes: readonly { name: string; ip: string }[]): void {
     this.net.createSwitch();
+    this.add(nodes);
+  }
+
+  /** More nodes on the switch (a node the cluster gains on day 2): each one's namespace and overlay root. */
+  add(nodes: readonly { name: string; ip: string }[]): void {
     for (const n of nodes) {
       const ns = this.net.addHost(n.name, n.ip);
       const dir = join(this.dir, n.name);

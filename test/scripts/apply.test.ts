@@ -281,8 +281,8 @@ describe('apply_multihead.sh', () => {
     expect(first.node.calls().filter((c) => /slurmctld|scontrol (update|reconfigure)/.test(c.line) && mutating(c))).toEqual([]);
     // server1, last: drain node004 (its job ends first), stop server3, server2, then itself; start primary first
     const p = pair(text);
-    p.node.set('slurm-nodes/node004');
-    p.node.set('squeue/node004', '4242\n');
+    // its state as slurmctld reports it, one line a look: running a job, draining, drained
+    p.node.set('slurm-nodes/node004', ['MIXED', 'MIXED+DRAIN', 'IDLE+DRAIN'].map((st) => `NodeName=node004 Arch=x86_64 State=${st} Partitions=batch`).join('\n') + '\n');
     r = run(p);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const ls = p.node.calls().map((c) => c.line);
@@ -293,7 +293,6 @@ describe('apply_multihead.sh', () => {
     };
     const order = [
       /^scontrol update NodeName=node004 State=DRAIN Reason=mhc plan [0-9a-f]+: leaves the cluster$/,
-      /^squeue -h -w node004/,
       /^ssh .*root@192\.168\.1\.103 timeout 10 systemctl stop slurmctld\.service/,
       /^ssh .*root@192\.168\.1\.102 timeout 10 systemctl stop slurmctld\.service/,
       /^systemctl stop slurmctld\.service$/,
@@ -303,8 +302,10 @@ describe('apply_multihead.sh', () => {
       /^scontrol reconfigure$/,
     ].map(at);
     expect(order).toEqual([...order].sort((a, b) => a - b));
-    // squeue asked again after the job was seen: it waited for the job to end
-    expect(ls.filter((l) => /^squeue /.test(l)).length).toBeGreaterThanOrEqual(2);
+    // asked again after it saw the job still running: it waited for the job to end
+    expect(ls.filter((l) => /^scontrol -o show node node004$/.test(l)).length).toBe(3);
+    expect(r.stdout).toMatch(/node004 is MIXED\+DRAIN: waiting for its jobs to end/);
+    expect(r.stdout).toMatch(/node004 is drained \(State=IDLE\+DRAIN\)/);
     // nothing else restarted
     expect(ls.filter((l) => /^systemctl (restart|stop|start) /.test(l) && !/slurmctld/.test(l))).toEqual([]);
     expect(r.stdout).toMatch(/next, on every compute node of the new bundle: bin\/start_compute.sh .*on node005, new, it is the first install/);

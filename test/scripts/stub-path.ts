@@ -276,21 +276,19 @@ if [[ " $* " == *" show cluster "* && -e $S/sacct-show-fails ]]; then exit 1; fi
 if [[ " $* " == *" show cluster "* ]]; then cat "$S/sacct-clusters" 2>/dev/null; exit 0; fi
 `,
   scontrol: `
-# ping: $S/scontrol-ping when it exists (one line per slurmctld); show node N: known when
-# $S/slurm-nodes/N exists; update NodeName=N State=DRAIN: $S/drained/N
+# ping: $S/scontrol-ping when it exists (one line per slurmctld); [-o] show node N: the first line
+# of $S/slurm-nodes/N ("NodeName=N State=MIXED"), dropped while others follow (the state moves on),
+# unknown without the file; update NodeName=N State=DRAIN: $S/drained/N
+[[ $1 != -o ]] || shift
 case $1 in
   ping) cat "$S/scontrol-ping" 2>/dev/null || echo "Slurmctld(primary) at x is UP" ;;
-  show) [[ $2 != node || -e $S/slurm-nodes/$3 ]] || { echo "Node $3 not found"; exit 1; } ;;
+  show)
+    f=$S/slurm-nodes/$3
+    [[ $2 != node || -e $f ]] || { echo "Node $3 not found"; exit 1; }
+    if [[ $2 == node ]]; then head -n 1 "$f"; (($(wc -l <"$f") <= 1)) || sed -i 1d "$f"; fi ;;
   update) [[ " $* " != *" State=DRAIN "* ]] || { mkdir -p "$S/drained"; n=\${2#NodeName=}; touch "$S/drained/$n"; } ;;
 esac
 exit 0
-`,
-  squeue: `
-# squeue -h -w NODE -o %i: the job ids in $S/squeue/NODE, which end once seen (the file goes)
-n=''
-while (($#)); do [[ $1 != -w ]] || n=$2; shift; done
-[[ -n $n && -e $S/squeue/$n ]] || exit 0
-cat "$S/squeue/$n"; rm -f "$S/squeue/$n"
 `,
   ip: `
 # ip -o addr show dev IFACE | ip addr add|del ADDR dev IFACE
