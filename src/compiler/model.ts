@@ -160,6 +160,8 @@ export interface ModelData {
     arbiter: boolean;
     brickPath: string;
     mountPoint: string;
+    /** volume options (gluster volume set), by name */
+    options: [string, string][];
   };
   slurm?: {
     clusterName: string;

@@ -361,6 +361,9 @@ export function normalize(f: Folded): Normalized {
       arbiter: gi?.arbiter ?? DEFAULTS.storage.gluster.arbiter,
       brickPath: gi?.brick_path ?? DEFAULTS.storage.gluster.brick_path,
       mountPoint: gi?.mount_point ?? DEFAULTS.storage.gluster.mount_point,
+      options: Object.entries(gi?.options ?? {})
+        .map(([k, v]): [string, string] => [k, typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)])
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     };
   }
 

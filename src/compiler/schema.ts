@@ -101,6 +101,13 @@ const gluster = z.strictObject({
   arbiter: z.boolean().optional().describe('the last brick of each replica set holds metadata only (replica 3)'),
   brick_path: dataPath.optional().describe("each node's brick directory (a file system with extended attributes)"),
   mount_point: dataPath.optional().describe('where every controller mounts the volume (Slurm state lives below it)'),
+  options: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, { message: 'a volume option name, such as performance.cache-size (gluster volume set help)' }),
+      z.union([z.string().regex(/^[A-Za-z0-9._:\/,*+-]{1,256}$/, { message: 'one word: letters, digits and . _ : / , * + -' }), z.number(), z.boolean()]),
+    )
+    .optional()
+    .describe('volume options (gluster volume set VOLUME KEY VALUE), e.g. performance.cache-size: 64MB; set when the volume is made and changed live on a running cluster'),
 });
 
 const database = z.strictObject({

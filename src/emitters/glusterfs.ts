@@ -9,6 +9,8 @@ import { addresses, service, type PortRule } from './service.js';
 
 export const VOLUME_PLAN = 'files/etc/mhc/glusterfs/volume-plan';
 export const FSTAB_ENTRY = 'files/etc/mhc/fstab.d/glusterfs';
+/** The volume's options, `KEY VALUE` a line: start_multihead.sh phase 1 and apply_multihead.sh run `gluster volume set` from it. */
+export const VOLUME_OPTIONS = 'files/etc/mhc/glusterfs/volume-options';
 
 type Gluster = NonNullable<Model['gluster']>;
 
@@ -66,6 +68,11 @@ export function fstabLine(g: Gluster, node: Controller): string {
 }
 
 const GLUSTER_BRICK_BASE = 49152;
+const OPTION_RULE = {
+  action: 'runtime',
+  dynamic: true,
+  rule: 'gluster(8): gluster volume set VOLUME KEY VALUE (an option removed: gluster volume reset VOLUME KEY): glusterd changes the volume on every node at once, never its volfiles by hand',
+} as const;
 const PLAN_RULE = { action: 'none', rule: 'mhc: start_multihead.sh phase 1 reads it; a volume that exists is never re-created (add bricks with gluster volume add-brick)' } as const;
 
 export const glusterfsService = service({
@@ -98,7 +105,11 @@ export const glusterfsService = service({
   change: (dest) =>
     dest === FSTAB_ENTRY.slice('files'.length)
       ? { action: 'runtime', rule: 'mhc: start_multihead.sh phase 1 writes it into /etc/fstab and mounts the volume; a mounted volume is remounted by an operator (umount, then the phase again)' }
-      : PLAN_RULE,
+      : dest === VOLUME_OPTIONS.slice('files'.length)
+        ? OPTION_RULE
+        : PLAN_RULE,
+  // every option alike: a live `gluster volume set`
+  settings: (dest) => (dest === VOLUME_OPTIONS.slice('files'.length) ? { '*': OPTION_RULE } : undefined),
 });
 
 export const glusterfs: Emitter = {
@@ -127,6 +138,7 @@ export const glusterfs: Emitter = {
           createArgs: createArgs(g).map(shellQuote).join(' '),
         }),
       });
+      out.push({ path: VOLUME_OPTIONS, content: render('glusterfs/etc/mhc/glusterfs/volume-options', { volume: g.volumeName, options: g.options.map(([key, value]) => ({ key, value })) }) });
     }
     if (mountsGluster(model, node)) {
       out.push({

@@ -10,7 +10,7 @@ import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
 import { CHECK_SCRIPT, HOSTS_FILE, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG } from './paths.js';
 import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, STATIC_DIR, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
-import { FSTAB_ENTRY, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
+import { FSTAB_ENTRY, VOLUME_OPTIONS, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
 import { PATHS, computePackages } from './slurm.js';
 import { GALERA_GROUP_PORT } from './mariadb.js';
@@ -200,6 +200,7 @@ export function startContext(node: Controller): Record<string, unknown> {
     changedDir: CHANGED_DIR,
     grastate: GRASTATE,
     volumePlan: dest(VOLUME_PLAN),
+    volumeOptions: dest(VOLUME_OPTIONS),
     fstabEntry: dest(FSTAB_ENTRY),
     redisInstances: dest(INSTANCES),
     redisClusterPlan: dest(CLUSTER_PLAN),

@@ -89,8 +89,8 @@ export function settingsOf(text: string): Map<string, string> {
   return new Map(lines.map(([k, v]) => [count.get(k)! > 1 ? `${k}=${v.split(/\s/)[0]}` : k, v]));
 }
 
-/** The rule of a setting named by settingsOf: its key's ("NodeName=cn1" is NodeName's). */
-const ruleOf = (rules: Readonly<Record<string, SettingRule>>, k: string): SettingRule | undefined => rules[k] ?? rules[k.split('=')[0]!];
+/** The rule of a setting named by settingsOf: its key's ("NodeName=cn1" is NodeName's), else the file's "*" (every key alike). */
+const ruleOf = (rules: Readonly<Record<string, SettingRule>>, k: string): SettingRule | undefined => rules[k] ?? rules[k.split('=')[0]!] ?? rules['*'];
 
 /** The keys whose values differ, in NEW's order then OLD's (a key dropped counts). */
 function changedKeys(a: string, b: string): string[] {

@@ -791,7 +791,11 @@ describe.sequential('deploy lab', () => {
       `CREATE DATABASE IF NOT EXISTS labdata; CREATE TABLE IF NOT EXISTS labdata.load_w (id INT PRIMARY KEY, t DATETIME(3)); CREATE USER IF NOT EXISTS '${LOAD_USER}'@'%' IDENTIFIED BY '${LOAD_PASS}'; GRANT ALL ON labdata.* TO '${LOAD_USER}'@'%'`,
     );
     const base = readFileSync(join(lab.dir, 'cluster.yaml'), 'utf8');
-    const live = base.replace(/slave_threads: 2/, 'slave_threads: 4').replace(/^redis:\n/m, 'redis:\n  maxmemory: 256mb\n  maxmemory_policy: allkeys-lru\n');
+    const live = base
+      .replace(/slave_threads: 2/, 'slave_threads: 4')
+      .replace(/^redis:\n/m, 'redis:\n  maxmemory: 256mb\n  maxmemory_policy: allkeys-lru\n')
+      .replace('    mount_point: /mnt/gluster\n', '    mount_point: /mnt/gluster\n    options: { performance.cache-size: 64MB }\n');
+    expect(live).toMatch(/performance.cache-size/);
     expect(live).not.toBe(base);
     // 6. a stale plan: built from a YAML the cluster does not run
     const other = buildDay2('day2-other', base.replace(/slurmctld_timeout: 20/, 'slurmctld_timeout: 30'), join(lab.dir, 'cluster.yaml'));
@@ -841,6 +845,7 @@ describe.sequential('deploy lab', () => {
     for (const n of controllers) {
       expect(mainPids(n), `${n}: main PIDs`).toEqual(pidsBefore[n]);
       expect(sql(n, "SHOW GLOBAL VARIABLES LIKE 'wsrep_slave_threads'").split('\t')[1]).toBe('4');
+      expect(lab.must(n, `gluster --mode=script volume get ${model.gluster!.volumeName} performance.cache-size`)).toMatch(/^performance\.cache-size\s+64MB\s*$/m);
       for (const p of [model.redis!.port, model.redis!.port + 1]) {
         const got = lab
           .exec(n, ['redis-cli', '-p', String(p), 'config', 'get', 'maxmemory*'], { env: redisEnv() })
@@ -853,7 +858,7 @@ describe.sequential('deploy lab', () => {
     day2Tree = d2.out;
     fig(
       'scenario 8: values read back',
-      `wsrep_slave_threads 4 on ${controllers.length} members; maxmemory 268435456 and allkeys-lru on ${controllers.length * 2} Redis instances; main PIDs of every unit unchanged`,
+      `wsrep_slave_threads 4 on ${controllers.length} members; maxmemory 268435456 and allkeys-lru on ${controllers.length * 2} Redis instances; performance.cache-size 64MB on the volume (gluster volume get on every node); main PIDs of every unit unchanged`,
     );
   });
 

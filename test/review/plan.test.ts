@@ -80,6 +80,18 @@ describe('mhc plan (pure)', () => {
     expect(p.notes.join()).toMatch(/membership change/);
   });
 
+  it('GlusterFS volume options: a live change (gluster volume set) on every gluster node, per option; one removed is a live change too', () => {
+    const a = edit(BASE, 'database:\n', 'storage:\n  gluster: { options: { performance.cache-size: 64MB, network.ping-timeout: 20 } }\ndatabase:\n');
+    const b = edit(BASE, 'database:\n', 'storage:\n  gluster: { options: { performance.cache-size: 128MB } }\ndatabase:\n');
+    const p = plan(a, b);
+    for (const c of ['c1', 'c2', 'c3']) {
+      const g = stepsOf(p, c).find((s) => s.service === 'glusterfs')!;
+      expect(g.verb, c).toBe('live change');
+      expect(g.reasons.map((r) => r.setting).sort()).toEqual(['network.ping-timeout', 'performance.cache-size']);
+      for (const r of g.reasons) expect(r.rule).toMatch(/gluster volume set/);
+    }
+  });
+
   it("compute nodes added and removed: Slurm's procedure (a membership step on every controller, the compute bundle after them, its slurmd restarted)", () => {
     const b = edit(BASE, '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n', '  - { hostname: n3, ip: 10.9.0.53, cpus: 8, memory: 16000 }\n');
     const p = plan(BASE, b);

@@ -62,8 +62,8 @@ interface Pair {
  * server1's node with OLD's files installed (and recorded as installed), NEW's bundle beside it,
  * the cluster healthy, and the earlier controllers of the plan done (their journals over ssh).
  */
-function pair(newText: string, host = 'server1'): Pair {
-  const oldFiles = buildAll(BASE);
+function pair(newText: string, host = 'server1', oldText = BASE): Pair {
+  const oldFiles = buildAll(oldText);
   const newFiles = buildAll(newText, { files: oldFiles, label: 'old.yaml' });
   const node = fakeNode(`apply-${host}`);
   nodes.push(node);
@@ -314,6 +314,44 @@ describe('apply_multihead.sh', () => {
     const again = run(p);
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/applied on server1 already/);
+  });
+
+  it('a GlusterFS volume option: gluster volume set once, read back; a controller after finds it set and leaves it; an option dropped is reset', () => {
+    const opts = (o: string) => BASE.replace('    mount_point: /mnt/gluster\n', `    mount_point: /mnt/gluster\n    options: { ${o} }\n`);
+    const p = pair(opts('performance.cache-size: 64MB'));
+    let r = run(p);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const sets = () =>
+      p.node
+        .calls()
+        .filter((c) => c.cmd === 'gluster' && /volume (set|reset)/.test(c.line))
+        .map((c) => c.line);
+    expect(sets()).toEqual(['gluster --mode=script volume set gluster_volume performance.cache-size 64MB']);
+    expect(readFileSync(join(p.node.state, 'gluster/options/performance.cache-size'), 'utf8')).toBe('64MB');
+    expect(r.stdout).toMatch(/glusterfs: performance.cache-size set and read back/);
+    // no daemon restarted for it
+    expect(p.node.calls().filter((c) => c.cmd === 'systemctl' && /^(restart|stop|start)$/.test(c.args[0] ?? ''))).toEqual([]);
+    // a later controller: the volume has it already (glusterd set it everywhere)
+    const q = pair(opts('performance.cache-size: 64MB'), 'server3');
+    q.node.set('gluster/volume', 'Started');
+    q.node.set('gluster/options/performance.cache-size', '64MB');
+    r = run(q);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(q.node.calls().filter((c) => c.cmd === 'gluster' && /volume (set|reset)/.test(c.line))).toEqual([]);
+    expect(r.stdout).toMatch(/performance.cache-size is set on gluster_volume already/);
+    // the option dropped from the YAML: gluster volume reset, read back as the default
+    const d = pair(BASE, 'server1', opts('performance.cache-size: 64MB'));
+    d.node.set('gluster/volume', 'Started');
+    d.node.set('gluster/options/performance.cache-size', '64MB');
+    r = run(d);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(
+      d.node
+        .calls()
+        .filter((c) => c.cmd === 'gluster' && /volume (set|reset)/.test(c.line))
+        .map((c) => c.line),
+    ).toEqual(['gluster --mode=script volume reset gluster_volume performance.cache-size']);
+    expect(d.node.has('gluster/options/performance.cache-size')).toBe(false);
   });
 
   it('a bundle without a plan names how to make one (exit 2)', () => {

@@ -475,6 +475,23 @@ describe('start_multihead.sh: GlusterFS', () => {
     expect(again.stdout).not.toContain('making the brick directory');
   });
 
+  it('sets the volume options of storage.gluster.options once the volume is started (gluster volume set); not again on a re-run', () => {
+    const s = setup('five_controllers.yaml');
+    expect(s.model.gluster!.options.length).toBe(2);
+    const sets = () =>
+      s.node
+        .calls()
+        .filter((c) => c.cmd === 'gluster' && / volume set /.test(c.line))
+        .map((c) => c.line);
+    const r = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(sets()).toEqual([`gluster --mode=script volume set campus_vol network.ping-timeout 20`, `gluster --mode=script volume set campus_vol performance.cache-size 128MB`]);
+    s.node.clearCalls();
+    const again = start(s, ['--phase', 'storage', '--auto-confirm']);
+    expect(again.status).toBe(0);
+    expect(sets()).toEqual([]);
+  });
+
   it('mounts only once a majority of the replica-3 bricks is online; pending until then', () => {
     // found by the deploy lab: after a whole-cluster stop the first node mounted with its own
     // brick alone and mount.glusterfs failed ("All subvolumes are down", no read subvols)

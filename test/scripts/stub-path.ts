@@ -182,7 +182,8 @@ case "$1 $2" in
   "peer probe") echo "$3" >>"$S/gluster/peers"; echo "peer probe: success" ;;
   "volume info")
     [[ -e $S/gluster/volume ]] || { echo "Volume $3 does not exist" >&2; exit 1; }
-    printf 'Volume Name: %s\\nStatus: %s\\n' "$3" "$(cat "$S/gluster/volume")" ;;
+    printf 'Volume Name: %s\\nStatus: %s\\n' "$3" "$(cat "$S/gluster/volume")"
+    if [[ -d $S/gluster/options ]]; then echo 'Options Reconfigured:'; for f in "$S/gluster/options"/*; do [[ -e $f ]] && printf '%s: %s\\n' "\${f##*/}" "$(cat "$f")"; done; fi; : ;;
   "volume status")
     [[ $(cat "$S/gluster/volume" 2>/dev/null) == Started ]] || { echo "Volume $3 is not started" >&2; exit 1; }
     printf 'Status of volume: %s\\nGluster process TCP Port RDMA Port Online Pid\\n' "$3"
@@ -191,6 +192,10 @@ case "$1 $2" in
     for i in 1 2 3; do if ((i <= on)); then printf 'Brick h%s:/b 49152 0 Y 424%s\\n' "$i" "$i"; else printf 'Brick h%s:/b N/A N/A N N/A\\n' "$i"; fi; done ;;
   "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
   "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
+  # options: $S/gluster/options/KEY holds the value set (gluster's default "(default)" otherwise)
+  "volume set") mkdir -p "$S/gluster/options"; printf '%s' "$5" >"$S/gluster/options/$4"; echo "volume set: success" ;;
+  "volume reset") rm -f "$S/gluster/options/$4"; echo "volume reset: success" ;;
+  "volume get") printf 'Option                                  Value\n------                                  -----\n%-40s%s\n' "$4" "$(cat "$S/gluster/options/$4" 2>/dev/null || echo '(default)')" ;;
   # heal VOL info summary: $S/gluster/heal-pending entries on the first brick (default none)
   "volume heal") for i in 1 2 3; do printf 'Brick h%s:/b\nStatus: Connected\nTotal Number of entries: %s\n\n' "$i" "$( ((i == 1)) && cat "$S/gluster/heal-pending" 2>/dev/null || echo 0)"; done ;;
   *) ;;
@@ -366,7 +371,7 @@ export function mutating(c: Call): boolean {
     case 'umount':
       return true;
     case 'gluster':
-      return /(peer probe|volume (create|start))/.test(c.line);
+      return /(peer probe|volume (create|start|set|reset))/.test(c.line);
     case 'redis-cli':
       return /--cluster (create|add-node)| save$| flushall/.test(c.line);
     case 'sacctmgr':
