@@ -81,7 +81,10 @@ export const glusterfsService = service({
   aliases: ['storage', 'gluster'],
   phase: 'storage',
   day2: {
-    disruption: { restart: "this node's brick is offline until glusterd is back; the clients keep the other replicas, the volume heals it" },
+    disruption: {
+      restart: "this node's brick is offline until glusterd is back; the clients keep the other replicas, the volume heals it",
+      runtime: 'none: gluster volume set on the running volume (every brick and mount takes the new volfile live)',
+    },
     gates: ['GlusterFS: every brick online, no entry left to heal (gluster volume heal VOLUME info)'],
   },
   here: (model, node) => runs(node, 'glusterfs') || mountsGluster(model, node),

@@ -225,13 +225,13 @@ export function planSides(a: Side, b: Side, mhcVersion: string): Plan {
       cm,
     ),
   );
-  const controllers: Membership[] = [
+  const bundles: Membership[] = [
     ...d.bundlesAdded.map((n) => ({ node: n.bundle, role: m.b.bundles.get(n.bundle)!.role, change: 'added' as const })),
     ...d.bundlesRemoved.map((n) => ({ node: n.bundle, role: m.a.bundles.get(n.bundle)!.role, change: 'removed' as const })),
   ];
-  const membership = [...controllers, ...cm];
+  const membership = [...bundles, ...cm];
   const notes = [...d.notes];
-  if (controllers.length)
+  if (bundles.length)
     notes.push(
       'a bundle added or removed is a membership change (GlusterFS bricks, Galera, Redis, keepalived peers, SlurmctldHost): this plan lists it, it does not order its steps yet (apply_multihead.sh refuses it)',
     );
