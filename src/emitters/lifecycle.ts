@@ -82,6 +82,8 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
       prefix: vip ? String(vip.prefix) : '',
       iface: vip ? node.interface : '',
       owner: vip ? (model.vipOwner ?? '') : '',
+      // keepalived's auth_pass, where this node runs keepalived (rotate_secret.sh)
+      secret: vip && runs(node, 'keepalived') ? vip.authPass.name : '',
     },
     keepalivedMembers: names(model.keepalived.nodes),
     galera: {
@@ -147,8 +149,8 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
 
 /** The secret names lib/facts.sh declares (MHC_*_SECRET): the scripts read their values from secrets.env. */
 export function factsSecrets(facts: Record<string, unknown>): string[] {
-  const f = facts as { galera: { sstSecret: string; rootSecret: string }; redis: { secret: string }; slurm: { mungeSecret: string; storageSecret: string } };
-  return [f.galera.sstSecret, f.galera.rootSecret, f.redis.secret, f.slurm.mungeSecret, f.slurm.storageSecret].filter((n) => n !== '');
+  const f = facts as { vip: { secret: string }; galera: { sstSecret: string; rootSecret: string }; redis: { secret: string }; slurm: { mungeSecret: string; storageSecret: string } };
+  return [f.vip.secret, f.galera.sstSecret, f.galera.rootSecret, f.redis.secret, f.slurm.mungeSecret, f.slurm.storageSecret].filter((n) => n !== '');
 }
 
 /** The context of templates/lifecycle/lib/common.sh.hbs (identical for every bundle of a cluster). */

@@ -948,7 +948,7 @@ describe.sequential('deploy lab', () => {
   );
 
   scenario('10')(
-    '10 day 2, secret rotation under load: the Redis password (both valid while consumers switch, then the old one dropped) and the database root password (ALTER USER once); no daemon restarted but the web services',
+    "10 day 2, secret rotation under load: the Redis password (both valid while consumers switch, then the old one dropped), the database root password (ALTER USER once) and keepalived's auth_pass (every node reloaded at once); no daemon restarted but the web services",
     async () => {
       const r = model.redis!;
       const oldRedis = secretValues.get(r.password.name)!;
@@ -957,11 +957,17 @@ describe.sequential('deploy lab', () => {
       const fresh = (n: number) => Array.from({ length: n }, () => 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'[Math.floor(Math.random() * 57)]).join('');
       const newRedis = fresh(32);
       const newDb = fresh(32);
+      // keepalived's auth_pass: at most 8 characters
+      const kaName = model.network.vip!.authPass.name;
+      const oldKa = secretValues.get(kaName)!;
+      const newKa = fresh(8);
       // the operator's first step: the new values in secrets.env on every controller
       for (const n of controllers) {
         const text = readFileSync(lab.path(n, '/etc/mhc/secrets.env'), 'utf8')
           .split('\n')
-          .map((l) => (l.startsWith(`${r.password.name}=`) ? `${r.password.name}=${newRedis}` : l.startsWith(`${dbName}=`) ? `${dbName}=${newDb}` : l))
+          .map((l) =>
+            l.startsWith(`${r.password.name}=`) ? `${r.password.name}=${newRedis}` : l.startsWith(`${dbName}=`) ? `${dbName}=${newDb}` : l.startsWith(`${kaName}=`) ? `${kaName}=${newKa}` : l,
+          )
           .join('\n');
         lab.must(n, 'umask 077 && cat >/etc/mhc/secrets.env', { input: text });
       }
@@ -974,7 +980,7 @@ describe.sequential('deploy lab', () => {
         writeFileSync(join(lab.dir, 'logs', `${node}-rotate-${++runCount}.log`), `${res.stdout}\n--- stderr\n${res.stderr}`);
         console.log(`[deploy] rotate_secret.sh ${args.join(' ')} on ${node}: exit ${res.status} in ${now() - t} ms`);
         expect(res.status, `${node}: ${res.stdout.slice(-2000)}${res.stderr}`).toBe(0);
-        for (const v of [oldRedis, newRedis, oldDb, newDb]) expect(res.stdout + res.stderr).not.toContain(v);
+        for (const v of [oldRedis, newRedis, oldDb, newDb, oldKa, newKa]) expect(res.stdout + res.stderr).not.toContain(v);
         return now() - t;
       };
       const dry = await lab.run('ctl3', ['/opt/mhc/bin/rotate_secret.sh', r.password.name, '--dry-run', '--no-color'], { timeoutMs: 120_000 });
@@ -990,11 +996,23 @@ describe.sequential('deploy lab', () => {
       await sleep(2000);
       ms.finish = await rotate('ctl1', [r.password.name, '--finish']);
       ms.db = await rotate('ctl1', [dbName]);
-      await sleep(3000);
+      // keepalived: the new file on every node (not reloaded), then every node reloaded at once
+      const kaPids = Object.fromEntries(controllers.map((n) => [n, lab.mainPid(n, 'keepalived')]));
+      for (const n of ['ctl3', 'ctl2', 'ctl1']) ms[`keepalived ${n}`] = await rotate(n, [kaName]);
+      ms['keepalived finish'] = await rotate('ctl1', [kaName, '--finish']);
+      secretValues.set(kaName, newKa);
+      await sleep(5000);
+      for (const n of controllers) {
+        expect(lab.must(n, 'cat /etc/keepalived/keepalived.conf')).toContain(`auth_pass "${newKa}"`);
+        // reloaded, not restarted
+        expect(lab.mainPid(n, 'keepalived'), `${n}: keepalived`).toBe(kaPids[n]);
+      }
+      expect(holders()).toEqual([model.vipOwner]);
       const rep = await load.stop();
       fig('scenario 10: rotate ms', ms);
       fig('scenario 10: load', rep);
       expectLoadKept(rep);
+      expect(rep.vip.notOne, 'polls without exactly one VIP holder').toBe(0);
       for (const n of controllers) {
         for (const p of [r.port, r.port + 1]) {
           expect(ping(n, p, newRedis), `${n}:${p} new`).toBe('PONG');
@@ -1009,7 +1027,7 @@ describe.sequential('deploy lab', () => {
       allHealthy();
       fig(
         'scenario 10: after',
-        `Redis: the new password on ${controllers.length * 2} instances, the old one refused; root: the new password on ${controllers.length} members (one ALTER USER), the old one refused; only the web services restarted (their environment); predicted: no outage / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL), ${rep.redis.maxGapMs} ms (Redis), ${rep.redis.fail} failed Redis writes`,
+        `Redis: the new password on ${controllers.length * 2} instances, the old one refused; root: the new password on ${controllers.length} members (one ALTER USER), the old one refused; keepalived: the new auth_pass on ${controllers.length} nodes (reloaded at once, same PIDs, the VIP on ${model.vipOwner}); only the web services restarted (their environment); predicted: no outage / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL), ${rep.redis.maxGapMs} ms (Redis), ${rep.redis.fail} failed Redis writes, ${rep.vip.notOne} of ${rep.vip.polls} VIP polls without exactly one holder`,
       );
     },
   );

@@ -373,14 +373,14 @@ function rmState(p: Pair, path: string): void {
 describe('rotate_secret.sh', () => {
   const NEW = `n3w'"\\ $(x) #pw`;
   /** server1 as installed from BASE, secrets.env holding NEW for NAME. */
-  function rotating(name: string): Pair & { rotate: string } {
+  function rotating(name: string, value = NEW): Pair & { rotate: string } {
     const p = pair(LIVE);
     const env = join(p.node.root, 'etc/mhc/secrets.env');
     const text = readFileSync(env, 'utf8')
       .split('\n')
-      .map((l) => (l.startsWith(`${name}=`) ? `${name}=${NEW}` : l))
+      .map((l) => (l.startsWith(`${name}=`) ? `${name}=${value}` : l))
       .join('\n');
-    expect(text).toContain(`${name}=${NEW}`);
+    expect(text).toContain(`${name}=${value}`);
     writeFileSync(env, text, { mode: 0o600 });
     return { ...p, rotate: join(p.oldBundle, 'bin/rotate_secret.sh') };
   }
@@ -425,8 +425,50 @@ describe('rotate_secret.sh', () => {
     expect(readFileSync(join(p.node.state, 'sql.log'), 'utf8')).toMatch(/^ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD\('/m);
     expect(argvHas(p, NEW)).toBe(false);
     expect(p.node.calls().some((c) => c.line.includes('--protocol=tcp -h 127.0.0.1 -u root'))).toBe(true);
-    const other = rot(p, ['KEEPALIVED_AUTH_PASS']);
+    const other = rot(p, ['SLURMDBD_STORAGE_PASS']);
     expect(other.status).toBe(3);
-    expect(other.stderr).toMatch(/KEEPALIVED_AUTH_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD/);
+    expect(other.stderr).toMatch(/SLURMDBD_STORAGE_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD KEEPALIVED_AUTH_PASS/);
+  });
+
+  it("keepalived's auth_pass: each node gets the new keepalived.conf (checked, not reloaded); --finish waits for every node, then reloads keepalived on all of them at once", () => {
+    // auth_pass: at most 8 bytes, no double quote (keepalived's parser)
+    const KNEW = "k'$(x) #";
+    const p = rotating('KEEPALIVED_AUTH_PASS', KNEW);
+    for (const peer of ['server2', 'server3']) rmSsh(p, peer);
+    const conf = join(p.node.root, 'etc/keepalived/keepalived.conf');
+    // a value its validator refuses: the old file back, exit 1
+    p.node.set('keepalived-bad');
+    const bad = rot(p, ['KEEPALIVED_AUTH_PASS']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/the old files are back/);
+    rmState(p, 'keepalived-bad');
+    const r = rot(p, ['KEEPALIVED_AUTH_PASS']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(conf, 'utf8')).toContain(`auth_pass "${KNEW}"`);
+    const lines = p.node.calls().map((c) => c.line);
+    expect(lines.some((l) => /^keepalived --config-test -f /.test(l))).toBe(true);
+    expect(lines.filter((l) => /^systemctl (reload|restart|stop|start) /.test(l))).toEqual([]);
+    expect(argvHas(p, KNEW)).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain(KNEW);
+    const early = rot(p, ['KEEPALIVED_AUTH_PASS', '--finish']);
+    expect(early.status).toBe(3);
+    expect(early.stderr).toMatch(/server2 has not run rotate_secret.sh KEEPALIVED_AUTH_PASS yet/);
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
+    p.node.clearCalls();
+    const fin = rot(p, ['KEEPALIVED_AUTH_PASS', '--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const reloads = p.node
+      .calls()
+      .filter((c) => c.cmd !== 'timeout')
+      .map((c) => c.line)
+      .filter((l) => /systemctl reload keepalived\.service$/.test(l));
+    expect(reloads.sort()).toEqual(
+      [
+        'ssh -n -o BatchMode=yes -o ConnectTimeout=5 root@192.168.1.102 systemctl reload keepalived.service',
+        'ssh -n -o BatchMode=yes -o ConnectTimeout=5 root@192.168.1.103 systemctl reload keepalived.service',
+        'systemctl reload keepalived.service',
+      ].sort(),
+    );
+    expect(rot(p, ['KEEPALIVED_AUTH_PASS', '--finish']).stdout).toMatch(/every keepalived node runs with it already/);
   });
 });
