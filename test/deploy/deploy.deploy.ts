@@ -451,7 +451,14 @@ function startLoad(opts: { galera?: boolean } = {}) {
         .split('\n')
         .filter((x) => /^\d+$/.test(x));
       // every job submitted ends COMPLETED (sacct; on Debian 13 from slurmctld)
-      await until('the load jobs to end', 120_000, () => ids.every((id) => /\|(COMPLETED|FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(jobLine(id))) || undefined, 2000);
+      const ended = (id: string) => /\|(COMPLETED|FAILED|CANCELLED|NODE_FAIL|TIMEOUT)/.test(jobLine(id));
+      try {
+        await until('the load jobs to end', 120_000, () => ids.every(ended) || undefined, 2000);
+      } catch (e) {
+        // which job, and what slurmctld says of it
+        const open = ids.filter((id) => !ended(id));
+        throw new Error(`${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}`);
+      }
       const bad = ids.map(jobLine).filter((l) => !/\|COMPLETED\|/.test(l));
       return {
         sql: { ok: okIds(sqlLines).length, fail: sqlLines.length - okIds(sqlLines).length, maxGapMs: maxGap(sqlLines), lost: okIds(sqlLines).filter((i) => !rows.has(i)).length },
