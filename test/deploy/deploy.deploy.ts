@@ -457,7 +457,9 @@ function startLoad(opts: { galera?: boolean } = {}) {
       } catch (e) {
         // which job, and what slurmctld says of it
         const open = ids.filter((id) => !ended(id));
-        throw new Error(`${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}`);
+        throw new Error(
+          `${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}`,
+        );
       }
       const bad = ids.map(jobLine).filter((l) => !/\|COMPLETED\|/.test(l));
       return {
