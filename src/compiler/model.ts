@@ -149,6 +149,9 @@ export interface ModelData {
       port: number;
       quorum: number;
       masterName: string;
+      /** sentinel.conf down-after-milliseconds and failover-timeout (day 2: SENTINEL SET) */
+      downAfterMs: number;
+      failoverTimeoutMs: number;
       /** sentinel mode: the secret Sentinel's credential (requirepass, sentinel-pass) is derived from */
       password?: SecretRef;
     };

@@ -41,7 +41,7 @@ export const DEFAULTS = {
   network: { vip: { prefix: 24, interface: 'eth0', advert_int: 1, preempt: true } },
   storage: { gluster: { volume_name: 'gluster_volume', arbiter: false, brick_path: '/data/gluster/brick', mount_point: '/mnt/gluster' } },
   database: { port: 3306, mariadb: { sst_method: 'mariabackup' }, galera: { gcache_size: '1G', slave_threads: 4 } },
-  redis: { mode: 'auto', port: 6379, cluster: { replicas: 1 }, sentinel: { port: 26379, master_name: 'mhc-redis' } },
+  redis: { mode: 'auto', port: 6379, cluster: { replicas: 1 }, sentinel: { port: 26379, master_name: 'mhc-redis', down_after_milliseconds: 5000, failover_timeout: 60000 } },
   slurm: { slurm_user: 'slurm', slurmctld_timeout: DEFAULT_SLURMCTLD_TIMEOUT, configless: false },
   // ClusterShell's fanout, timeouts fit for a start script, batches of 256, stop above 10% failed
   deploy: { fanout: 64, connect_timeout: 10, command_timeout: 900, batch: 256, max_fail_percent: 10 },
@@ -344,6 +344,8 @@ export function normalize(f: Folded): Normalized {
         port: r?.sentinel?.port ?? DEFAULTS.redis.sentinel.port,
         quorum: r?.sentinel?.quorum ?? Math.floor(redisMembers.length / 2) + 1,
         masterName: r?.sentinel?.master_name ?? DEFAULTS.redis.sentinel.master_name,
+        downAfterMs: r?.sentinel?.down_after_milliseconds ?? DEFAULTS.redis.sentinel.down_after_milliseconds,
+        failoverTimeoutMs: r?.sentinel?.failover_timeout ?? DEFAULTS.redis.sentinel.failover_timeout,
         // Sentinel's own secret, not the Redis password (see src/emitters/redis.ts)
         ...(mode === 'sentinel' ? { password: secretRef('redisSentinel', undefined, literals, literalAt, used) } : {}),
       },

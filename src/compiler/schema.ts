@@ -172,6 +172,8 @@ const redis = z.strictObject({
       quorum: z.number().int().min(1).max(16).optional().describe('Sentinels that must agree on a failover (default: a majority)'),
       port: port.optional().describe('the Sentinel port'),
       master_name: name.optional().describe('the name Sentinel monitors the master under'),
+      down_after_milliseconds: z.number().int().min(100).max(3_600_000).optional().describe('how long a master may not answer before a Sentinel deems it down (default 5000)'),
+      failover_timeout: z.number().int().min(1000).max(86_400_000).optional().describe('milliseconds Sentinel allows a failover, and waits before trying the same master again (default 60000)'),
     })
     .optional()
     .describe('Redis Sentinel settings'),

@@ -222,6 +222,8 @@ export function applyContext(node: Controller): Record<string, unknown> {
     secretsEnv: SECRETS_ENV,
     redisStatic: STATIC_DIR,
     redisClusterPlan: dest(CLUSTER_PLAN),
+    sentinelStatic: sentinelStaticPath,
+    sentinelSeed: sentinelRuntimePath + SEED_SUFFIX,
   };
 }
 

@@ -40,8 +40,6 @@ export const SENTINEL_USER = 'mhc-sentinel';
 export const REDIS_USER = 'redis';
 export const DATA_DIR = '/var/lib/redis';
 export const CLUSTER_NODE_TIMEOUT = 5000;
-export const SENTINEL_DOWN_AFTER = 5000;
-export const SENTINEL_FAILOVER_TIMEOUT = 60000;
 /** The umask of every Redis and Sentinel unit (drop-in): rewritten run-time files stay 0600. */
 export const UNIT_UMASK = '0077';
 export const UMASK_DROPIN = 'mhc-umask.conf';
@@ -205,8 +203,8 @@ export function redisFiles(r: Redis, node: Controller): EmittedFile[] {
         sentinelUser: SENTINEL_USER,
         sentinelPassword,
         sentinelAuth,
-        downAfter: SENTINEL_DOWN_AFTER,
-        failoverTimeout: SENTINEL_FAILOVER_TIMEOUT,
+        downAfter: r.sentinel.downAfterMs,
+        failoverTimeout: r.sentinel.failoverTimeoutMs,
         dir: DATA_DIR,
         pidfile: `/run/sentinel-${SENTINEL_INSTANCE}/redis-sentinel.pid`,
       }),
@@ -327,6 +325,30 @@ export const REDIS_SETTINGS: Readonly<Record<string, SettingRule>> = {
   logfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
 };
 
+const SENTINEL_SET = 'sentinel.conf: SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER; it rewrites its run-time file) as well as the file, no restart; every Sentinel in its node\'s step';
+const SENTINEL_START = 'sentinel.conf: read when Sentinel starts; a restart of Sentinel (the instances keep serving)';
+/**
+ * What a change to each setting of Sentinel's static file needs (settingsOf names a `sentinel OPTION
+ * MASTER VALUE` line "sentinel=OPTION"). `dynamic`: the running Sentinel takes SENTINEL SET for it
+ * (test/daemons/redis.test.ts asks Debian 12's 7.0, and that it refuses the others). Any other line:
+ * no rule, a restart.
+ */
+export const SENTINEL_SETTINGS: Readonly<Record<string, SettingRule>> = {
+  'sentinel=down-after-milliseconds': { action: 'runtime', dynamic: true, rule: SENTINEL_SET },
+  'sentinel=failover-timeout': { action: 'runtime', dynamic: true, rule: SENTINEL_SET },
+  'sentinel=parallel-syncs': { action: 'runtime', dynamic: true, rule: SENTINEL_SET },
+  port: { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  bind: { action: 'restart', dynamic: false, rule: SENTINEL_START },
+};
+/**
+ * The seed of Sentinel's run-time file holds one setting, the `sentinel monitor` line: a new quorum
+ * is SENTINEL SET on every Sentinel (it rewrites its own file); the master in that line matters only
+ * when Sentinel first starts (the seed is never replaced: Sentinel tracks the master since).
+ */
+export const SENTINEL_SEED_SETTINGS: Readonly<Record<string, SettingRule>> = {
+  sentinel: { action: 'runtime', dynamic: true, rule: 'sentinel.conf: the quorum by SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER), no restart; the initial master only counts at the first start' },
+};
+
 export const redisService = service({
   key: 'redis',
   label: 'Redis',
@@ -334,7 +356,7 @@ export const redisService = service({
   day2: {
     disruption: {
       restart: 'the instance restarts; a master hands its slots to its replica first (clients of those slots reconnect once)',
-      runtime: 'none: CONFIG SET on the running instance',
+      runtime: 'none: CONFIG SET on the running instance (Sentinel: SENTINEL SET)',
     },
     gates: ['Redis: cluster_state ok on every instance (Sentinel mode: the quorum of Sentinels reachable)'],
   },
@@ -361,8 +383,15 @@ export const redisService = service({
       return { action: 'restart', rule: 'redis.conf: read when redis-server (or Sentinel) starts; restart one instance at a time, a master after its replica took over' };
     return { action: 'none', rule: 'mhc: a plan start_multihead.sh phase 3 reads; a cluster that is built is never re-created' };
   },
-  // an instance's static file (Sentinel's changes by SENTINEL SET, not per redis.conf setting)
-  settings: (dest) => (dest.startsWith(`${STATIC_DIR}/redis-`) && dest.endsWith('.conf') ? REDIS_SETTINGS : undefined),
+  // an instance's static file (CONFIG SET); Sentinel's, and the seed of its run-time file (SENTINEL SET)
+  settings: (dest) =>
+    dest === sentinelStaticPath
+      ? SENTINEL_SETTINGS
+      : dest === sentinelRuntimePath + SEED_SUFFIX
+        ? SENTINEL_SEED_SETTINGS
+        : dest.startsWith(`${STATIC_DIR}/redis`) && dest.endsWith('.conf')
+          ? REDIS_SETTINGS
+          : undefined,
 });
 
 export const redis: Emitter = {

@@ -69,6 +69,8 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<{ sta
 // SST user, the others join one by one (SST from a synced member).
 const LIVE = `# glive.sh SCRATCH SQLPW NODE1_CNF NODE1_IP NODE2_CNF NODE2_IP ...
 set -Eeuo pipefail
+# a command that fails says which (the test prints this output)
+trap 'echo "live.sh: line $LINENO: exit $?: $BASH_COMMAND"' ERR
 s=$1 sqlpw=$2; shift 2
 mkdir -p "$s"; chmod 755 "$s"
 ip link add br0 type bridge; ip link set br0 up
@@ -88,7 +90,7 @@ done
 sql() { ip netns exec "$1" mariadb --defaults-file="$s/$1/my.cnf" --socket="$s/$1/run/mysqld.sock" -uroot -N -e "$2"; }
 wait_sql() { for _ in $(seq 300); do sql "$1" 'select 1' >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "TIMEOUT $1"; tail -30 "$s/$1/run/err.log"; return 1; }
 # bootstrap the first node
-mariadb-install-db --defaults-file="$s/g1/my.cnf" --wsrep-on=OFF >/dev/null 2>&1
+mariadb-install-db --defaults-file="$s/g1/my.cnf" --wsrep-on=OFF >"$s/install.log" 2>&1 || { tail -30 "$s/install.log"; exit 1; }
 ip netns exec g1 mariadbd --defaults-file="$s/g1/my.cnf" --wsrep-new-cluster &
 wait_sql g1
 sql g1 "CREATE USER 'mhc_sst'@'localhost' IDENTIFIED BY '$sqlpw'; GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'mhc_sst'@'localhost'; CREATE DATABASE mhc_t; CREATE TABLE mhc_t.t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO mhc_t.t VALUES (1, 'from-g1');"

@@ -18,7 +18,7 @@ import { TARGET_OSES, type TargetOs } from '../../src/compiler/targets.js';
 import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
-import { REDIS_SETTINGS, SENTINEL_DOWN_AFTER } from '../../src/emitters/redis.js';
+import { REDIS_SETTINGS, SENTINEL_SETTINGS } from '../../src/emitters/redis.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
@@ -96,6 +96,15 @@ function inNamespaces(script: string, args: string[], env: Record<string, string
 }
 
 // One node alone: its address on loopback, its files over /etc/redis.
+/** OPTION=VALUE for each Sentinel setting mhc changes by SENTINEL SET (SENTINEL_SETTINGS, and the seed's quorum), a value that differs from the file's. */
+function sentinelSets(r: NonNullable<Model['redis']>): string[] {
+  const now: Record<string, number> = { 'down-after-milliseconds': r.sentinel.downAfterMs, 'failover-timeout': r.sentinel.failoverTimeoutMs, 'parallel-syncs': 1 };
+  const opts = Object.entries(SENTINEL_SETTINGS)
+    .filter(([, s]) => s.dynamic)
+    .map(([k]) => k.replace(/^sentinel=/, ''));
+  expect(opts.every((o) => o in now), opts.join(' ')).toBe(true);
+  return [...opts.map((o) => `${o}=${now[o]! + 1}`), `quorum=${r.sentinel.quorum}`];
+}
 const NODE = `# rnode.sh ETC IP WORK SENTINEL(0|1) MASTER_LOCAL(0|1) PORT...   env: PW, SPW (sentinel credential), SAUTH (Sentinel's own), SPORT, MNAME, UMASK (the units' drop-in)
 set -Eeuo pipefail
 etc=$1 ip=$2 work=$3 sentinel=$4 masterlocal=$5; shift 5
@@ -153,6 +162,10 @@ if [[ $sentinel == 1 ]]; then
   echo "SENTINEL_AUTH SET $(scli SENTINEL SET "$MNAME" down-after-milliseconds "$(scli SENTINEL master "$MNAME" | awk '$0 == "down-after-milliseconds" {getline; print}')")"
   echo "SENTINEL_AUTH MONITOR $(scli SENTINEL MONITOR mhc-probe 127.0.0.1 1 1)"
   echo "SENTINEL_AUTH REMOVE $(scli SENTINEL REMOVE mhc-probe)"
+  # SSET "OPTION=VALUE …": what mhc changes by SENTINEL SET (each read back from SENTINEL MASTER);
+  # SNOSET: what it restarts Sentinel for
+  for kv in $SSET; do echo "SENTINEL_SET \${kv%%=*} $(scli SENTINEL SET "$MNAME" "\${kv%%=*}" "\${kv#*=}") $(scli SENTINEL master "$MNAME" | awk -v o="\${kv%%=*}" 'f { print; exit } $0 == o { f = 1 }')"; done
+  for kv in $SNOSET; do echo "SENTINEL_NOSET \${kv%%=*} $(scli SENTINEL SET "$MNAME" "\${kv%%=*}" "\${kv#*=}" 2>&1 | head -c 3)"; done
   if [[ $masterlocal == 1 ]]; then
     for _ in $(seq 50); do cli -p "$1" CLIENT LIST | grep -q 'user=mhc-sentinel' && break; sleep 0.1; done
     echo "SENTINEL_LOGIN $(cli -p "$1" CLIENT LIST | grep -c 'user=mhc-sentinel')"
@@ -375,6 +388,11 @@ describe('redis-server and Sentinel accept every generated file', () => {
             SPORT: String(r.sentinel.port),
             MNAME: r.sentinel.masterName,
             UMASK: unitUmask(files, model, m.hostname),
+            SSET: sentinelSets(r).join(' '),
+            SNOSET: Object.entries(SENTINEL_SETTINGS)
+              .filter(([, s]) => !s.dynamic)
+              .map(([k]) => `${k}=1`)
+              .join(' '),
           },
           60000,
           os,
@@ -408,8 +426,11 @@ describe('redis-server and Sentinel accept every generated file', () => {
           expect(lines(out, 'SENTINEL_ANON')).toEqual(['PING NOAUTH', 'SET NOAUTH', 'REMOVE NOAUTH', 'MONITOR NOAUTH', 'GETMASTER NOAUTH']);
           expect(lines(out, 'SENTINEL_WRONG')).toEqual(['AUTH fail']);
           expect(lines(out, 'SENTINEL_MASTER')).toEqual([`${r.members[0]!.ip} ${r.port}`]);
-          expect(lines(out, 'SENTINEL_DOWN_AFTER')).toEqual([String(SENTINEL_DOWN_AFTER)]);
+          expect(lines(out, 'SENTINEL_DOWN_AFTER')).toEqual([String(r.sentinel.downAfterMs)]);
           expect(lines(out, 'SENTINEL_AUTH')).toEqual(['SET OK', 'MONITOR OK', 'REMOVE OK']);
+          // each setting mhc changes live: SENTINEL SET takes it and SENTINEL MASTER reads it back; the others it refuses
+          expect(lines(out, 'SENTINEL_SET')).toEqual(sentinelSets(r).map((kv) => `${kv.split('=')[0]} OK ${kv.split('=')[1]}`));
+          expect(lines(out, 'SENTINEL_NOSET')).toEqual(Object.entries(SENTINEL_SETTINGS).filter(([, s]) => !s.dynamic).map(([k]) => `${k} ERR`));
           // on the master's node Sentinel reaches the instance: it logged in as mhc-sentinel
           if (i === 0) expect(Number(lines(out, 'SENTINEL_LOGIN')[0])).toBeGreaterThan(0);
           expect(lines(out, 'SENTINEL_FLUSH')).toEqual(['OK']);

@@ -457,9 +457,7 @@ function startLoad(opts: { galera?: boolean } = {}) {
       } catch (e) {
         // which job, and what slurmctld says of it
         const open = ids.filter((id) => !ended(id));
-        throw new Error(
-          `${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}`,
-        );
+        throw new Error(`${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}\n${jobTrail(open[0]!)}`);
       }
       const bad = ids.map(jobLine).filter((l) => !/\|COMPLETED\|/.test(l));
       return {
@@ -471,6 +469,14 @@ function startLoad(opts: { galera?: boolean } = {}) {
       };
     },
   };
+}
+/** What every daemon logged of a job that does not end, and the compute nodes' slurmstepd processes: the cause, in a CI log. */
+function jobTrail(id: string): string {
+  const grep = `grep -h -E 'JobId=${id}([^0-9]|$)|job ${id}([^0-9]|$)|StepId=${id}\\.' /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log 2>/dev/null | tail -n 40`;
+  return [
+    ...controllers.map((n) => `--- ${n}: slurmctld.log\n${lab.bash(n, grep).stdout}`),
+    ...compute.map((n) => `--- ${n}: slurmd.log, slurmstepd\n${lab.bash(n, grep).stdout}${lab.bash(n, 'pgrep -a slurmstepd; tail -n 30 /var/log/slurm/slurmd.log').stdout}`),
+  ].join('\n');
 }
 const jobLine = (id: string): string => (ACCOUNTING ? lab.bash('ctl1', `sacct -n -P -X -j ${id} -o JobID,State,NodeList`).stdout.trim() : jobFromSlurmctld('ctl1', id));
 /** What every scenario of the issue asserts of the load: nothing acknowledged lost, the VIP never on two nodes, no job failed. */
@@ -957,7 +963,7 @@ describe.sequential('deploy lab', () => {
   );
 
   scenario('10')(
-    "10 day 2, secret rotation under load: the Redis password (both valid while consumers switch, then the old one dropped), the database root password (ALTER USER once) and keepalived's auth_pass (every node reloaded at once); no daemon restarted but the web services",
+    "10 day 2, secret rotation under load: the Redis password (both valid while consumers switch, then the old one dropped), the database root password (ALTER USER once), keepalived's auth_pass (every node reloaded at once), the SST user's and slurmdbd's passwords (both valid while each node switches); no daemon restarted but the web services and slurmdbd",
     async () => {
       const r = model.redis!;
       const oldRedis = secretValues.get(r.password.name)!;
@@ -970,13 +976,28 @@ describe.sequential('deploy lab', () => {
       const kaName = model.network.vip!.authPass.name;
       const oldKa = secretValues.get(kaName)!;
       const newKa = fresh(8);
+      // the database users: the SST user (mariabackup) and slurmdbd's
+      const sstName = model.galera!.sstPassword.name;
+      const dbdName = model.slurm!.accounting?.storagePass.name;
+      const oldSst = secretValues.get(sstName)!;
+      const newSst = fresh(32);
+      const oldDbd = dbdName ? secretValues.get(dbdName)! : '';
+      const newDbd = fresh(32);
+      const next = new Map([
+        [r.password.name, newRedis],
+        [dbName, newDb],
+        [kaName, newKa],
+        [sstName, newSst],
+        ...(ACCOUNTING && dbdName ? [[dbdName, newDbd] as [string, string]] : []),
+      ]);
       // the operator's first step: the new values in secrets.env on every controller
       for (const n of controllers) {
         const text = readFileSync(lab.path(n, '/etc/mhc/secrets.env'), 'utf8')
           .split('\n')
-          .map((l) =>
-            l.startsWith(`${r.password.name}=`) ? `${r.password.name}=${newRedis}` : l.startsWith(`${dbName}=`) ? `${dbName}=${newDb}` : l.startsWith(`${kaName}=`) ? `${kaName}=${newKa}` : l,
-          )
+          .map((l) => {
+            const k = l.split('=')[0]!;
+            return next.has(k) ? `${k}=${next.get(k)}` : l;
+          })
           .join('\n');
         lab.must(n, 'umask 077 && cat >/etc/mhc/secrets.env', { input: text });
       }
@@ -989,7 +1010,7 @@ describe.sequential('deploy lab', () => {
         writeFileSync(join(lab.dir, 'logs', `${node}-rotate-${++runCount}.log`), `${res.stdout}\n--- stderr\n${res.stderr}`);
         console.log(`[deploy] rotate_secret.sh ${args.join(' ')} on ${node}: exit ${res.status} in ${now() - t} ms`);
         expect(res.status, `${node}: ${res.stdout.slice(-2000)}${res.stderr}`).toBe(0);
-        for (const v of [oldRedis, newRedis, oldDb, newDb, oldKa, newKa]) expect(res.stdout + res.stderr).not.toContain(v);
+        for (const v of [oldRedis, newRedis, oldDb, newDb, oldKa, newKa, oldSst, newSst, oldDbd, newDbd].filter(Boolean)) expect(res.stdout + res.stderr).not.toContain(v);
         return now() - t;
       };
       const dry = await lab.run('ctl3', ['/opt/mhc/bin/rotate_secret.sh', r.password.name, '--dry-run', '--no-color'], { timeoutMs: 120_000 });
@@ -1017,6 +1038,19 @@ describe.sequential('deploy lab', () => {
         expect(lab.mainPid(n, 'keepalived'), `${n}: keepalived`).toBe(kaPids[n]);
       }
       expect(holders()).toEqual([model.vipOwner]);
+      // the SST user and slurmdbd's: both passwords valid while each node switches, then the new one only
+      const dbUsers = [
+        { name: sstName, user: model.galera!.sstUser, tcp: false, oldPw: oldSst },
+        ...(ACCOUNTING && dbdName ? [{ name: dbdName, user: model.slurm!.accounting!.storageUser, tcp: true, oldPw: oldDbd }] : []),
+      ];
+      const dbLogin = (n: string, user: string, tcp: boolean, pw: string) =>
+        lab.exec(n, ['mariadb', ...(tcp ? ['--protocol=tcp', '-h', '127.0.0.1'] : ['--protocol=socket']), '-u', user, '-N', '-B', '-e', 'SELECT 1'], { env: { MYSQL_PWD: pw } }).status;
+      for (const u of dbUsers) {
+        for (const n of ['ctl3', 'ctl2', 'ctl1']) ms[`${u.name} ${n}`] = await rotate(n, [u.name]);
+        for (const n of controllers) expect([dbLogin(n, u.user, u.tcp, u.oldPw), dbLogin(n, u.user, u.tcp, next.get(u.name)!)], `${n}: ${u.user}, old and new`).toEqual([0, 0]);
+        ms[`${u.name} finish`] = await rotate('ctl1', [u.name, '--finish']);
+        secretValues.set(u.name, next.get(u.name)!);
+      }
       const rep = await load.stop();
       fig('scenario 10: rotate ms', ms);
       fig('scenario 10: load', rep);
@@ -1030,13 +1064,21 @@ describe.sequential('deploy lab', () => {
         const as = (pw: string) => lab.exec(n, ['mariadb', '--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', 'SELECT 1'], { env: { MYSQL_PWD: pw } }).status;
         expect(as(newDb), `${n}: root with the new password`).toBe(0);
         expect(as(oldDb), `${n}: root with the old password`).not.toBe(0);
+        for (const u of dbUsers) {
+          expect(dbLogin(n, u.user, u.tcp, next.get(u.name)!), `${n}: ${u.user} with the new password`).toBe(0);
+          expect(dbLogin(n, u.user, u.tcp, u.oldPw), `${n}: ${u.user} with the old password`).not.toBe(0);
+        }
+        expect(lab.must(n, 'cat /etc/mysql/mariadb.conf.d/60-galera.cnf')).toContain(`:${newSst}"`);
+        // the web services restart (their environment), slurmdbd (it reads StoragePass when it starts); nothing else
         const pids = mainPids(n);
-        for (const [u, pid] of Object.entries(pids)) if (!u.startsWith('mhc-web-')) expect(pid, `${n}: ${u}`).toBe(pidsBefore[n]![u]);
+        for (const [u, pid] of Object.entries(pids)) if (!u.startsWith('mhc-web-') && u !== 'slurmdbd') expect(pid, `${n}: ${u}`).toBe(pidsBefore[n]![u]);
+        if (ACCOUNTING) expect(pids.slurmdbd, `${n}: slurmdbd restarted`).not.toBe(pidsBefore[n]!.slurmdbd);
       }
+      if (ACCOUNTING) expect(lab.must('ctl1', 'sacctmgr -n -P show cluster format=cluster').trim()).toBe(model.slurm!.clusterName);
       allHealthy();
       fig(
         'scenario 10: after',
-        `Redis: the new password on ${controllers.length * 2} instances, the old one refused; root: the new password on ${controllers.length} members (one ALTER USER), the old one refused; keepalived: the new auth_pass on ${controllers.length} nodes (reloaded at once, same PIDs, the VIP on ${model.vipOwner}); only the web services restarted (their environment); predicted: no outage / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL), ${rep.redis.maxGapMs} ms (Redis), ${rep.redis.fail} failed Redis writes, ${rep.vip.notOne} of ${rep.vip.polls} VIP polls without exactly one holder`,
+        `Redis: the new password on ${controllers.length * 2} instances, the old one refused; root: the new password on ${controllers.length} members (one ALTER USER), the old one refused; keepalived: the new auth_pass on ${controllers.length} nodes (reloaded at once, same PIDs, the VIP on ${model.vipOwner}); ${dbUsers.map((u) => u.user).join(' and ')}: the new password on every node, the old one refused; only the web services${ACCOUNTING ? ' and slurmdbd' : ''} restarted; predicted: no outage / measured: longest write gap ${rep.sql.maxGapMs} ms (SQL), ${rep.redis.maxGapMs} ms (Redis), ${rep.redis.fail} failed Redis writes, ${rep.vip.notOne} of ${rep.vip.polls} VIP polls without exactly one holder`,
       );
     },
   );

@@ -92,6 +92,20 @@ describe('mhc plan (pure)', () => {
     }
   });
 
+  it("Sentinel's settings: a live change (SENTINEL SET) on every Redis node, the quorum from the seed of its run-time file; a port change restarts", () => {
+    const a = edit(BASE, 'redis:\n', 'redis:\n  mode: sentinel\n');
+    const b = edit(BASE, 'redis:\n', 'redis:\n  mode: sentinel\n  sentinel: { quorum: 3, failover_timeout: 30000 }\n');
+    const p = plan(a, b);
+    for (const c of ['c1', 'c2', 'c3']) {
+      const r = stepsOf(p, c).find((s) => s.service === 'redis')!;
+      expect(r.verb, c).toBe('live change');
+      expect(r.reasons.map((x) => `${x.path} ${x.setting}`).sort()).toEqual(['files/etc/redis/mhc/sentinel.conf sentinel=failover-timeout', 'files/etc/redis/sentinel-mhc.conf.seed sentinel']);
+      for (const x of r.reasons) expect(x.rule).toMatch(/SENTINEL SET/);
+    }
+    const port = plan(a, edit(BASE, 'redis:\n', 'redis:\n  mode: sentinel\n  sentinel: { port: 26380 }\n'));
+    expect(stepsOf(port, 'c1').find((s) => s.service === 'redis')!.verb).toBe('restart');
+  });
+
   it("compute nodes added and removed: Slurm's procedure (a membership step on every controller, the compute bundle after them, its slurmd restarted)", () => {
     const b = edit(BASE, '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n', '  - { hostname: n3, ip: 10.9.0.53, cpus: 8, memory: 16000 }\n');
     const p = plan(BASE, b);

@@ -354,6 +354,25 @@ describe('apply_multihead.sh', () => {
     expect(d.node.has('gluster/options/performance.cache-size')).toBe(false);
   });
 
+  it("Sentinel's settings: SENTINEL SET on the local Sentinel (the quorum from the seed, which stays as it is), each read back; no daemon restarted; a Sentinel that refuses is exit 1", () => {
+    const old = BASE.replace('mode: auto', 'mode: sentinel');
+    const p = pair(old.replace('mode: sentinel', 'mode: sentinel\n  sentinel: { quorum: 3, down_after_milliseconds: 3000 }'), 'server1', old);
+    const r = run(p);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(join(p.node.state, 'sentinel-sets'), 'utf8').trim().split('\n').sort()).toEqual(['sentinel set mhc-redis down-after-milliseconds 3000', 'sentinel set mhc-redis quorum 3']);
+    expect(r.stdout).toMatch(/Sentinel's quorum is 3, read back/);
+    expect(p.node.calls().filter((c) => c.cmd === 'systemctl' && /^(restart|stop|start)$/.test(c.args[0] ?? ''))).toEqual([]);
+    // Sentinel's password from its static file, through the environment
+    expect(readFileSync(join(p.node.state, 'redis-auth'), 'utf8')).toMatch(/^[0-9a-f]{64}$/m);
+    // the seed is never installed over Sentinel's own file (Sentinel rewrites the quorum there itself)
+    expect(readFileSync(join(p.node.root, 'etc/redis/sentinel-mhc.conf'), 'utf8')).toMatch(/^sentinel monitor mhc-redis \S+ 6379 2$/m);
+    const q = pair(old.replace('mode: sentinel', 'mode: sentinel\n  sentinel: { failover_timeout: 30000 }'), 'server1', old);
+    q.node.set('sentinel-refused');
+    const bad = run(q);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/Sentinel refused SENTINEL SET failover-timeout/);
+  });
+
   it('a bundle without a plan names how to make one (exit 2)', () => {
     const p = pair(LIVE);
     writeFileSync(join(p.newBundle, 'plan/apply-plan.sh'), '');
@@ -372,6 +391,10 @@ function rmState(p: Pair, path: string): void {
 
 describe('rotate_secret.sh', () => {
   const NEW = `n3w'"\\ $(x) #pw`;
+  /** hostile for bash, but no double quote (slurmdbd.conf cannot hold one) */
+  const SAFE = `s4fe'\\ $(x) #pw`;
+  /** a value as sql_string writes it inside its quotes */
+  const sqlQuoted = (v: string) => v.replace(/[\\']/g, (c) => `\\${c}`);
   /** server1 as installed from BASE, secrets.env holding NEW for NAME. */
   function rotating(name: string, value = NEW): Pair & { rotate: string } {
     const p = pair(LIVE);
@@ -427,7 +450,7 @@ describe('rotate_secret.sh', () => {
     expect(p.node.calls().some((c) => c.line.includes('--protocol=tcp -h 127.0.0.1 -u root'))).toBe(true);
     const other = rot(p, ['SLURMDBD_STORAGE_PASS']);
     expect(other.status).toBe(3);
-    expect(other.stderr).toMatch(/SLURMDBD_STORAGE_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD KEEPALIVED_AUTH_PASS/);
+    expect(other.stderr).toMatch(/SLURMDBD_STORAGE_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD KEEPALIVED_AUTH_PASS GALERA_SST_PASSWORD SLURMDBD_DB_PASSWORD;/);
   });
 
   it("keepalived's auth_pass: each node gets the new keepalived.conf (checked, not reloaded); --finish waits for every node, then reloads keepalived on all of them at once", () => {
@@ -470,5 +493,66 @@ describe('rotate_secret.sh', () => {
       ].sort(),
     );
     expect(rot(p, ['KEEPALIVED_AUTH_PASS', '--finish']).stdout).toMatch(/every keepalived node runs with it already/);
+  });
+
+  // a database user's password: both valid (ALTER USER … OR …, from the stored hash), each node's
+  // daemon switches, then --finish keeps the new one; the cases differ in how the daemon switches
+  const dbUsers = [
+    { name: 'GALERA_SST_PASSWORD', account: "'mhc_sst'@'localhost'", switched: (p: Pair) => /^SET GLOBAL wsrep_sst_auth = 'mhc_sst:/m.test(readFileSync(join(p.node.state, 'sql.log'), 'utf8')), restarts: [] },
+    { name: 'SLURMDBD_DB_PASSWORD', account: "'slurm'@'%'", switched: () => true, restarts: ['systemctl restart slurmdbd.service'] },
+  ];
+  it.each(dbUsers)('$name: the user takes both passwords (once: from its stored hash), the node switches, --finish keeps the new one only', ({ name, account, switched, restarts }) => {
+    if (name === 'SLURMDBD_DB_PASSWORD') {
+      // slurmdbd.conf cannot hold a double quote: refused before the user is altered
+      const bad = rotating(name);
+      const r = rot(bad, [name]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/cannot be written as slurm/);
+      expect(existsSync(join(bad.node.state, 'sql.log'))).toBe(false);
+    }
+    const p = rotating(name, name === 'SLURMDBD_DB_PASSWORD' ? SAFE : NEW);
+    const value = name === 'SLURMDBD_DB_PASSWORD' ? SAFE : NEW;
+    const user = account.split("'")[1]!;
+    for (const peer of ['server2', 'server3']) rmSsh(p, peer);
+    p.node.set(`dbpass/${user}`, 'the-old-one');
+    // slurmdbd runs here and answers on its port once restarted
+    p.node.set('active/slurmdbd.service', '');
+    p.node.set('up/127.0.0.1:6819', '');
+    const r = rot(p, [name]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const sqlLog = () => readFileSync(join(p.node.state, 'sql.log'), 'utf8');
+    expect(sqlLog()).toContain(`ALTER USER ${account} IDENTIFIED VIA mysql_native_password USING '*0123456789ABCDEF0123456789ABCDEF01234567' OR mysql_native_password USING PASSWORD('${sqlQuoted(value)}')`);
+    expect(switched(p)).toBe(true);
+    const lines = p.node.calls().map((c) => c.line);
+    expect(lines.filter((l) => /^systemctl (reload|restart|stop|start) /.test(l))).toEqual(restarts);
+    expect(argvHas(p, value)).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain(value);
+    expect(readFileSync(join(p.node.root, 'var/log/cluster_multihead_apply.log'), 'utf8')).not.toContain(value);
+    expect(rot(p, [name]).stdout).toMatch(/done on server1 already/);
+    const early = rot(p, [name, '--finish']);
+    expect(early.status).toBe(3);
+    expect(early.stderr).toMatch(new RegExp(`server2 has not run rotate_secret.sh ${name} yet`));
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
+    const fin = rot(p, [name, '--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    expect(sqlLog()).toContain(`ALTER USER ${account} IDENTIFIED BY '${sqlQuoted(value)}'`);
+    expect(argvHas(p, value)).toBe(false);
+    expect(rot(p, [name, '--finish']).stdout).toMatch(/the old password is dropped already/);
+  });
+
+  it('a database user: a second node finds the new password valid and alters nothing; an unfinished earlier rotation is refused before any change', () => {
+    const p = rotating('GALERA_SST_PASSWORD');
+    // no dbpass: the user logs in with the new one already (another member altered it)
+    const r = rot(p, ['GALERA_SST_PASSWORD']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/takes the new password already/);
+    expect(readFileSync(join(p.node.state, 'sql.log'), 'utf8')).not.toMatch(/^ALTER USER/m);
+    const q = rotating('GALERA_SST_PASSWORD');
+    q.node.set('dbpass/mhc_sst', 'the-old-one');
+    q.node.set('dbhash', 'two');
+    const again = rot(q, ['GALERA_SST_PASSWORD']);
+    expect(again.status).toBe(3);
+    expect(again.stderr).toMatch(/an earlier rotation of GALERA_SST_PASSWORD is not finished/);
+    expect(readFileSync(join(q.node.state, 'sql.log'), 'utf8')).not.toMatch(/^(ALTER|SET)/m);
   });
 });

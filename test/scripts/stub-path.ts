@@ -112,18 +112,27 @@ exit 0
   mariadb: `
 mkdir -p "$S"
 active=0; [[ -e $S/active/mariadb.service ]] && active=1
-q=''
+q='' user=''
 while (($#)); do
   case $1 in
     -e) q=$2; shift ;;
     -e*) q=\${1#-e} ;;
+    -u) user=$2; shift ;;
   esac
   shift
 done
+# $S/dbpass/USER: the one password USER logs in with (MYSQL_PWD); an ALTER USER of USER lifts it
+if [[ -n $user && -e $S/dbpass/$user ]]; then
+  [[ \${MYSQL_PWD:-} == "$(cat "$S/dbpass/$user")" ]] || { echo "ERROR 1045 (28000): Access denied for user '$user'" >&2; exit 1; }
+fi
 if [[ -z $q ]]; then
   ((active)) || exit 1
   q=$(cat)
   printf '%s\\n' "$q" >>"$S/sql.log"
+  alter_re="^ALTER USER '([^']+)'@"
+  [[ ! $q =~ $alter_re ]] || rm -f "$S/dbpass/\${BASH_REMATCH[1]}"
+  # a user's stored hash (mysql.global_priv)
+  [[ $q != *JSON_EXISTS* ]] || { cat "$S/dbhash" 2>/dev/null || echo '*0123456789ABCDEF0123456789ABCDEF01234567'; exit 0; }
   # SET GLOBAL NAME = VALUE is kept in $S/vars/NAME, which SHOW GLOBAL VARIABLES LIKE 'NAME' reads
   # ($S/set-refused: a server that refuses every SET GLOBAL)
   set_re='^SET GLOBAL ([a-z_]+) = (.*)$' show_re="^SHOW GLOBAL VARIABLES LIKE '([a-z_]+)'"
@@ -226,6 +235,7 @@ while (($#)); do
     -h) h=$2; shift ;;
     -p) p=$2; shift ;;
     -x) x=1 ;;
+    --no-auth-warning) ;;
     *) rest+=("$1") ;;
   esac
   shift
@@ -236,6 +246,12 @@ case "\${rest[*]}" in
   # CONFIG SET KEY VALUE is kept in $S/redis-config/PORT/KEY, which CONFIG GET KEY reads
   "config set "*) mkdir -p "$S/redis-config/$p"; printf '%s' "\${rest[3]}" >"$S/redis-config/$p/\${rest[2]}"; echo "$p \${rest[2]}" >>"$S/redis-config-sets"; echo OK ;;
   "acl setuser "*) echo OK ;;
+  # SENTINEL SET MASTER OPTION VALUE is kept in $S/sentinel/MASTER/OPTION, which SENTINEL MASTER lists
+  # ($S/sentinel-refused: a Sentinel that refuses it)
+  "sentinel set "*)
+    [[ ! -e $S/sentinel-refused ]] || { echo "ERR Invalid argument"; exit 0; }
+    mkdir -p "$S/sentinel/\${rest[2]}"; printf '%s' "\${rest[4]}" >"$S/sentinel/\${rest[2]}/\${rest[3]}"; echo "\${rest[*]}" >>"$S/sentinel-sets"; echo OK ;;
+  "sentinel master "*) printf 'name\n%s\n' "\${rest[2]}"; for f in "$S/sentinel/\${rest[2]}"/*; do [[ -e $f ]] && printf '%s\n%s\n' "\${f##*/}" "$(cat "$f")"; done; printf 'flags\nmaster\n' ;;
   "config get "*) printf '%s\\n%s\\n' "\${rest[2]}" "$(cat "$S/redis-config/$p/\${rest[2]}" 2>/dev/null)" ;;
   ping) [[ -e $S/redis-down/$h:$p ]] && exit 1; echo PONG ;;
   "cluster info")
