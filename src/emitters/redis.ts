@@ -325,7 +325,8 @@ export const REDIS_SETTINGS: Readonly<Record<string, SettingRule>> = {
   logfile: { action: 'restart', dynamic: false, rule: IMMUTABLE },
 };
 
-const SENTINEL_SET = 'sentinel.conf: SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER; it rewrites its run-time file) as well as the file, no restart; every Sentinel in its node\'s step';
+const SENTINEL_SET =
+  "sentinel.conf: SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER; it rewrites its run-time file) as well as the file, no restart; every Sentinel in its node's step";
 const SENTINEL_START = 'sentinel.conf: read when Sentinel starts; a restart of Sentinel (the instances keep serving)';
 /**
  * What a change to each setting of Sentinel's static file needs (settingsOf names a `sentinel OPTION
@@ -346,7 +347,11 @@ export const SENTINEL_SETTINGS: Readonly<Record<string, SettingRule>> = {
  * when Sentinel first starts (the seed is never replaced: Sentinel tracks the master since).
  */
 export const SENTINEL_SEED_SETTINGS: Readonly<Record<string, SettingRule>> = {
-  sentinel: { action: 'runtime', dynamic: true, rule: 'sentinel.conf: the quorum by SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER), no restart; the initial master only counts at the first start' },
+  sentinel: {
+    action: 'runtime',
+    dynamic: true,
+    rule: 'sentinel.conf: the quorum by SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER), no restart; the initial master only counts at the first start',
+  },
 };
 
 export const redisService = service({

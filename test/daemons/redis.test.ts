@@ -102,7 +102,10 @@ function sentinelSets(r: NonNullable<Model['redis']>): string[] {
   const opts = Object.entries(SENTINEL_SETTINGS)
     .filter(([, s]) => s.dynamic)
     .map(([k]) => k.replace(/^sentinel=/, ''));
-  expect(opts.every((o) => o in now), opts.join(' ')).toBe(true);
+  expect(
+    opts.every((o) => o in now),
+    opts.join(' '),
+  ).toBe(true);
   return [...opts.map((o) => `${o}=${now[o]! + 1}`), `quorum=${r.sentinel.quorum}`];
 }
 const NODE = `# rnode.sh ETC IP WORK SENTINEL(0|1) MASTER_LOCAL(0|1) PORT...   env: PW, SPW (sentinel credential), SAUTH (Sentinel's own), SPORT, MNAME, UMASK (the units' drop-in)
@@ -430,7 +433,11 @@ describe('redis-server and Sentinel accept every generated file', () => {
           expect(lines(out, 'SENTINEL_AUTH')).toEqual(['SET OK', 'MONITOR OK', 'REMOVE OK']);
           // each setting mhc changes live: SENTINEL SET takes it and SENTINEL MASTER reads it back; the others it refuses
           expect(lines(out, 'SENTINEL_SET')).toEqual(sentinelSets(r).map((kv) => `${kv.split('=')[0]} OK ${kv.split('=')[1]}`));
-          expect(lines(out, 'SENTINEL_NOSET')).toEqual(Object.entries(SENTINEL_SETTINGS).filter(([, s]) => !s.dynamic).map(([k]) => `${k} ERR`));
+          expect(lines(out, 'SENTINEL_NOSET')).toEqual(
+            Object.entries(SENTINEL_SETTINGS)
+              .filter(([, s]) => !s.dynamic)
+              .map(([k]) => `${k} ERR`),
+          );
           // on the master's node Sentinel reaches the instance: it logged in as mhc-sentinel
           if (i === 0) expect(Number(lines(out, 'SENTINEL_LOGIN')[0])).toBeGreaterThan(0);
           expect(lines(out, 'SENTINEL_FLUSH')).toEqual(['OK']);

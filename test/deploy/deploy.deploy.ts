@@ -457,7 +457,9 @@ function startLoad(opts: { galera?: boolean } = {}) {
       } catch (e) {
         // which job, and what slurmctld says of it
         const open = ids.filter((id) => !ended(id));
-        throw new Error(`${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}\n${jobTrail(open[0]!)}`);
+        throw new Error(
+          `${String(e)}: ${open.map((id) => `${jobLine(id)} / ${lab.bash('ctl1', `scontrol -o show job ${id} | grep -o 'JobState=[^ ]*\\|Reason=[^ ]*\\|NodeList=[^ ]*' | tr '\\n' ' '`).stdout}`).join('; ')}\n${jobTrail(open[0]!)}`,
+        );
       }
       const bad = ids.map(jobLine).filter((l) => !/\|COMPLETED\|/.test(l));
       return {
@@ -983,13 +985,7 @@ describe.sequential('deploy lab', () => {
       const newSst = fresh(32);
       const oldDbd = dbdName ? secretValues.get(dbdName)! : '';
       const newDbd = fresh(32);
-      const next = new Map([
-        [r.password.name, newRedis],
-        [dbName, newDb],
-        [kaName, newKa],
-        [sstName, newSst],
-        ...(ACCOUNTING && dbdName ? [[dbdName, newDbd] as [string, string]] : []),
-      ]);
+      const next = new Map([[r.password.name, newRedis], [dbName, newDb], [kaName, newKa], [sstName, newSst], ...(ACCOUNTING && dbdName ? [[dbdName, newDbd] as [string, string]] : [])]);
       // the operator's first step: the new values in secrets.env on every controller
       for (const n of controllers) {
         const text = readFileSync(lab.path(n, '/etc/mhc/secrets.env'), 'utf8')

@@ -498,7 +498,12 @@ describe('rotate_secret.sh', () => {
   // a database user's password: both valid (ALTER USER … OR …, from the stored hash), each node's
   // daemon switches, then --finish keeps the new one; the cases differ in how the daemon switches
   const dbUsers = [
-    { name: 'GALERA_SST_PASSWORD', account: "'mhc_sst'@'localhost'", switched: (p: Pair) => /^SET GLOBAL wsrep_sst_auth = 'mhc_sst:/m.test(readFileSync(join(p.node.state, 'sql.log'), 'utf8')), restarts: [] },
+    {
+      name: 'GALERA_SST_PASSWORD',
+      account: "'mhc_sst'@'localhost'",
+      switched: (p: Pair) => /^SET GLOBAL wsrep_sst_auth = 'mhc_sst:/m.test(readFileSync(join(p.node.state, 'sql.log'), 'utf8')),
+      restarts: [],
+    },
     { name: 'SLURMDBD_DB_PASSWORD', account: "'slurm'@'%'", switched: () => true, restarts: ['systemctl restart slurmdbd.service'] },
   ];
   it.each(dbUsers)('$name: the user takes both passwords (once: from its stored hash), the node switches, --finish keeps the new one only', ({ name, account, switched, restarts }) => {
@@ -521,7 +526,9 @@ describe('rotate_secret.sh', () => {
     const r = rot(p, [name]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const sqlLog = () => readFileSync(join(p.node.state, 'sql.log'), 'utf8');
-    expect(sqlLog()).toContain(`ALTER USER ${account} IDENTIFIED VIA mysql_native_password USING '*0123456789ABCDEF0123456789ABCDEF01234567' OR mysql_native_password USING PASSWORD('${sqlQuoted(value)}')`);
+    expect(sqlLog()).toContain(
+      `ALTER USER ${account} IDENTIFIED VIA mysql_native_password USING '*0123456789ABCDEF0123456789ABCDEF01234567' OR mysql_native_password USING PASSWORD('${sqlQuoted(value)}')`,
+    );
     expect(switched(p)).toBe(true);
     const lines = p.node.calls().map((c) => c.line);
     expect(lines.filter((l) => /^systemctl (reload|restart|stop|start) /.test(l))).toEqual(restarts);
