@@ -283,6 +283,10 @@ describe('apply_multihead.sh', () => {
     const p = pair(text);
     // its state as slurmctld reports it, one line a look: running a job, draining, drained
     p.node.set('slurm-nodes/node004', ['MIXED', 'MIXED+DRAIN', 'IDLE+DRAIN'].map((st) => `NodeName=node004 Arch=x86_64 State=${st} Partitions=batch`).join('\n') + '\n');
+    // the partitions (one an operator drained), and a batch launch still queued at the first two looks
+    p.node.set('partitions/batch', 'UP');
+    p.node.set('partitions/debug', 'DRAIN');
+    p.node.set('agent-queue', '2\n1\n');
     r = run(p);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const ls = p.node.calls().map((c) => c.line);
@@ -293,6 +297,10 @@ describe('apply_multihead.sh', () => {
     };
     const order = [
       /^scontrol update NodeName=node004 State=DRAIN Reason=mhc plan [0-9a-f]+: leaves the cluster$/,
+      // no job is launched while slurmctld stops: every partition DOWN, the agent queue empty
+      /^scontrol update PartitionName=batch State=DOWN$/,
+      /^scontrol update PartitionName=debug State=DOWN$/,
+      /^sdiag$/,
       /^ssh .*root@192\.168\.1\.103 timeout 10 systemctl stop slurmctld\.service/,
       /^ssh .*root@192\.168\.1\.102 timeout 10 systemctl stop slurmctld\.service/,
       /^systemctl stop slurmctld\.service$/,
@@ -300,8 +308,13 @@ describe('apply_multihead.sh', () => {
       /^ssh .*root@192\.168\.1\.102 systemctl start slurmctld\.service$/,
       /^ssh .*root@192\.168\.1\.103 systemctl start slurmctld\.service$/,
       /^scontrol reconfigure$/,
+      // each partition's State as before (the operator's DRAIN kept)
+      /^scontrol update PartitionName=batch State=UP$/,
+      /^scontrol update PartitionName=debug State=DRAIN$/,
     ].map(at);
     expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(ls.filter((l) => l === 'sdiag').length).toBe(3);
+    expect(ls.findLastIndex((l) => l === 'sdiag')).toBeLessThan(at(/^ssh .*103 timeout 10 systemctl stop slurmctld/));
     // asked again after it saw the job still running: it waited for the job to end
     expect(ls.filter((l) => /^scontrol -o show node node004$/.test(l)).length).toBe(3);
     expect(r.stdout).toMatch(/node004 is MIXED\+DRAIN: waiting for its jobs to end/);

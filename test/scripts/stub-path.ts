@@ -299,17 +299,30 @@ if [[ " $* " == *" show cluster "* ]]; then cat "$S/sacct-clusters" 2>/dev/null;
   scontrol: `
 # ping: $S/scontrol-ping when it exists (one line per slurmctld); [-o] show node N: the first line
 # of $S/slurm-nodes/N ("NodeName=N State=MIXED"), dropped while others follow (the state moves on),
-# unknown without the file; update NodeName=N State=DRAIN: $S/drained/N
+# unknown without the file; update NodeName=N State=DRAIN: $S/drained/N; show partition: each
+# $S/partitions/P holds P's State (update PartitionName=P State=S sets it; every update in
+# $S/partition-updates)
 [[ $1 != -o ]] || shift
 case $1 in
   ping) cat "$S/scontrol-ping" 2>/dev/null || echo "Slurmctld(primary) at x is UP" ;;
   show)
+    if [[ $2 == partition ]]; then
+      for f in "$S/partitions"/*; do [[ -e $f ]] && echo "PartitionName=\${f##*/} AllowGroups=ALL Default=NO State=$(cat "$f") TotalCPUs=8"; done
+      exit 0
+    fi
     f=$S/slurm-nodes/$3
     [[ $2 != node || -e $f ]] || { echo "Node $3 not found"; exit 1; }
     if [[ $2 == node ]]; then head -n 1 "$f"; (($(wc -l <"$f") <= 1)) || sed -i 1d "$f"; fi ;;
-  update) [[ " $* " != *" State=DRAIN "* ]] || { mkdir -p "$S/drained"; n=\${2#NodeName=}; touch "$S/drained/$n"; } ;;
+  update)
+    [[ " $* " != *" State=DRAIN "* || $2 != NodeName=* ]] || { mkdir -p "$S/drained"; n=\${2#NodeName=}; touch "$S/drained/$n"; }
+    if [[ $2 == PartitionName=* ]]; then echo "\${2#PartitionName=} \${3#State=}" >>"$S/partition-updates"; mkdir -p "$S/partitions"; printf '%s' "\${3#State=}" >"$S/partitions/\${2#PartitionName=}"; fi ;;
 esac
 exit 0
+`,
+  sdiag: `
+# the agent queue: $S/agent-queue lines, one consumed per look (default 0)
+if [[ -s $S/agent-queue ]]; then q=$(head -n 1 "$S/agent-queue"); sed -i 1d "$S/agent-queue"; else q=0; fi
+printf '*******************************************************\nServer thread count:  3\nAgent queue size:     %s\nAgent count:          0\n' "$q"
 `,
   ip: `
 # ip -o addr show dev IFACE | ip addr add|del ADDR dev IFACE
