@@ -530,6 +530,10 @@ describe('rotate_secret.sh', () => {
     }
     const p = rotating(name, name === 'SLURMDBD_DB_PASSWORD' ? SAFE : NEW);
     const value = name === 'SLURMDBD_DB_PASSWORD' ? SAFE : NEW;
+    // another secret changed in secrets.env too (the operator's next rotation): its files are left alone
+    const env = join(p.node.root, 'etc/mhc/secrets.env');
+    writeFileSync(env, readFileSync(env, 'utf8').replace(/^KEEPALIVED_AUTH_PASS=.*$/m, 'KEEPALIVED_AUTH_PASS=k2other'));
+    const ka = readFileSync(join(p.node.root, 'etc/keepalived/keepalived.conf'), 'utf8');
     const user = account.split("'")[1]!;
     for (const peer of ['server2', 'server3']) rmSsh(p, peer);
     p.node.set(`dbpass/${user}`, 'the-old-one');
@@ -543,6 +547,8 @@ describe('rotate_secret.sh', () => {
       `ALTER USER ${account} IDENTIFIED VIA mysql_native_password USING '*0123456789ABCDEF0123456789ABCDEF01234567' OR mysql_native_password USING PASSWORD('${sqlQuoted(value)}')`,
     );
     expect(switched(p)).toBe(true);
+    expect(readFileSync(join(p.node.root, 'etc/keepalived/keepalived.conf'), 'utf8')).toBe(ka);
+    expect(r.stdout).toMatch(/files that hold \S+ here: 1$/m);
     const lines = p.node.calls().map((c) => c.line);
     expect(lines.filter((l) => /^systemctl (reload|restart|stop|start) /.test(l))).toEqual(restarts);
     expect(argvHas(p, value)).toBe(false);
