@@ -314,7 +314,7 @@ describe('apply_multihead.sh', () => {
     ].map(at);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(ls.filter((l) => l === 'sdiag').length).toBe(3);
-    expect(ls.findLastIndex((l) => l === 'sdiag')).toBeLessThan(at(/^ssh .*103 timeout 10 systemctl stop slurmctld/));
+    expect(ls.lastIndexOf('sdiag')).toBeLessThan(at(/^ssh .*103 timeout 10 systemctl stop slurmctld/));
     // asked again after it saw the job still running: it waited for the job to end
     expect(ls.filter((l) => /^scontrol -o show node node004$/.test(l)).length).toBe(3);
     expect(r.stdout).toMatch(/node004 is MIXED\+DRAIN: waiting for its jobs to end/);
