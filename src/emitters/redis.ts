@@ -327,24 +327,35 @@ export const REDIS_SETTINGS: Readonly<Record<string, SettingRule>> = {
 
 const SENTINEL_SET =
   "sentinel.conf: SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER; it rewrites its run-time file) as well as the file, no restart; every Sentinel in its node's step";
-const SENTINEL_START = 'sentinel.conf: read when Sentinel starts; a restart of Sentinel (the instances keep serving)';
+const SENTINEL_START = 'sentinel.conf: read when Sentinel starts (SENTINEL SET refuses it); a restart of Sentinel (the instances keep serving)';
 /**
  * What a change to each setting of Sentinel's static file needs (settingsOf names a `sentinel OPTION
- * MASTER VALUE` line "sentinel=OPTION"). `dynamic`: the running Sentinel takes SENTINEL SET for it
- * (test/daemons/redis.test.ts asks Debian 12's 7.0, and that it refuses the others). Any other line:
- * no rule, a restart.
+ * …` line "sentinel=OPTION"). `dynamic`: the running Sentinel takes SENTINEL SET for it
+ * (test/daemons/redis.test.ts asks Debian 12's 7.0, and that it refuses the others); where mhc is
+ * stricter, the rule says why.
  */
 export const SENTINEL_SETTINGS: Readonly<Record<string, SettingRule>> = {
   'sentinel=down-after-milliseconds': { action: 'runtime', dynamic: true, rule: SENTINEL_SET },
   'sentinel=failover-timeout': { action: 'runtime', dynamic: true, rule: SENTINEL_SET },
   'sentinel=parallel-syncs': { action: 'runtime', dynamic: true, rule: SENTINEL_SET },
+  'sentinel=auth-user': { action: 'restart', dynamic: true, rule: "mhc: the instances' ACL user Sentinel logs in as changes with it (their run-time files): a restart of Sentinel and the instances" },
+  'sentinel=auth-pass': { action: 'restart', dynamic: true, rule: 'mhc: derived from the Redis password, a secret: it changes by a rotation, not a plan (in Sentinel mode not supported yet)' },
+  'sentinel=sentinel-pass': { action: 'restart', dynamic: false, rule: `${SENTINEL_START}; derived from Sentinel's own secret` },
+  'sentinel=announce-ip': { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  'sentinel=resolve-hostnames': { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  'sentinel=deny-scripts-reconfig': { action: 'restart', dynamic: false, rule: SENTINEL_START },
   port: { action: 'restart', dynamic: false, rule: SENTINEL_START },
   bind: { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  'protected-mode': { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  requirepass: { action: 'restart', dynamic: false, rule: `${SENTINEL_START}; derived from Sentinel's own secret` },
+  dir: { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  pidfile: { action: 'restart', dynamic: false, rule: SENTINEL_START },
+  logfile: { action: 'restart', dynamic: false, rule: SENTINEL_START },
 };
 /**
- * The seed of Sentinel's run-time file holds one setting, the `sentinel monitor` line: a new quorum
- * is SENTINEL SET on every Sentinel (it rewrites its own file); the master in that line matters only
- * when Sentinel first starts (the seed is never replaced: Sentinel tracks the master since).
+ * The seed of Sentinel's run-time file (installed only when that file is absent): the `sentinel
+ * monitor` line's quorum is SENTINEL SET on every Sentinel (each rewrites its own file); its master,
+ * and the include, count only when Sentinel first starts (it tracks the master since).
  */
 export const SENTINEL_SEED_SETTINGS: Readonly<Record<string, SettingRule>> = {
   sentinel: {
@@ -352,6 +363,7 @@ export const SENTINEL_SEED_SETTINGS: Readonly<Record<string, SettingRule>> = {
     dynamic: true,
     rule: 'sentinel.conf: the quorum by SENTINEL SET on the running Sentinel (read back with SENTINEL MASTER), no restart; the initial master only counts at the first start',
   },
+  include: { action: 'none', dynamic: false, rule: "mhc: the seed is installed only when Sentinel's run-time file is absent: a new include counts at the first start only" },
 };
 
 export const redisService = service({

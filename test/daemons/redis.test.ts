@@ -100,7 +100,7 @@ function inNamespaces(script: string, args: string[], env: Record<string, string
 function sentinelSets(r: NonNullable<Model['redis']>): string[] {
   const now: Record<string, number> = { 'down-after-milliseconds': r.sentinel.downAfterMs, 'failover-timeout': r.sentinel.failoverTimeoutMs, 'parallel-syncs': 1 };
   const opts = Object.entries(SENTINEL_SETTINGS)
-    .filter(([, s]) => s.dynamic)
+    .filter(([, s]) => s.dynamic && s.action === 'runtime')
     .map(([k]) => k.replace(/^sentinel=/, ''));
   expect(
     opts.every((o) => o in now),
@@ -394,7 +394,7 @@ describe('redis-server and Sentinel accept every generated file', () => {
             SSET: sentinelSets(r).join(' '),
             SNOSET: Object.entries(SENTINEL_SETTINGS)
               .filter(([, s]) => !s.dynamic)
-              .map(([k]) => `${k}=1`)
+              .map(([k]) => `${k.replace(/^sentinel=/, '')}=1`)
               .join(' '),
           },
           60000,
@@ -436,7 +436,7 @@ describe('redis-server and Sentinel accept every generated file', () => {
           expect(lines(out, 'SENTINEL_NOSET')).toEqual(
             Object.entries(SENTINEL_SETTINGS)
               .filter(([, s]) => !s.dynamic)
-              .map(([k]) => `${k} ERR`),
+              .map(([k]) => `${k.replace(/^sentinel=/, '')} ERR`),
           );
           // on the master's node Sentinel reaches the instance: it logged in as mhc-sentinel
           if (i === 0) expect(Number(lines(out, 'SENTINEL_LOGIN')[0])).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AWKWARD, buildFile, buildText, compileText, EXAMPLES } from '../helpers.js';
 import { compile } from '../../src/compiler/compile.js';
 import { fill, placeholder, refusal, secretsIn, sentinelCredential } from '../../src/compiler/secrets.js';
-import { clusterPairs, REDIS_SETTINGS, redisService, STATIC_DIR } from '../../src/emitters/redis.js';
+import { clusterPairs, REDIS_SETTINGS, redisService, SENTINEL_SEED_SETTINGS, SENTINEL_SETTINGS, STATIC_DIR } from '../../src/emitters/redis.js';
 import { expectSettingRules, templateKeys } from './setting-rules.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 
@@ -381,8 +381,14 @@ describe('the sentinel secret encoding', () => {
 describe("a change to each setting of an instance's redis.conf has its own rule (a day-2 plan decides per setting)", () => {
   it('every key the template writes has one; the descriptor gives them for the static files of the instances only; the file rule is the strictest', () => {
     expectSettingRules(redisService, `${STATIC_DIR}/redis-6379.conf`, REDIS_SETTINGS, templateKeys('redis/etc/redis/mhc/redis-PORT.conf.hbs', /^([a-z][a-z-]*) /gm));
-    expect(redisService.settings(`${STATIC_DIR}/sentinel.conf`)).toBeUndefined();
     expect(redisService.settings('/etc/redis/redis-mhc-6379.conf.seed')).toBeUndefined();
+    // Sentinel's static file, and the seed of its run-time file ("sentinel OPTION …" lines are "sentinel=OPTION")
+    const sentinelKeys = (t: string) => new Set([...templateKeys(t, /^((?:sentinel [a-z-]+)|[a-z][a-z-]*) /gm)].map((k) => k.replace(/^sentinel /, 'sentinel=')));
+    expectSettingRules(redisService, `${STATIC_DIR}/sentinel.conf`, SENTINEL_SETTINGS, sentinelKeys('redis/etc/redis/mhc/sentinel.conf.hbs'));
+    // the seed holds one sentinel line (settingsOf names it "sentinel"); its file rule stays "none" (never replaced)
+    expect(redisService.settings('/etc/redis/sentinel-mhc.conf.seed')).toBe(SENTINEL_SEED_SETTINGS);
+    expect(new Set(Object.keys(SENTINEL_SEED_SETTINGS))).toEqual(new Set([...templateKeys('redis/etc/redis/sentinel-mhc.conf.seed.hbs', /^([a-z][a-z-]*) /gm)]));
+    for (const [k, r] of Object.entries(SENTINEL_SETTINGS)) if (r.dynamic && r.action === 'restart') expect(r.rule, k).toMatch(/^mhc: /);
     for (const [k, r] of Object.entries(REDIS_SETTINGS)) if (r.dynamic && r.action === 'restart') expect(r.rule, k).toMatch(/^mhc: /);
   });
 });
