@@ -34,8 +34,10 @@ export interface NodeApplyPlan {
   /** every node with a step, in the order to run them (controllers by hostname; "compute" for the compute bundle) */
   readonly order: readonly string[];
   readonly steps: readonly ApplyStep[];
-  /** controllers added or removed ("ctl4 added"): the apply refuses these (README "Day 2") */
-  readonly membership: readonly string[];
+  /** controllers added: each joins by its own apply, after the controllers both sides have */
+  readonly joining: readonly string[];
+  /** controllers removed, with the address they are reached at (the plan's last controller takes them out, over ssh) */
+  readonly leaving: readonly { readonly node: string; readonly ip: string }[];
   /** compute nodes added or removed (by hostname): Slurm's membership step handles them */
   readonly computeAdded: readonly string[];
   readonly computeRemoved: readonly string[];

@@ -91,6 +91,12 @@ export interface ServiceDescriptor {
     readonly gates: readonly string[];
     /** compute nodes added or removed: the rule, and what it disrupts on a controller and on a compute node */
     readonly computeMembership?: { readonly rule: string; readonly controller: string; readonly compute: string; readonly gates: readonly string[] };
+    /**
+     * a controller added or removed: the rule, what the new node's join disrupts, and (on the plan's
+     * last controller, for a node removed) what its leave does; a service without it joins by its
+     * start_multihead.sh phase and leaves by stop_multihead.sh
+     */
+    readonly controllerMembership?: { readonly rule: string; readonly join: string; readonly leave?: string };
   };
   /** day 2: the units a reload reaches on this node (`systemctl reload`), when a change only needs one */
   reloadUnits(model: Model, node: Controller): readonly string[];

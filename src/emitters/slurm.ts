@@ -306,6 +306,11 @@ export const slurmService = service({
         'slurmd restarts on each compute node (start_compute.sh of the new bundle, after the controllers: a configless slurmd fetches the new node list from slurmctld); running jobs keep running',
       gates: ['Slurm: scontrol ping reports every slurmctld UP', 'Slurm: a node leaving runs no job (drained first)'],
     },
+    controllerMembership: {
+      rule: 'slurm.conf(5), Slurm 22.05: SlurmctldHost: "A restart of slurmctld is required for changes to this parameter to take effect"; every daemon must have the same list, so every slurmctld stops and starts with the new one (as for nodes added or removed)',
+      join: 'slurmctld starts as the last backup (the others run the new SlurmctldHost list already); munge and slurmdbd as on every controller',
+      leave: 'its slurmctld stops (before the others restart, so it never takes over with the old list), then every slurmctld restarts with the new SlurmctldHost list: no slurmctld answers for a few seconds',
+    },
   },
   here: (_model, node) => runs(node, 'slurm'),
   packages: (model) => (model.slurm ? ['munge', 'slurmctld', 'slurm-client', ...(model.slurm.accounting ? ['slurmdbd'] : [])] : []),

@@ -130,6 +130,11 @@ export const webService = service({
       reload: 'none: nginx reloads without dropping a connection',
     },
     gates: ['web: web_health_check.sh reports every service healthy'],
+    controllerMembership: {
+      rule: 'mhc: the web services are stateless; nginx on each node serves its own',
+      join: 'the new node starts nginx and its web services; the others are not touched',
+      leave: 'its web services stop with the rest of the node',
+    },
   },
   here: (_model, node) => runs(node, 'web'),
   packages: (model) => (model.web ? ['nginx', 'openssl'] : []),

@@ -17,7 +17,11 @@ function stepOf(s: PlanStep): ApplyStep {
 export function applyPlans(plan: Plan, old: Side, bundles: readonly string[]): Map<string, NodeApplyPlan> {
   const id = sha256(JSON.stringify(plan)).slice(0, 16);
   const order = plan.nodes.map((n) => n.bundle);
-  const membership = plan.membership.filter((m) => m.role === 'controller').map((m) => `${m.node} ${m.change}`);
+  const ctl = (change: 'added' | 'removed') => plan.membership.filter((m) => m.role === 'controller' && m.change === change).map((m) => m.node);
+  // a controller leaving is reached by its old address (the new bundles no longer name it)
+  const oldIps = new Map(
+    (((old.clusterJson as { controllers?: unknown } | undefined)?.controllers ?? []) as { hostname?: unknown; ip?: unknown }[]).map((c) => [String(c.hostname), String(c.ip ?? '')]),
+  );
   const compute = (change: 'added' | 'removed') => plan.membership.filter((m) => m.role === 'compute' && m.change === change).map((m) => m.node);
   const manifestSha = (b: string) => {
     const m = old.raw.find((f) => f.path === `${b}/manifest.json`);
@@ -26,7 +30,7 @@ export function applyPlans(plan: Plan, old: Side, bundles: readonly string[]): M
   const out = new Map<string, NodeApplyPlan>();
   for (const b of bundles) {
     const steps = (plan.nodes.find((n) => n.bundle === b)?.steps ?? []).map(stepOf);
-    out.set(b, { id, from: plan.from, to: plan.to, fromManifest: manifestSha(b), order, steps, membership, computeAdded: compute('added'), computeRemoved: compute('removed') });
+    out.set(b, { id, from: plan.from, to: plan.to, fromManifest: manifestSha(b), order, steps, joining: ctl('added'), leaving: ctl('removed').map((node) => ({ node, ip: oldIps.get(node) ?? '' })), computeAdded: compute('added'), computeRemoved: compute('removed') });
   }
   return out;
 }

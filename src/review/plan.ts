@@ -155,7 +155,9 @@ function nodeOrder(a: Side, b: Side, bundles: readonly string[], computeLast: bo
   const ranked = ((b.clusterJson ?? a.clusterJson) as { rankedControllers?: unknown } | undefined)?.rankedControllers;
   const rank = new Map((Array.isArray(ranked) ? (ranked as unknown[]) : []).map((h, i) => [String(h), i]));
   const role = (x: string) => (b.bundles.get(x) ?? a.bundles.get(x))?.role;
-  const key = (x: string): [number, number, string] => [(role(x) === 'compute') !== computeLast ? 0 : 1, -(rank.get(x) ?? Number.MAX_SAFE_INTEGER), x];
+  // compute first (or last), the controllers both sides have, then the controllers joining
+  const group = (x: string) => (role(x) === 'compute' ? (computeLast ? 3 : 0) : a.bundles.has(x) ? 1 : 2);
+  const key = (x: string): [number, number, string] => [group(x), -(rank.get(x) ?? Number.MAX_SAFE_INTEGER), x];
   return [...bundles].sort((x, y) => {
     const [p, q] = [key(x), key(y)];
     return p[0] - q[0] || p[1] - q[1] || (p[2] < q[2] ? -1 : p[2] > q[2] ? 1 : 0);
@@ -178,21 +180,74 @@ function computeMembership(a: Side, b: Side): Membership[] {
   ];
 }
 
+const listed = (ms: readonly Membership[]) => ms.map((m) => `${m.node} ${m.change}`).join(', ');
+
 /**
- * With compute nodes added or removed, Slurm's steps follow its procedure (the slurm descriptor's
- * computeMembership): on a controller a membership step, on a compute bundle a restart of slurmd.
+ * With compute nodes or controllers added or removed, Slurm's steps follow its procedure (the slurm
+ * descriptor's computeMembership): on a controller a membership step, on a compute bundle a
+ * restart of slurmd.
  */
-function withComputeMembership(node: PlanNode, cm: readonly Membership[]): PlanNode {
-  const rule = services().find((s) => s.key === 'slurm')?.day2?.computeMembership;
-  if (!cm.length || !rule) return node;
-  const why: PlanReason = { what: `compute nodes: ${cm.map((m) => `${m.node} ${m.change}`).join(', ')}`, path: '', action: 'restart', rule: rule.rule };
+function withSlurmMembership(node: PlanNode, cm: readonly Membership[], ctl: readonly Membership[]): PlanNode {
+  const d = services().find((s) => s.key === 'slurm')?.day2;
+  const rule = d?.computeMembership;
+  if ((!cm.length && !ctl.length) || !rule) return node;
+  const why: PlanReason[] = [
+    ...(cm.length ? [{ what: `compute nodes: ${listed(cm)}`, path: '', action: 'restart' as const, rule: rule.rule }] : []),
+    ...(ctl.length && d.controllerMembership ? [{ what: `controllers: ${listed(ctl)}`, path: '', action: 'restart' as const, rule: d.controllerMembership.rule }] : []),
+  ];
   const old = node.steps.find((s) => s.service === 'slurm');
   if (!old && node.role === 'controller') return node; // a controller without Slurm
   const step: PlanStep =
     node.role === 'controller'
-      ? { service: 'slurm', verb: 'membership', reasons: [why, ...old!.reasons], disruption: rule.controller, gates: rule.gates }
-      : { service: 'slurm', verb: 'restart', reasons: [why, ...(old?.reasons ?? [])], disruption: rule.compute, gates: rule.gates.slice(0, 1) };
+      ? { service: 'slurm', verb: 'membership', reasons: [...why, ...old!.reasons], disruption: rule.controller, gates: rule.gates }
+      : { service: 'slurm', verb: 'restart', reasons: [...why, ...(old?.reasons ?? [])], disruption: rule.compute, gates: rule.gates.slice(0, 1) };
   const steps = old ? node.steps.map((s) => (s === old ? step : s)) : [step, ...node.steps];
+  return { ...node, steps };
+}
+
+/** The steps of a controller joining: every service of its bundle joins, in phase order (one start_multihead.sh run). */
+function joinSteps(b: Bundle, node: string): PlanStep[] {
+  const have = new Set((b.manifest?.files ?? []).map((f) => f.service));
+  return services()
+    .filter((s) => have.has(s.key))
+    .map((s) => {
+      const m = s.day2?.controllerMembership;
+      return {
+        service: s.key,
+        verb: 'membership' as const,
+        reasons: [{ what: `${node} added`, path: '', action: 'restart' as const, rule: m?.rule ?? `mhc: ${s.label} starts as on day 1 (start_multihead.sh phase ${s.phase})` }],
+        disruption: m?.join ?? `${s.label} starts on the new node; the others are not touched`,
+        gates: s.day2?.gates ?? [],
+      };
+    });
+}
+
+/**
+ * The last controller both sides have, when controllers are removed: the GlusterFS and Redis steps
+ * take the nodes leaving out of the volume and the cluster (membership), and a last step stops the
+ * nodes leaving (stop_multihead.sh --disable there, over ssh).
+ */
+function withLeaving(node: PlanNode, removed: readonly Membership[]): PlanNode {
+  if (!removed.length) return node;
+  const what = `controllers: ${listed(removed)}`;
+  const steps = [...node.steps];
+  for (const key of ['glusterfs', 'redis']) {
+    const d = services().find((s) => s.key === key);
+    const m = d?.day2?.controllerMembership;
+    if (!d || !m) continue;
+    const i = steps.findIndex((s) => s.service === key);
+    if (i < 0) continue; // a service this node does not run
+    const old = steps[i]!;
+    steps[i] = { ...old, verb: 'membership', reasons: [{ what, path: '', action: 'restart', rule: m.rule }, ...old.reasons], disruption: m.leave ?? old.disruption, gates: d.day2?.gates ?? [] };
+  }
+  const galera = services().find((s) => s.key === 'mariadb')?.day2?.controllerMembership?.leave;
+  steps.push({
+    service: 'mhc',
+    verb: 'membership',
+    reasons: [{ what, path: '', action: 'restart', rule: 'mhc: a node removed stops every service and disables its units (stop_multihead.sh --disable there, over ssh), once the cluster no longer needs it' }],
+    disruption: `every service still running on ${removed.map((m) => m.node).join(' and ')} stops, its units disabled${galera ? `; Galera: ${galera}` : ''}; the VIP stays where it is (a BACKUP stops)`,
+    gates: ['every controller healthy (status_multihead.sh --all-nodes)'],
+  });
   return { ...node, steps };
 }
 
@@ -213,27 +268,37 @@ export function planSides(a: Side, b: Side, mhcVersion: string): Plan {
     return i < 0 ? Number.MAX_SAFE_INTEGER : i;
   };
   const cm = computeMembership(m.a, m.b);
-  // every compute bundle both sides have restarts its slurmd when nodes come or go, changed files or not
-  if (cm.length) for (const [bundle, x] of m.b.bundles) if (x.role === 'compute' && m.a.bundles.has(bundle) && !per.has(bundle)) per.set(bundle, new Map());
-  const nodes: PlanNode[] = nodeOrder(m.a, m.b, [...per.keys()], cm.length > 0).map((bundle) =>
-    withComputeMembership(
-      {
-        bundle,
-        role: m.b.bundles.get(bundle)!.role,
-        steps: [...per.get(bundle)!.entries()].sort(([x], [y]) => phase(x) - phase(y)).map(([service, reasons]) => stepOf(service, reasons)),
-      },
-      cm,
-    ),
-  );
   const bundles: Membership[] = [
     ...d.bundlesAdded.map((n) => ({ node: n.bundle, role: m.b.bundles.get(n.bundle)!.role, change: 'added' as const })),
     ...d.bundlesRemoved.map((n) => ({ node: n.bundle, role: m.a.bundles.get(n.bundle)!.role, change: 'removed' as const })),
   ];
+  const ctl = bundles.filter((x) => x.role === 'controller');
+  const joining = ctl.filter((x) => x.change === 'added').map((x) => x.node);
+  const removed = ctl.filter((x) => x.change === 'removed');
+  // every compute bundle both sides have restarts its slurmd when nodes come or go, changed files or not
+  if (cm.length || ctl.length) for (const [bundle, x] of m.b.bundles) if (x.role === 'compute' && m.a.bundles.has(bundle) && !per.has(bundle)) per.set(bundle, new Map());
+  for (const j of joining) per.set(j, new Map());
+  const order = nodeOrder(m.a, m.b, [...per.keys()], cm.length + ctl.length > 0);
+  const lastKept = order.filter((x) => m.b.bundles.get(x)!.role === 'controller' && !joining.includes(x)).at(-1);
+  const nodes: PlanNode[] = order.map((bundle) => {
+    const role = m.b.bundles.get(bundle)!.role;
+    if (joining.includes(bundle)) return { bundle, role, steps: joinSteps(m.b.bundles.get(bundle)!, bundle) };
+    const node = withSlurmMembership(
+      { bundle, role, steps: [...per.get(bundle)!.entries()].sort(([x], [y]) => phase(x) - phase(y)).map(([service, reasons]) => stepOf(service, reasons)) },
+      cm,
+      ctl,
+    );
+    return bundle === lastKept ? withLeaving(node, removed) : node;
+  });
   const membership = [...bundles, ...cm];
   const notes = [...d.notes];
-  if (bundles.length)
+  if (joining.length)
     notes.push(
-      'a bundle added or removed is a membership change (GlusterFS bricks, Galera, Redis, keepalived peers, SlurmctldHost): this plan lists it, it does not order its steps yet (apply_multihead.sh refuses it)',
+      `a controller added (${joining.join(', ')}) joins last of the controllers, by its own apply_multihead.sh (one start_multihead.sh --membership run: a member probes it into the GlusterFS pool, Galera sends it a full state transfer, its Redis instances join the cluster and take their share of the slots); it needs its secrets and root ssh to and from the other controllers first (README "Deploy", steps 1 and 3)`,
+    );
+  if (removed.length)
+    notes.push(
+      `a controller removed (${removed.map((x) => x.node).join(', ')}) is taken out by the last controller's steps (${lastKept ?? 'none'}): its brick and its Redis instances first, its slurmctld before the others restart, then stop_multihead.sh --disable there over ssh (it must answer ssh until then)`,
     );
   if (cm.some((x) => x.change === 'added'))
     notes.push(

@@ -8,7 +8,7 @@
 // started by the test. The scenarios of the issue follow, each asserted, with figures printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { compileText, ROOT, withoutAccounting, withTarget } from '../helpers.js';
 import { TARGET_OSES, targetFacts } from '../../src/compiler/targets.js';
@@ -316,27 +316,55 @@ function buildDay2(name: string, text: string, from: string, extra: string[] = [
   return { out: join(dir, CLUSTER), planLine: r.stdout.split('\n').find((l) => l.startsWith('plan from')) ?? '' };
 }
 /** The new bundle beside the installed one on every controller (README: /opt/mhc-next, never over /opt/mhc). */
-function copyNext(tree: string, to = '/opt/mhc-next'): void {
-  for (const n of controllers) {
+function copyNext(tree: string, to = '/opt/mhc-next', nodes = controllers): void {
+  for (const n of nodes) {
     lab.must(n, `rm -rf ${to} && mkdir -p ${to}`);
     must('rsync', ['-a', '--exclude=/web/', `${tree}/${n}/`, `${lab.path(n, to)}/`]);
   }
 }
 /** The plan's order of controllers (plan/apply-plan.sh, PLAN_ORDER), compute bundles left out. */
-const planOrder = (tree: string): string[] =>
+const planOrder = (tree: string, nodes = controllers): string[] =>
   /^PLAN_ORDER=\((.*)\)$/m
-    .exec(readFileSync(join(tree, controllers[0]!, 'plan/apply-plan.sh'), 'utf8'))![1]!
+    .exec(readFileSync(join(tree, nodes[0]!, 'plan/apply-plan.sh'), 'utf8'))![1]!
     .split(' ')
-    .filter((x) => controllers.includes(x));
+    .filter((x) => nodes.includes(x));
 /** The plan's expected disruption per step (ctl1's plan file): "service: text; …". */
-function predicted(tree: string): string {
+function predicted(tree: string, node = 'ctl1'): string {
   const arr = (name: string) =>
-    sys('bash', ['-c', `source "$1"; printf '%s\\n' "\${${name}[@]}"`, '_', join(tree, 'ctl1', 'plan/apply-plan.sh')])
+    sys('bash', ['-c', `source "$1"; printf '%s\\n' "\${${name}[@]}"`, '_', join(tree, node, 'plan/apply-plan.sh')])
       .stdout.trim()
       .split('\n');
   const svc = arr('PLAN_STEP_SERVICE');
   const dis = arr('PLAN_STEP_DISRUPTION');
   return svc.map((s, i) => `${s}: ${dis[i]}`).join('; ');
+}
+/** README "Day 2", compute nodes: the new compute bundle's tarball on the node, then start_compute.sh; returns ms. */
+async function computeUpdate(n: string, tree: string): Promise<number> {
+  const tar = `${CLUSTER}-compute.tar.gz`;
+  copyFileSync(join(tree, '..', tar), lab.path(n, `/root/${tar}`));
+  lab.must(n, `tar -xzf /root/${tar} -C /opt/mhc --strip-components=1`);
+  const t = now();
+  const r = await lab.run(n, ['/opt/mhc/bin/start_compute.sh'], { timeoutMs: 300_000 });
+  expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
+  return now() - t;
+}
+/** The YAML a built day-2 tree came from (buildDay2 writes NAME.yaml beside NAME/). */
+const yamlOf = (tree: string): string => readFileSync(join(lab.dir, `${basename(dirname(tree))}.yaml`), 'utf8');
+/** From a controller: does each slurmctld answer (scontrol ping), every 200 ms, until stop(); the longest time none did. */
+function ctldPings(from: string) {
+  lab.must(from, 'touch /run/lab-ctld.on');
+  const p = lab.runBash(
+    from,
+    `i=0; end=$((SECONDS + 1500)); while [[ -e /run/lab-ctld.on ]] && ((SECONDS < end)); do i=$((i + 1)); if timeout 5 scontrol ping 2>/dev/null | grep -q ' is UP'; then echo "$i $(date +%s%3N) ok"; else echo "$i $(date +%s%3N) fail"; fi; sleep 0.2; done`,
+    { timeoutMs: 1_600_000 },
+  );
+  return {
+    async stop(): Promise<{ lines: number; failed: number; maxGapMs: number }> {
+      lab.must(from, 'rm -f /run/lab-ctld.on');
+      const lines = (await p).stdout.trim().split('\n').filter(Boolean);
+      return { lines: lines.length, failed: lines.filter((l) => l.endsWith(' fail')).length, maxGapMs: maxGap(lines) };
+    },
+  };
 }
 async function apply(node: string, args: string[] = [], dir = '/opt/mhc-next'): Promise<Result & { ms: number }> {
   const t = now();
@@ -1092,16 +1120,6 @@ describe.sequential('deploy lab', () => {
       fig('scenario 11: cn2 boot ms', await boot(cn2.name));
       lab.must(cn2.name, `hostnamectl set-hostname ${cn2.name} && install -d -m 0755 /opt/mhc`);
       lab.must(cn2.name, 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env', { input: readFileSync(join(lab.dir, 'secrets-compute.env'), 'utf8') });
-      // step 8, compute nodes: the new compute bundle's tarball on the node, then start_compute.sh
-      const computeUpdate = async (n: string, tree: string): Promise<number> => {
-        const tar = `${CLUSTER}-compute.tar.gz`;
-        copyFileSync(join(tree, '..', tar), lab.path(n, `/root/${tar}`));
-        lab.must(n, `tar -xzf /root/${tar} -C /opt/mhc --strip-components=1`);
-        const t = now();
-        const r = await lab.run(n, ['/opt/mhc/bin/start_compute.sh'], { timeoutMs: 300_000 });
-        expect(r.status, `${n}: ${r.stdout}${r.stderr}`).toBe(0);
-        return now() - t;
-      };
       const applyAll = async (tree: string, tag: string, ms: Record<string, number>) => {
         const order = planOrder(tree);
         expect(order).toEqual(['ctl3', 'ctl2', 'ctl1']);
@@ -1116,12 +1134,7 @@ describe.sequential('deploy lab', () => {
       const pidsBefore = Object.fromEntries(controllers.map((n) => [n, mainPids(n)]));
       const load = startLoad();
       // from ctl2: does any slurmctld answer (scontrol ping), every 200 ms
-      lab.must('ctl2', 'touch /run/lab-ctld.on');
-      const ctldP = lab.runBash(
-        'ctl2',
-        `i=0; end=$((SECONDS + 1500)); while [[ -e /run/lab-ctld.on ]] && ((SECONDS < end)); do i=$((i + 1)); if timeout 5 scontrol ping 2>/dev/null | grep -q ' is UP'; then echo "$i $(date +%s%3N) ok"; else echo "$i $(date +%s%3N) fail"; fi; sleep 0.2; done`,
-        { timeoutMs: 1_600_000 },
-      );
+      const pings = ctldPings('ctl2');
       await sleep(3000);
       const ms: Record<string, number> = {};
       // --- add cn2
@@ -1148,14 +1161,12 @@ describe.sequential('deploy lab', () => {
       ms['remove cn1'] = await computeUpdate('cn1', removed.out);
       lab.must(cn2.name, 'systemctl disable --now slurmd munge');
       await sleep(3000);
-      lab.must('ctl2', 'rm -f /run/lab-ctld.on');
-      const [rep, ctld] = await Promise.all([load.stop(), ctldP]);
-      const ctldLines = ctld.stdout.trim().split('\n').filter(Boolean);
+      const [rep, ctld] = await Promise.all([load.stop(), pings.stop()]);
       fig('scenario 11: ms', ms);
       fig('scenario 11: load', rep);
       fig(
         'scenario 11: predicted / measured',
-        `predicted: ${predictedAdd} / measured: the longest time no slurmctld answered scontrol ping ${maxGap(ctldLines)} ms (${ctldLines.filter((l) => l.endsWith(' fail')).length} of ${ctldLines.length} pings failed); longest SQL write gap ${rep.sql.maxGapMs} ms, Redis ${rep.redis.maxGapMs} ms; ${rep.jobs.submitted} jobs submitted, ${rep.jobs.bad.length} not completed`,
+        `predicted: ${predictedAdd} / measured: the longest time no slurmctld answered scontrol ping ${ctld.maxGapMs} ms (${ctld.failed} of ${ctld.lines} pings failed); longest SQL write gap ${rep.sql.maxGapMs} ms, Redis ${rep.redis.maxGapMs} ms; ${rep.jobs.submitted} jobs submitted, ${rep.jobs.bad.length} not completed`,
       );
       expectLoadKept(rep);
       expect(rep.vip.notOne, 'polls without exactly one VIP holder').toBe(0);
@@ -1168,6 +1179,119 @@ describe.sequential('deploy lab', () => {
         expect(pids.slurmctld, `${n}: slurmctld`).not.toBe(pidsBefore[n]!.slurmctld);
       }
       await lab.poweroff(cn2.name);
+      allHealthy();
+      day2Tree = removed.out;
+    },
+  );
+
+  scenario('12')(
+    '12 day 2, a fourth controller added, then removed, under load: it joins (GlusterFS brick and replica 4, Galera SST, Redis master and replica with a share of the slots, backup slurmctld, keepalived BACKUP), then leaves (slots moved off, brick removed, its slurmctld stopped before the others restart, its services stopped and disabled)',
+    async () => {
+      expect(day2Tree, 'scenarios 8 and 9 run first').not.toBe('');
+      const base = yamlOf(day2Tree);
+      const ctl4 = { name: 'ctl4', ip: `10.214.${lab.octet}.14` };
+      const added = base
+        .replace(/^(compute_nodes:)/m, `  - hostname: ${ctl4.name}\n    ip: ${ctl4.ip}\n    priority: 70\n\n$1`)
+        .replace(/replica_count: 3/, 'replica_count: 4');
+      expect(added).toMatch(/hostname: ctl4[\s\S]*replica_count: 4/);
+      const old = [...controllers];
+      const all = [...old, ctl4.name];
+      // the new controller as on day 1 (README "Deploy", steps 1-3): booted, its bundle beside, the
+      // cluster's secrets (as the controllers have them now: scenario 10 rotated some), root ssh to
+      // and from every controller, the web applications' code
+      lab.add([ctl4]);
+      fig('scenario 12: ctl4 boot ms', await boot(ctl4.name));
+      lab.must(ctl4.name, `hostnamectl set-hostname ${ctl4.name} && install -d -m 0755 /opt/mhc`);
+      lab.must(ctl4.name, 'install -d -m 0700 /etc/mhc && umask 077 && cat >/etc/mhc/secrets.env', { input: readFileSync(lab.path('ctl1', '/etc/mhc/secrets.env'), 'utf8') });
+      lab.must(ctl4.name, `install -d -m 0700 /root/.ssh && ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519`);
+      const keys = all.map((n) => readFileSync(lab.path(n, '/root/.ssh/id_ed25519.pub'), 'utf8')).join('');
+      const ips = [...model.controllers.map((c) => c.ip), ctl4.ip].join(' ');
+      for (const n of all) {
+        lab.must(n, 'umask 077 && cat >/root/.ssh/authorized_keys', { input: keys });
+        lab.must(n, `for h in ${ips}; do ssh-keyscan -T 5 "$h" 2>/dev/null; done >/root/.ssh/known_hosts`, { timeoutMs: 60_000 });
+      }
+      installWebApps(ctl4.name);
+      const pidsBefore = Object.fromEntries(old.map((n) => [n, mainPids(n)]));
+      const load = startLoad();
+      const pings = ctldPings('ctl2');
+      await sleep(3000);
+      const ms: Record<string, number> = {};
+      const applyIn = async (tree: string, tag: string, order: string[]) => {
+        expect(planOrder(tree, order)).toEqual(order);
+        let last = '';
+        for (const n of order) {
+          const r = await apply(n);
+          expect(r.status, `${n}: ${r.stdout.slice(-4000)}${r.stderr}`).toBe(0);
+          ms[`${tag} ${n}`] = r.ms;
+          last = r.stdout;
+        }
+        return last;
+      };
+      // --- add ctl4
+      const add = buildDay2('day2-ctl-add', added, day2Tree, ['--tar']);
+      fig('scenario 12: plan (add)', add.planLine);
+      expect(add.planLine).toMatch(/ctl3 ctl2 ctl1 ctl4 compute/);
+      copyNext(add.out, '/opt/mhc-next', all);
+      const predictedAdd = predicted(add.out, 'ctl4');
+      const joined = await applyIn(add.out, 'add', ['ctl3', 'ctl2', 'ctl1', ctl4.name]);
+      expect(joined).toMatch(/ctl4 joined/);
+      ms['add cn1'] = await computeUpdate('cn1', add.out);
+      controllers.push(ctl4.name);
+      const galeraSizes = all.map((n) => wsrep(n, 'wsrep_cluster_size'));
+      expect(galeraSizes).toEqual(all.map(() => '4'));
+      const vol = lab.must('ctl1', `gluster --mode=script volume info ${model.gluster!.volumeName}`);
+      expect(vol).toMatch(/Number of Bricks: 1 x 4 = 4/);
+      // the volume healed onto the new brick: the same files on ctl4's brick as on ctl1's
+      const brickFiles = (n: string) => lab.must(n, `cd ${model.gluster!.brickPath} && find . -path ./.glusterfs -prune -o -type f -print | sort`);
+      expect(brickFiles(ctl4.name)).toBe(brickFiles('ctl1'));
+      const slots = lab.exec(ctl4.name, ['redis-cli', '-p', String(model.redis!.port), 'cluster', 'nodes'], { env: redisEnv() }).stdout;
+      const mine = slots.split('\n').find((l) => / myself,master /.test(l)) ?? '';
+      expect(mine, 'ctl4:6379 a master with slots').toMatch(/ \d+-\d+/);
+      expect(lab.must('ctl1', 'scontrol ping').match(/ is UP/g)?.length).toBe(4);
+      allHealthy();
+      expect(holders()).toEqual([model.vipOwner]);
+      fig(
+        'scenario 12: after the add',
+        `Galera ${galeraSizes.join('/')} members; ${vol.match(/Number of Bricks: .*/)?.[0]}, ${brickFiles(ctl4.name).split('\n').length} files healed onto ctl4's brick; ctl4:${model.redis!.port} master of ${mine.split(' ').slice(8).join(' ')}; 4 slurmctld UP`,
+      );
+      // --- remove it again: the YAML as before
+      const removed = buildDay2('day2-ctl-remove', base, add.out, ['--tar']);
+      fig('scenario 12: plan (remove)', removed.planLine);
+      expect(removed.planLine).toMatch(/ctl3 ctl2 ctl1 compute/);
+      copyNext(removed.out, '/opt/mhc-next', old);
+      controllers.pop();
+      const predictedRemove = predicted(removed.out);
+      const left = await applyIn(removed.out, 'remove', ['ctl3', 'ctl2', 'ctl1']);
+      expect(left).toMatch(/ctl4 left the cluster/);
+      ms['remove cn1'] = await computeUpdate('cn1', removed.out);
+      await sleep(3000);
+      const [rep, ctld] = await Promise.all([load.stop(), pings.stop()]);
+      fig('scenario 12: ms', ms);
+      fig('scenario 12: load', rep);
+      fig('scenario 12: predicted (add, the new node) / measured', `${predictedAdd} / see the load and the no-slurmctld figure below`);
+      fig(
+        'scenario 12: predicted (remove, the last controller) / measured',
+        `${predictedRemove} / measured over the add and the remove: the longest time no slurmctld answered scontrol ping ${ctld.maxGapMs} ms (${ctld.failed} of ${ctld.lines} pings failed); longest SQL write gap ${rep.sql.maxGapMs} ms, Redis ${rep.redis.maxGapMs} ms (${rep.redis.fail} failed Redis writes); ${rep.jobs.submitted} jobs submitted, ${rep.jobs.bad.length} not completed; ${rep.vip.notOne} of ${rep.vip.polls} VIP polls without exactly one holder`,
+      );
+      expectLoadKept(rep);
+      expect(rep.vip.notOne, 'polls without exactly one VIP holder').toBe(0);
+      for (const n of old) expect(wsrep(n, 'wsrep_cluster_size'), `${n}: Galera size`).toBe('3');
+      expect(lab.must('ctl1', `gluster --mode=script volume info ${model.gluster!.volumeName}`)).toMatch(/Number of Bricks: 1 x 3 = 3/);
+      expect(lab.must('ctl1', 'gluster --mode=script pool list')).not.toMatch(/ctl4/);
+      expect(lab.must('ctl1', 'scontrol ping').match(/ is UP/g)?.length).toBe(3);
+      const known = lab.exec('ctl1', ['redis-cli', '-p', String(model.redis!.port), 'cluster', 'info'], { env: redisEnv() }).stdout;
+      expect(known).toMatch(/cluster_known_nodes:6/);
+      // ctl4: nothing of the cluster runs, nothing starts at its next boot
+      for (const u of ['mariadb', 'slurmctld', 'keepalived', 'nginx', 'glusterd', `redis-server@mhc-${model.redis!.port}`]) {
+        expect(lab.bash(ctl4.name, `systemctl is-active ${u}`).stdout.trim(), `ctl4: ${u}`).not.toBe('active');
+        expect(lab.bash(ctl4.name, `systemctl is-enabled ${u}`).stdout.trim(), `ctl4: ${u} enabled`).not.toBe('enabled');
+      }
+      // Galera and Redis on the others kept their PIDs (slurmctld restarted, web services with their environment)
+      for (const n of old) {
+        const pids = mainPids(n);
+        for (const u of ['mariadb', 'glusterd', 'munge', ...Object.keys(pids).filter((x) => x.startsWith('redis-server@'))]) expect(pids[u], `${n}: ${u}`).toBe(pidsBefore[n]![u]);
+      }
+      await lab.poweroff(ctl4.name);
       allHealthy();
       day2Tree = removed.out;
     },
