@@ -25,7 +25,7 @@
 // same for what a killed run left (/var/tmp/mhc-deploy-*, namespaces mhc-dep-*).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { destroyNamespaces, LabNet, namespacesNamed, now, sleep, until, type Result } from '../live/harness.js';
 
@@ -222,6 +222,10 @@ export class DeployLab {
       // no slurm.conf holds the boot for its 90 s start timeout (Debian 12's is skipped). A real
       // controller has no slurmd, and start_compute.sh enables it on a compute node: off here.
       rmSync(join(dir, 'root/etc/systemd/system/multi-user.target.wants/slurmd.service'), { force: true });
+      // debootstrap writes no /etc/hosts; Debian's installer does (localhost, the IPv6 names): as
+      // on an installed node (GlusterFS's self-heal daemon finds glusterd as "localhost")
+      const hosts = join(dir, 'root/etc/hosts');
+      if (!existsSync(hosts)) writeFileSync(hosts, '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n', { mode: 0o644 });
       this.nodes.set(n.name, { name: n.name, ip: n.ip, ns, dir, root: join(dir, 'root') });
     }
   }

@@ -69,15 +69,46 @@ describe('mhc plan (pure)', () => {
     expect(s.reasons[0]!.rule).toMatch(/no rule .*treated as a restart/);
   });
 
-  it('a node added is a membership change; the plan says it does not order its steps yet', () => {
-    const b = edit(BASE, '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n', '  - { hostname: n2, ip: 10.9.0.52, cpus: 8, memory: 16000 }\n').replace(
-      '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n',
-      '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n  - { hostname: c4, ip: 10.9.0.14, priority: 70 }\n',
-    );
+  it('a controller added: the others first (the last-ranked first, Slurm by its procedure), then the new node joins with every service, the compute bundle last', () => {
+    const b = BASE.replace('  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n', '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n  - { hostname: c4, ip: 10.9.0.14, priority: 70 }\n');
+    expect(b).toContain('c4');
     const p = plan(BASE, b);
     expect(p.membership).toEqual([{ node: 'c4', role: 'controller', change: 'added' }]);
     expect(p.changes).toBe(true);
-    expect(p.notes.join()).toMatch(/membership change/);
+    expect(p.nodes.map((n) => n.bundle)).toEqual(['c3', 'c2', 'c1', 'c4', 'compute']);
+    for (const c of ['c1', 'c2', 'c3']) {
+      const s = stepsOf(p, c).find((x) => x.service === 'slurm')!;
+      expect(s.verb, c).toBe('membership');
+      expect(s.reasons[0]).toEqual({ what: 'controllers: c4 added', path: '', action: 'restart', rule: expect.stringMatching(/SlurmctldHost/) });
+      // Galera's member list: the file only; nothing here leaves or joins
+      expect(stepsOf(p, c).find((x) => x.service === 'mariadb')!.verb, c).toBe('nothing');
+      // the only restart: the web services (their environment names the Redis and database nodes)
+      expect(stepsOf(p, c).filter((x) => x.verb === 'restart').map((x) => x.service), c).toEqual(['web']);
+    }
+    const join = stepsOf(p, 'c4');
+    expect(join.map((s) => s.service)).toEqual(['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web', 'backup']);
+    for (const s of join) expect(s.verb, s.service).toBe('membership');
+    expect(join.find((s) => s.service === 'mariadb')!.disruption).toMatch(/full state transfer/);
+    expect(join.find((s) => s.service === 'redis')!.disruption).toMatch(/share of the slots/);
+    expect(p.notes.join()).toMatch(/c4\) joins last of the controllers/);
+    expect(formatPlan(p, 'text')).toMatch(/membership: c4 \(controller\) added/);
+  });
+
+  it('a controller removed: the last controller takes it out (its GlusterFS brick, its Redis instances, then the node stopped over ssh); the compute bundle last', () => {
+    const a = BASE.replace('  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n', '  - { hostname: c3, ip: 10.9.0.13, priority: 80 }\n  - { hostname: c4, ip: 10.9.0.14, priority: 70 }\n');
+    const p = plan(a, BASE);
+    expect(p.membership).toEqual([{ node: 'c4', role: 'controller', change: 'removed' }]);
+    expect(p.nodes.map((n) => n.bundle)).toEqual(['c3', 'c2', 'c1', 'compute']);
+    const last = stepsOf(p, 'c1');
+    expect(last.map((s) => `${s.service} ${s.verb}`)).toEqual(expect.arrayContaining(['glusterfs membership', 'redis membership', 'slurm membership']));
+    expect(last.at(-1)).toMatchObject({ service: 'mhc', verb: 'membership', disruption: expect.stringMatching(/every service still running on c4 stops/) });
+    expect(last.find((s) => s.service === 'redis')!.disruption).toMatch(/slots move to the other masters/);
+    // the others only install their files: no membership step of GlusterFS or Redis there
+    for (const c of ['c2', 'c3']) {
+      expect(stepsOf(p, c).find((s) => s.service === 'redis')?.verb, c).not.toBe('membership');
+      expect(stepsOf(p, c).some((s) => s.service === 'mhc' && s.verb === 'membership'), c).toBe(false);
+    }
+    expect(p.notes.join()).toMatch(/c4\) is taken out by the last controller's steps \(c1\)/);
   });
 
   it('GlusterFS volume options: a live change (gluster volume set) on every gluster node, per option; one removed is a live change too', () => {

@@ -90,7 +90,7 @@ function pair(newText: string, host = 'server1', oldText = BASE): Pair {
   for (const peer of ['server2', 'server3']) node.set(`ssh/${ip(peer)}`, '');
   return { node, apply: join(newBundle, 'bin/apply_multihead.sh'), oldBundle, newBundle, host };
 }
-const ip = (h: string) => ({ server1: '192.168.1.101', server2: '192.168.1.102', server3: '192.168.1.103' })[h]!;
+const ip = (h: string) => ({ server1: '192.168.1.101', server2: '192.168.1.102', server3: '192.168.1.103', server4: '192.168.1.104' })[h]!;
 const run = (p: Pair, args: string[] = [], env: Record<string, string> = {}) =>
   runScript(p.apply, ['--auto-confirm', '--no-color', ...args], p.node.env({ MHC_WAIT_GATE: '2', MHC_GATE_EVERY: '1', MHC_WAIT_SERVICE: '2', ...env }), { timeoutMs: 120_000 });
 const journal = (p: Pair) => join(p.node.root, 'var/lib/mhc/apply');
@@ -327,6 +327,48 @@ describe('apply_multihead.sh', () => {
     const again = run(p);
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/applied on server1 already/);
+  });
+
+  it("a controller removed: the last controller takes its brick out (replica 3) and detaches it, stops its slurmctld (over ssh) before the others restart, then stops and disables the rest of it; an earlier one only installs its files", () => {
+    // OLD: a fourth controller, with a brick (replica 4); NEW: the example as it is
+    const four = BASE.replace(/( {2}- hostname: server3\n(?: {4}[^\n]*\n)+)/, '$1  - hostname: server4\n    ip: 192.168.1.104\n    priority: 70\n').replace('replica_count: 3', 'replica_count: 4');
+    expect(four).toMatch(/hostname: server4/);
+    const first = pair(BASE, 'server3', four);
+    let r = run(first);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(first.node.calls().filter((c) => /^(gluster|ssh) /.test(c.line) && /brick|detach|stop_multihead/.test(c.line))).toEqual([]);
+    const p = pair(BASE, 'server1', four);
+    p.node.set('gluster/volume', 'Started');
+    p.node.set('gluster/bricks', ['server1', 'server2', 'server3', 'server4'].map((h) => `${h}:/data/gluster/brick`).join('\n') + '\n');
+    p.node.set('gluster/peers', 'server2\nserver3\nserver4\n');
+    p.node.set(`ssh/${ip('server4')}`, '');
+    p.node.set('partitions/batch', 'UP');
+    r = run(p);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ls = p.node.calls().map((c) => c.line);
+    const at = (re: RegExp) => {
+      const i = ls.findIndex((l) => re.test(l));
+      expect(i, String(re)).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const order = [
+      /^gluster --mode=script volume remove-brick gluster_volume replica 3 server4:\/data\/gluster\/brick force$/,
+      /^gluster --mode=script peer detach server4$/,
+      // its slurmctld (the old SlurmctldHost list) stops first, and stays off
+      /^ssh .*root@192\.168\.1\.104 \S+\/bin\/stop_multihead\.sh --service slurm --disable --auto-confirm --no-color$/,
+      /^scontrol update PartitionName=batch State=DOWN$/,
+      /^ssh .*root@192\.168\.1\.103 timeout 10 systemctl stop slurmctld\.service/,
+      /^systemctl start slurmctld\.service$/,
+      /^scontrol update PartitionName=batch State=UP$/,
+      // the rest of it, once the cluster no longer needs it
+      /^ssh .*root@192\.168\.1\.104 \S+\/bin\/stop_multihead\.sh --disable --auto-confirm --no-color$/,
+    ].map(at);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    // server4 is not asked to stop or start a slurmctld: it is not in the new list
+    expect(ls.filter((l) => /104 .*systemctl (stop|start) slurmctld/.test(l))).toEqual([]);
+    expect(readFileSync(join(p.node.state, 'gluster/bricks'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(r.stdout).toMatch(/server4 left the cluster/);
+    expect(r.stdout).toMatch(/next, on every compute node of the new bundle: bin\/start_compute.sh/);
   });
 
   it('a GlusterFS volume option: gluster volume set once, read back; a controller after finds it set and leaves it; an option dropped is reset', () => {

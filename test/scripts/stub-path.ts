@@ -189,9 +189,12 @@ case "$1 $2" in
     [[ -e $S/gluster/peers ]] && while read -r h; do printf '%s\\t%s\\tConnected \\n' "uuid-$h" "$h"; done <"$S/gluster/peers"
     printf 'uuid-self\\tlocalhost\\tConnected \\n' ;;
   "peer probe") echo "$3" >>"$S/gluster/peers"; echo "peer probe: success" ;;
+  "peer detach") grep -vxF -- "$3" "$S/gluster/peers" >"$S/gluster/peers.new"; mv "$S/gluster/peers.new" "$S/gluster/peers"; echo "peer detach: success" ;;
   "volume info")
     [[ -e $S/gluster/volume ]] || { echo "Volume $3 does not exist" >&2; exit 1; }
     printf 'Volume Name: %s\\nStatus: %s\\n' "$3" "$(cat "$S/gluster/volume")"
+    # $S/gluster/bricks: HOST:PATH a line (none listed when absent)
+    [[ ! -e $S/gluster/bricks ]] || awk '{ printf "Brick%d: %s\\n", NR, $0 }' "$S/gluster/bricks"
     if [[ -d $S/gluster/options ]]; then echo 'Options Reconfigured:'; for f in "$S/gluster/options"/*; do [[ -e $f ]] && printf '%s: %s\\n' "\${f##*/}" "$(cat "$f")"; done; fi; : ;;
   "volume status")
     [[ $(cat "$S/gluster/volume" 2>/dev/null) == Started ]] || { echo "Volume $3 is not started" >&2; exit 1; }
@@ -200,6 +203,11 @@ case "$1 $2" in
     on=$(cat "$S/gluster/bricks-online" 2>/dev/null || echo 3)
     for i in 1 2 3; do if ((i <= on)); then printf 'Brick h%s:/b 49152 0 Y 424%s\\n' "$i" "$i"; else printf 'Brick h%s:/b N/A N/A N N/A\\n' "$i"; fi; done ;;
   "volume create") echo Created >"$S/gluster/volume"; echo "volume create: $3: success" ;;
+  # add-brick / remove-brick VOL replica N BRICK… [force]
+  "volume add-brick") for b in "\${@:6}"; do [[ $b == force ]] || echo "$b" >>"$S/gluster/bricks"; done; echo "volume add-brick: success" ;;
+  "volume remove-brick")
+    for b in "\${@:6}"; do [[ $b == force ]] || { grep -vxF -- "$b" "$S/gluster/bricks" >"$S/gluster/bricks.new"; mv "$S/gluster/bricks.new" "$S/gluster/bricks"; }; done
+    echo "volume remove-brick commit force: success" ;;
   "volume start") echo Started >"$S/gluster/volume"; echo "volume start: $3: success" ;;
   # options: $S/gluster/options/KEY holds the value set (gluster's default "(default)" otherwise)
   "volume set") mkdir -p "$S/gluster/options"; printf '%s' "$5" >"$S/gluster/options/$4"; echo "volume set: success" ;;
