@@ -371,6 +371,42 @@ describe('apply_multihead.sh', () => {
     expect(r.stdout).toMatch(/next, on every compute node of the new bundle: bin\/start_compute.sh/);
   });
 
+  it('a controller added: it goes after the others (their journals, over ssh), judges the cluster through the one before it (leaving itself out), then joins by start_multihead.sh --membership --join; a node with a bundle installed is refused', () => {
+    const four = BASE.replace(/( {2}- hostname: server3\n(?: {4}[^\n]*\n)+)/, '$1  - hostname: server4\n    ip: 192.168.1.104\n    priority: 70\n');
+    const files = buildAll(four, { files: buildAll(BASE), label: 'old.yaml' });
+    const node = fakeNode('apply-join');
+    nodes.push(node);
+    const bundle = join(node.dir, 'new');
+    writeBundle(files, 'server4', bundle);
+    writeFileSync(join(bundle, 'bin/status_multihead.sh'), FAKE_STATUS, { mode: 0o755 });
+    const plan = readFileSync(join(bundle, 'plan/apply-plan.sh'), 'utf8');
+    expect(plan).toMatch(/^PLAN_ORDER=\(server3 server2 server1 server4 compute\)$/m);
+    expect(plan).toMatch(/^PLAN_JOINING=\(server4\)$/m);
+    expect(plan).toMatch(/^PLAN_FROM_MANIFEST=''$/m);
+    mkdirSync(join(node.root, 'etc/mhc'), { recursive: true });
+    writeFileSync(join(node.root, 'etc/mhc/secrets.env'), '');
+    const env = node.env({ MHC_WAIT_GATE: '2', MHC_GATE_EVERY: '1' });
+    const go = (args: string[] = []) => runScript(join(bundle, 'bin/apply_multihead.sh'), ['--auto-confirm', '--no-color', ...args], env, { timeoutMs: 120_000 });
+    // the others not done yet: out of turn
+    let r = go(['--dry-run']);
+    expect(r.status, r.stdout + r.stderr).toBe(3);
+    expect(r.stderr + r.stdout).toMatch(/out of turn: the plan runs server3 before server4/);
+    // done (their journals answer over ssh); the gate: status --all-nodes on server1, without server4
+    for (const peer of ['server1', 'server2', 'server3']) node.set(`ssh/${ip(peer)}`, HEALTHY(1));
+    r = go(['--dry-run']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const ssh = node.calls().map((c) => c.line).filter((l) => l.startsWith('ssh '));
+    expect(ssh.some((l) => /root@192\.168\.1\.101 \S+\/bin\/status_multihead\.sh --all-nodes --format json --no-color --except server4$/.test(l)), ssh.join('\n')).toBe(true);
+    expect(r.stdout).toMatch(/would run \S+\/bin\/start_multihead\.sh --membership --join/);
+    expect(node.calls().filter(mutating)).toEqual([]);
+    // a bundle installed here already: not a fresh node
+    mkdirSync(join(node.root, 'var/lib/mhc'), { recursive: true });
+    writeFileSync(join(node.root, INSTALLED_MARK.slice(1)), 'a'.repeat(64) + '\n');
+    r = go(['--dry-run']);
+    expect(r.status).toBe(3);
+    expect(r.stderr + r.stdout).toMatch(/server4 joins the cluster in this plan, but it has a bundle installed already/);
+  });
+
   it('a GlusterFS volume option: gluster volume set once, read back; a controller after finds it set and leaves it; an option dropped is reset', () => {
     const opts = (o: string) => BASE.replace('    mount_point: /mnt/gluster\n', `    mount_point: /mnt/gluster\n    options: { ${o} }\n`);
     const p = pair(opts('performance.cache-size: 64MB'));

@@ -338,6 +338,23 @@ describe('status_multihead.sh', () => {
     expect(t.status).toBe(1);
   }, 60000);
 
+  it("--except HOST: that controller is not asked, passed on to the peers, and not counted in the Galera group's expected size", () => {
+    const n = setup('my_multihead_cluster.yaml');
+    healthy(n);
+    writeFileSync(join(n.state, 'wsrep'), 'wsrep_cluster_size\t2\nwsrep_cluster_status\tPrimary\nwsrep_local_state_comment\tSynced\nwsrep_ready\tON\n');
+    // two members of three: degraded, unless the third is left out
+    expect(JSON.parse(sh(n, 'status_multihead.sh', ['--format', 'json']).stdout).services.mariadb).toBe('degraded');
+    const r = sh(n, 'status_multihead.sh', ['--all-nodes', '--format', 'json', '--except', 'server3'], { MHC_PEER_TIMEOUT: '4' });
+    const j = JSON.parse(r.stdout);
+    expect(j.nodes.map((x: { hostname: string }) => x.hostname)).toEqual(['server1', 'server2']);
+    expect(j.nodes[0].details.mariadb.message).toMatch(/Galera: 2 nodes/);
+    const ssh = calls(n)
+      .split('\n')
+      .filter((l) => l.startsWith('ssh '));
+    expect(ssh).toHaveLength(1);
+    expect(ssh[0]).toMatch(/192\.168\.1\.102.*status_multihead\.sh\] \[--format\] \[json\] \[--no-color\] \[--except\] \[server3\]/);
+  }, 60000);
+
   it('--watch refreshes until stopped', () => {
     const n = setup('slurm_only.yaml');
     healthy(n);
