@@ -128,7 +128,7 @@ export const keepalivedService = service({
     },
     gates: ['keepalived: the VIP on exactly one node'],
     controllerMembership: {
-      rule: 'keepalived.conf(5): the unicast peers are in each node\'s file (a reload re-reads them); a new node starts as BACKUP with its own priority',
+      rule: "keepalived.conf(5): the unicast peers are in each node's file (a reload re-reads them); a new node starts as BACKUP with its own priority",
       join: 'the new node starts as BACKUP with the lowest priority: the VIP stays where it is',
       leave: 'keepalived stops there with the rest of the node (a BACKUP: the VIP stays where it is)',
     },

@@ -121,7 +121,7 @@ export const mariadbService = service({
     },
     gates: ['Galera: every member Synced, one Primary component of all of them'],
     controllerMembership: {
-      rule: 'Galera: a node joins by starting with a wsrep_cluster_address that names a member (state transfer: SST, as it has no data); a node leaves by a clean shutdown, and the component shrinks without losing quorum; the members\' wsrep_cluster_address changes in the file only',
+      rule: "Galera: a node joins by starting with a wsrep_cluster_address that names a member (state transfer: SST, as it has no data); a node leaves by a clean shutdown, and the component shrinks without losing quorum; the members' wsrep_cluster_address changes in the file only",
       join: 'the new member starts and receives a full state transfer (SST, mariabackup or rsync) from a donor; the donor keeps serving (mariabackup) and the group counts one member more once it is Synced',
       leave: 'the member stops cleanly (the last step, stop_multihead.sh there): the Primary component shrinks by one without a vote',
     },

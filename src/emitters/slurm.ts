@@ -309,7 +309,8 @@ export const slurmService = service({
     controllerMembership: {
       rule: 'slurm.conf(5), Slurm 22.05: SlurmctldHost: "A restart of slurmctld is required for changes to this parameter to take effect"; every daemon must have the same list, so every slurmctld stops and starts with the new one (as for nodes added or removed)',
       join: 'slurmctld starts as the last backup (the others run the new SlurmctldHost list already); munge and slurmdbd as on every controller',
-      leave: 'its slurmctld stops (before the others restart, so it never takes over with the old list), then every slurmctld restarts with the new SlurmctldHost list: no slurmctld answers for a few seconds',
+      leave:
+        'its slurmctld stops (before the others restart, so it never takes over with the old list), then every slurmctld restarts with the new SlurmctldHost list: no slurmctld answers for a few seconds',
     },
   },
   here: (_model, node) => runs(node, 'slurm'),

@@ -30,7 +30,18 @@ export function applyPlans(plan: Plan, old: Side, bundles: readonly string[]): M
   const out = new Map<string, NodeApplyPlan>();
   for (const b of bundles) {
     const steps = (plan.nodes.find((n) => n.bundle === b)?.steps ?? []).map(stepOf);
-    out.set(b, { id, from: plan.from, to: plan.to, fromManifest: manifestSha(b), order, steps, joining: ctl('added'), leaving: ctl('removed').map((node) => ({ node, ip: oldIps.get(node) ?? '' })), computeAdded: compute('added'), computeRemoved: compute('removed') });
+    out.set(b, {
+      id,
+      from: plan.from,
+      to: plan.to,
+      fromManifest: manifestSha(b),
+      order,
+      steps,
+      joining: ctl('added'),
+      leaving: ctl('removed').map((node) => ({ node, ip: oldIps.get(node) ?? '' })),
+      computeAdded: compute('added'),
+      computeRemoved: compute('removed'),
+    });
   }
   return out;
 }

@@ -244,7 +244,9 @@ function withLeaving(node: PlanNode, removed: readonly Membership[]): PlanNode {
   steps.push({
     service: 'mhc',
     verb: 'membership',
-    reasons: [{ what, path: '', action: 'restart', rule: 'mhc: a node removed stops every service and disables its units (stop_multihead.sh --disable there, over ssh), once the cluster no longer needs it' }],
+    reasons: [
+      { what, path: '', action: 'restart', rule: 'mhc: a node removed stops every service and disables its units (stop_multihead.sh --disable there, over ssh), once the cluster no longer needs it' },
+    ],
     disruption: `every service still running on ${removed.map((m) => m.node).join(' and ')} stops, its units disabled${galera ? `; Galera: ${galera}` : ''}; the VIP stays where it is (a BACKUP stops)`,
     gates: ['every controller healthy (status_multihead.sh --all-nodes)'],
   });
@@ -283,11 +285,7 @@ export function planSides(a: Side, b: Side, mhcVersion: string): Plan {
   const nodes: PlanNode[] = order.map((bundle) => {
     const role = m.b.bundles.get(bundle)!.role;
     if (joining.includes(bundle)) return { bundle, role, steps: joinSteps(m.b.bundles.get(bundle)!, bundle) };
-    const node = withSlurmMembership(
-      { bundle, role, steps: [...per.get(bundle)!.entries()].sort(([x], [y]) => phase(x) - phase(y)).map(([service, reasons]) => stepOf(service, reasons)) },
-      cm,
-      ctl,
-    );
+    const node = withSlurmMembership({ bundle, role, steps: [...per.get(bundle)!.entries()].sort(([x], [y]) => phase(x) - phase(y)).map(([service, reasons]) => stepOf(service, reasons)) }, cm, ctl);
     return bundle === lastKept ? withLeaving(node, removed) : node;
   });
   const membership = [...bundles, ...cm];

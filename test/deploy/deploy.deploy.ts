@@ -1190,9 +1190,7 @@ describe.sequential('deploy lab', () => {
       expect(day2Tree, 'scenarios 8 and 9 run first').not.toBe('');
       const base = yamlOf(day2Tree);
       const ctl4 = { name: 'ctl4', ip: `10.214.${lab.octet}.14` };
-      const added = base
-        .replace(/^(compute_nodes:)/m, `  - hostname: ${ctl4.name}\n    ip: ${ctl4.ip}\n    priority: 70\n\n$1`)
-        .replace(/replica_count: 3/, 'replica_count: 4');
+      const added = base.replace(/^(compute_nodes:)/m, `  - hostname: ${ctl4.name}\n    ip: ${ctl4.ip}\n    priority: 70\n\n$1`).replace(/replica_count: 3/, 'replica_count: 4');
       expect(added).toMatch(/hostname: ctl4[\s\S]*replica_count: 4/);
       const old = [...controllers];
       const all = [...old, ctl4.name];

@@ -83,7 +83,12 @@ describe('mhc plan (pure)', () => {
       // Galera's member list: the file only; nothing here leaves or joins
       expect(stepsOf(p, c).find((x) => x.service === 'mariadb')!.verb, c).toBe('nothing');
       // the only restart: the web services (their environment names the Redis and database nodes)
-      expect(stepsOf(p, c).filter((x) => x.verb === 'restart').map((x) => x.service), c).toEqual(['web']);
+      expect(
+        stepsOf(p, c)
+          .filter((x) => x.verb === 'restart')
+          .map((x) => x.service),
+        c,
+      ).toEqual(['web']);
     }
     const join = stepsOf(p, 'c4');
     expect(join.map((s) => s.service)).toEqual(['glusterfs', 'mariadb', 'redis', 'slurm', 'keepalived', 'web', 'backup']);
@@ -106,7 +111,10 @@ describe('mhc plan (pure)', () => {
     // the others only install their files: no membership step of GlusterFS or Redis there
     for (const c of ['c2', 'c3']) {
       expect(stepsOf(p, c).find((s) => s.service === 'redis')?.verb, c).not.toBe('membership');
-      expect(stepsOf(p, c).some((s) => s.service === 'mhc' && s.verb === 'membership'), c).toBe(false);
+      expect(
+        stepsOf(p, c).some((s) => s.service === 'mhc' && s.verb === 'membership'),
+        c,
+      ).toBe(false);
     }
     expect(p.notes.join()).toMatch(/c4\) is taken out by the last controller's steps \(c1\)/);
   });

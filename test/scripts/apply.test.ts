@@ -329,7 +329,7 @@ describe('apply_multihead.sh', () => {
     expect(again.stdout).toMatch(/applied on server1 already/);
   });
 
-  it("a controller removed: the last controller takes its brick out (replica 3) and detaches it, stops its slurmctld (over ssh) before the others restart, then stops and disables the rest of it; an earlier one only installs its files", () => {
+  it('a controller removed: the last controller takes its brick out (replica 3) and detaches it, stops its slurmctld (over ssh) before the others restart, then stops and disables the rest of it; an earlier one only installs its files', () => {
     // OLD: a fourth controller, with a brick (replica 4); NEW: the example as it is
     const four = BASE.replace(/( {2}- hostname: server3\n(?: {4}[^\n]*\n)+)/, '$1  - hostname: server4\n    ip: 192.168.1.104\n    priority: 70\n').replace('replica_count: 3', 'replica_count: 4');
     expect(four).toMatch(/hostname: server4/);
@@ -395,8 +395,14 @@ describe('apply_multihead.sh', () => {
     for (const peer of ['server1', 'server2', 'server3']) node.set(`ssh/${ip(peer)}`, HEALTHY(1));
     r = go(['--dry-run']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const ssh = node.calls().map((c) => c.line).filter((l) => l.startsWith('ssh '));
-    expect(ssh.some((l) => /root@192\.168\.1\.101 \S+\/bin\/status_multihead\.sh --all-nodes --format json --no-color --except server4$/.test(l)), ssh.join('\n')).toBe(true);
+    const ssh = node
+      .calls()
+      .map((c) => c.line)
+      .filter((l) => l.startsWith('ssh '));
+    expect(
+      ssh.some((l) => /root@192\.168\.1\.101 \S+\/bin\/status_multihead\.sh --all-nodes --format json --no-color --except server4$/.test(l)),
+      ssh.join('\n'),
+    ).toBe(true);
     expect(r.stdout).toMatch(/would run \S+\/bin\/start_multihead\.sh --membership --join/);
     expect(node.calls().filter(mutating)).toEqual([]);
     // a bundle installed here already: not a fresh node
