@@ -96,6 +96,19 @@ const run = (p: Pair, args: string[] = [], env: Record<string, string> = {}) =>
 const journal = (p: Pair) => join(p.node.root, 'var/lib/mhc/apply');
 const planId = (p: Pair) => /^PLAN_ID=(\S+)$/m.exec(readFileSync(join(p.newBundle, 'plan/apply-plan.sh'), 'utf8'))![1]!;
 
+/** The calls in order: each pattern matches one (the first), and they come in the order given; `at` finds another. */
+function inOrder(node: FakeNode, patterns: readonly RegExp[]): { ls: string[]; at: (re: RegExp) => number } {
+  const ls = node.calls().map((c) => c.line);
+  const at = (re: RegExp) => {
+    const i = ls.findIndex((l) => re.test(l));
+    expect(i, String(re)).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+  const order = patterns.map(at);
+  expect(order).toEqual([...order].sort((a, b) => a - b));
+  return { ls, at };
+}
+
 /** Galera's wsrep_slave_threads 4 → 8 and Redis maxmemory set: both live changes. */
 const LIVE = BASE.replace(/slave_threads: 4/, 'slave_threads: 8').replace(/^redis:\n/m, 'redis:\n  maxmemory: 256mb\n');
 
@@ -289,13 +302,7 @@ describe('apply_multihead.sh', () => {
     p.node.set('agent-queue', '2\n1\n');
     r = run(p);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const ls = p.node.calls().map((c) => c.line);
-    const at = (re: RegExp) => {
-      const i = ls.findIndex((l) => re.test(l));
-      expect(i, String(re)).toBeGreaterThanOrEqual(0);
-      return i;
-    };
-    const order = [
+    const { ls, at } = inOrder(p.node, [
       /^scontrol update NodeName=node004 State=DRAIN Reason=mhc plan [0-9a-f]+: leaves the cluster$/,
       // no job is launched while slurmctld stops: every partition DOWN, the agent queue empty
       /^scontrol update PartitionName=batch State=DOWN$/,
@@ -311,8 +318,7 @@ describe('apply_multihead.sh', () => {
       // each partition's State as before (the operator's DRAIN kept)
       /^scontrol update PartitionName=batch State=UP$/,
       /^scontrol update PartitionName=debug State=DRAIN$/,
-    ].map(at);
-    expect(order).toEqual([...order].sort((a, b) => a - b));
+    ]);
     expect(ls.filter((l) => l === 'sdiag').length).toBe(3);
     expect(ls.lastIndexOf('sdiag')).toBeLessThan(at(/^ssh .*103 timeout 10 systemctl stop slurmctld/));
     // asked again after it saw the job still running: it waited for the job to end
@@ -345,13 +351,7 @@ describe('apply_multihead.sh', () => {
     p.node.set('partitions/batch', 'UP');
     r = run(p);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const ls = p.node.calls().map((c) => c.line);
-    const at = (re: RegExp) => {
-      const i = ls.findIndex((l) => re.test(l));
-      expect(i, String(re)).toBeGreaterThanOrEqual(0);
-      return i;
-    };
-    const order = [
+    const { ls, at } = inOrder(p.node, [
       /^gluster --mode=script volume remove-brick gluster_volume replica 3 server4:\/data\/gluster\/brick force$/,
       /^gluster --mode=script peer detach server4$/,
       // its slurmctld (the old SlurmctldHost list) stops first, and stays off
@@ -362,8 +362,7 @@ describe('apply_multihead.sh', () => {
       /^scontrol update PartitionName=batch State=UP$/,
       // the rest of it, once the cluster no longer needs it
       /^ssh .*root@192\.168\.1\.104 \S+\/bin\/stop_multihead\.sh --disable --auto-confirm --no-color$/,
-    ].map(at);
-    expect(order).toEqual([...order].sort((a, b) => a - b));
+    ]);
     // server4 is not asked to stop or start a slurmctld: it is not in the new list
     expect(ls.filter((l) => /104 .*systemctl (stop|start) slurmctld/.test(l))).toEqual([]);
     expect(readFileSync(join(p.node.state, 'gluster/bricks'), 'utf8').trim().split('\n')).toHaveLength(3);
