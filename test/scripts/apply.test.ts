@@ -351,7 +351,7 @@ describe('apply_multihead.sh', () => {
     p.node.set('partitions/batch', 'UP');
     r = run(p);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const { ls, at } = inOrder(p.node, [
+    const { ls } = inOrder(p.node, [
       /^gluster --mode=script volume remove-brick gluster_volume replica 3 server4:\/data\/gluster\/brick force$/,
       /^gluster --mode=script peer detach server4$/,
       // its slurmctld (the old SlurmctldHost list) stops first, and stays off
