@@ -71,6 +71,7 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
     aliases: services().flatMap((d) => d.aliases.map((alias) => ({ alias, key: d.key }))),
     units: here.map((d) => ({ key: d.key, units: d.units(model, node).join(' ') })),
     reloadUnits: here.map((d) => ({ key: d.key, units: d.reloadUnits(model, node).join(' ') })),
+    keepsVip: here.filter((d) => d.day2?.keepsVip).map((d) => d.key),
     validators: here.flatMap((d) => d.validate.map((v) => ({ service: d.key, argv: v.argv.join(' '), dest: v.dest ?? '' }))),
     phases: phases().map((p) => ({ ...p, here: p.key === '' || hereKeys.has(p.key) ? '1' : '0' })),
     packages: packagesOf(model, node),

@@ -97,6 +97,11 @@ export interface ServiceDescriptor {
      * start_multihead.sh phase and leaves by stop_multihead.sh
      */
     readonly controllerMembership?: { readonly rule: string; readonly join: string; readonly leave?: string };
+    /**
+     * a restart of it on the node holding the VIP keeps the VIP there (else keepalived stops there
+     * first, so the VIP moves at once rather than when the health check fails)
+     */
+    readonly keepsVip?: boolean;
   };
   /** day 2: the units a reload reaches on this node (`systemctl reload`), when a change only needs one */
   reloadUnits(model: Model, node: Controller): readonly string[];

@@ -126,10 +126,12 @@ export const webService = service({
   phase: 'web',
   day2: {
     disruption: {
-      restart: "this node's web services restart; nginx on the other nodes serves meanwhile",
+      restart: "this node's web services restart; nginx here stays up and serves from the other nodes' meanwhile (proxy_next_upstream): the VIP stays where it is",
       reload: 'none: nginx reloads without dropping a connection',
     },
     gates: ['web: web_health_check.sh reports every service healthy'],
+    // nginx, which the VIP's clients reach, stays up (a reload at most); its upstreams list the other nodes' backends
+    keepsVip: true,
     controllerMembership: {
       rule: 'mhc: the web services are stateless; nginx on each node serves its own',
       join: 'the new node starts nginx and its web services; the others are not touched',
