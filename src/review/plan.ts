@@ -294,6 +294,8 @@ export function planSides(a: Side, b: Side, mhcVersion: string): Plan {
     notes.push(
       `a controller added (${joining.join(', ')}) joins last of the controllers, by its own apply_multihead.sh (one start_multihead.sh --membership run: a member probes it into the GlusterFS pool, Galera sends it a full state transfer, its Redis instances join the cluster and take their share of the slots); it needs its secrets and root ssh to and from the other controllers first (README "Deploy", steps 1 and 3)`,
     );
+  if (joining.length && removed.length)
+    notes.push("controllers added and removed in one plan: apply_multihead.sh refuses it (the replica counts in between would be neither side's): add in one plan, remove in the next");
   if (removed.length)
     notes.push(
       `a controller removed (${removed.map((x) => x.node).join(', ')}) is taken out by the last controller's steps (${lastKept ?? 'none'}): its brick and its Redis instances first, its slurmctld before the others restart, then stop_multihead.sh --disable there over ssh (it must answer ssh until then)`,

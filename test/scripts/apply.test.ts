@@ -370,6 +370,15 @@ describe('apply_multihead.sh', () => {
     expect(r.stdout).toMatch(/next, on every compute node of the new bundle: bin\/start_compute.sh/);
   });
 
+  it('controllers added and removed in one plan: refused before anything changes (one plan each)', () => {
+    const extra = (h: string, last: number) => BASE.replace(/( {2}- hostname: server3\n(?: {4}[^\n]*\n)+)/, `$1  - hostname: ${h}\n    ip: 192.168.1.${last}\n    priority: 70\n`);
+    const p = pair(extra('server5', 105), 'server1', extra('server4', 104));
+    const r = run(p, ['--dry-run']);
+    expect(r.status, r.stdout + r.stderr).toBe(3);
+    expect(r.stderr + r.stdout).toMatch(/adds controllers \(server5\) and removes others \(server4\)/);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+  });
+
   it('a controller added: it goes after the others (their journals, over ssh), judges the cluster through the one before it (leaving itself out), then joins by start_multihead.sh --membership --join; a node with a bundle installed is refused', () => {
     const four = BASE.replace(/( {2}- hostname: server3\n(?: {4}[^\n]*\n)+)/, '$1  - hostname: server4\n    ip: 192.168.1.104\n    priority: 70\n');
     const files = buildAll(four, { files: buildAll(BASE), label: 'old.yaml' });
