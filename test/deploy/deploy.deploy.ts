@@ -366,6 +366,14 @@ function ctldPings(from: string) {
     },
   };
 }
+/** A membership scenario's start: the main PIDs of NODES, the load and (from ctl2) the slurmctld pings running, 3 s in. */
+async function membershipLoad(nodes: readonly string[]) {
+  const pidsBefore = Object.fromEntries(nodes.map((n) => [n, mainPids(n)]));
+  const load = startLoad();
+  const pings = ctldPings('ctl2');
+  await sleep(3000);
+  return { pidsBefore, load, pings };
+}
 async function apply(node: string, args: string[] = [], dir = '/opt/mhc-next'): Promise<Result & { ms: number }> {
   const t = now();
   const r = await lab.run(node, [`${dir}/bin/apply_multihead.sh`, '--auto-confirm', '--no-color', ...args], { timeoutMs: 900_000 });
@@ -1131,11 +1139,7 @@ describe.sequential('deploy lab', () => {
         }
         return '';
       };
-      const pidsBefore = Object.fromEntries(controllers.map((n) => [n, mainPids(n)]));
-      const load = startLoad();
-      // from ctl2: does any slurmctld answer (scontrol ping), every 200 ms
-      const pings = ctldPings('ctl2');
-      await sleep(3000);
+      const { pidsBefore, load, pings } = await membershipLoad(controllers);
       const ms: Record<string, number> = {};
       // --- add cn2
       const add = buildDay2('day2-add', added, day2Tree, ['--tar']);
@@ -1209,10 +1213,7 @@ describe.sequential('deploy lab', () => {
         lab.must(n, `for h in ${ips}; do ssh-keyscan -T 5 "$h" 2>/dev/null; done >/root/.ssh/known_hosts`, { timeoutMs: 60_000 });
       }
       installWebApps(ctl4.name);
-      const pidsBefore = Object.fromEntries(old.map((n) => [n, mainPids(n)]));
-      const load = startLoad();
-      const pings = ctldPings('ctl2');
-      await sleep(3000);
+      const { pidsBefore, load, pings } = await membershipLoad(old);
       const ms: Record<string, number> = {};
       const applyIn = async (tree: string, tag: string, order: string[]) => {
         expect(planOrder(tree, order)).toEqual(order);
