@@ -87,6 +87,7 @@ export const glusterfsService = service({
     },
     gates: ['GlusterFS: every brick online, no entry left to heal (gluster volume heal VOLUME info)'],
     controllerMembership: {
+      reconciles: true,
       rule: 'gluster(8): a new server joins the trusted pool by `gluster peer probe` from a member; `volume add-brick VOLUME replica N` raises the replica count (then `volume heal VOLUME full` copies the files to the new brick); `volume remove-brick VOLUME replica N BRICK force` lowers it, `peer detach` leaves the pool',
       join: 'a member probes the new node; when the plan gives it a brick, add-brick raises the replica count and the volume heals onto it (the clients keep the other replicas meanwhile)',
       leave: 'remove-brick lowers the replica count (the other replicas hold every file), then the node leaves the pool (peer detach); its mount goes when it stops',

@@ -377,6 +377,7 @@ export const redisService = service({
     },
     gates: ['Redis: cluster_state ok on every instance (Sentinel mode: the quorum of Sentinels reachable)'],
     controllerMembership: {
+      reconciles: true,
       rule: 'Redis Cluster (cluster-tutorial, redis-cli --cluster): a node joins by add-node (a master, then its replica with --cluster-slave), gets its share of the slots by rebalance --cluster-use-empty-masters, and a replica follows another master by CLUSTER REPLICATE; a node leaves by having its slots moved away (rebalance --cluster-weight ID=0), then CLUSTER FORGET on every other instance',
       join: 'the new instances join the cluster: its master takes a share of the slots by live resharding (a client of a moving slot follows one ASK redirect per key), a replica is moved to follow it as the plan places them',
       leave: 'its slots move to the other masters by live resharding (a client follows ASK redirects), the replicas follow the masters the plan gives them, then every instance forgets the node',

@@ -96,7 +96,8 @@ export interface ServiceDescriptor {
      * last controller, for a node removed) what its leave does; a service without it joins by its
      * start_multihead.sh phase and leaves by stop_multihead.sh
      */
-    readonly controllerMembership?: { readonly rule: string; readonly join: string; readonly leave?: string };
+    /** `reconciles`: its phase, run with --membership on the last controller, takes a node leaving out of the service */
+    readonly controllerMembership?: { readonly rule: string; readonly join: string; readonly leave?: string; readonly reconciles?: boolean };
     /**
      * a restart of it on the node holding the VIP keeps the VIP there (else keepalived stops there
      * first, so the VIP moves at once rather than when the health check fails)

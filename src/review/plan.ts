@@ -231,11 +231,10 @@ function withLeaving(node: PlanNode, removed: readonly Membership[]): PlanNode {
   if (!removed.length) return node;
   const what = `controllers: ${listed(removed)}`;
   const steps = [...node.steps];
-  for (const key of ['glusterfs', 'redis']) {
-    const d = services().find((s) => s.key === key);
-    const m = d?.day2?.controllerMembership;
-    if (!d || !m) continue;
-    const i = steps.findIndex((s) => s.service === key);
+  for (const d of services()) {
+    const m = d.day2?.controllerMembership;
+    if (!m?.reconciles) continue;
+    const i = steps.findIndex((s) => s.service === d.key);
     if (i < 0) continue; // a service this node does not run
     const old = steps[i]!;
     steps[i] = { ...old, verb: 'membership', reasons: [{ what, path: '', action: 'restart', rule: m.rule }, ...old.reasons], disruption: m.leave ?? old.disruption, gates: d.day2?.gates ?? [] };
