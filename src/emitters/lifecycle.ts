@@ -166,6 +166,7 @@ export function commonContext(): Record<string, unknown> {
     mungeKeyB64: PATHS.mungeKeyB64,
     seedSuffix: SEED_SUFFIX,
     installedMark: INSTALLED_MARK,
+    journalRoot: APPLY_JOURNAL,
     ...NODE_RULES,
   };
 }

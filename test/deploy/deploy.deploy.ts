@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
 import { compileText, ROOT, withoutAccounting, withTarget } from '../helpers.js';
 import { TARGET_OSES, targetFacts } from '../../src/compiler/targets.js';
 import type { Model } from '../../src/compiler/model.js';
@@ -430,8 +431,11 @@ const maxGap = (lines: string[]): number => {
 function startLoad(opts: { galera?: boolean } = {}) {
   const v = vip();
   const port = model.redis!.port;
-  // a fresh table and list for each scenario: an id counts once
-  sql('ctl1', 'DROP TABLE IF EXISTS labdata.load_w; CREATE TABLE labdata.load_w (id INT PRIMARY KEY, t DATETIME(3))');
+  // a fresh table and list for each scenario: an id counts once (the writer's user made by the first)
+  sql(
+    'ctl1',
+    `CREATE DATABASE IF NOT EXISTS labdata; CREATE USER IF NOT EXISTS '${LOAD_USER}'@'%' IDENTIFIED BY '${LOAD_PASS}'; GRANT ALL ON labdata.* TO '${LOAD_USER}'@'%'; DROP TABLE IF EXISTS labdata.load_w; CREATE TABLE labdata.load_w (id INT PRIMARY KEY, t DATETIME(3))`,
+  );
   lab.exec('ctl1', ['redis-cli', '-c', '-p', String(port), 'del', 'lab:load'], { env: redisEnv() });
   lab.must('ctl3', 'touch /run/lab-load.on');
   // the Redis writer reads its password afresh at each write, as a client that switches does (scenario 10)
@@ -839,10 +843,6 @@ describe.sequential('deploy lab', () => {
   });
 
   scenario('8')('8 day 2, live: a dynamic Galera variable and a mutable Redis setting under load; a stale plan refused first; no daemon restarted, every value read back', async () => {
-    sql(
-      'ctl1',
-      `CREATE DATABASE IF NOT EXISTS labdata; CREATE TABLE IF NOT EXISTS labdata.load_w (id INT PRIMARY KEY, t DATETIME(3)); CREATE USER IF NOT EXISTS '${LOAD_USER}'@'%' IDENTIFIED BY '${LOAD_PASS}'; GRANT ALL ON labdata.* TO '${LOAD_USER}'@'%'`,
-    );
     const base = readFileSync(join(lab.dir, 'cluster.yaml'), 'utf8');
     const live = base
       .replace(/slave_threads: 2/, 'slave_threads: 4')
@@ -1293,6 +1293,72 @@ describe.sequential('deploy lab', () => {
       await lab.poweroff(ctl4.name);
       allHealthy();
       day2Tree = removed.out;
+    },
+  );
+
+  scenario('13')(
+    '13 day 2, the munge key rotated under load: every node (controllers and the compute node) stages it and arms its switch for one moment; --finish on ctl1 keeps Slurm quiet around it (partitions DOWN, every slurmctld stopped until every controller switched); only munged and slurmctld restart; no job fails',
+    async () => {
+      const name = model.slurm!.mungeKey.name;
+      const fresh = randomBytes(1024).toString('base64');
+      // the operator's first step: the new value in secrets.env everywhere (the compute nodes' file cut from the same)
+      for (const n of [...controllers, ...compute]) {
+        const text = readFileSync(lab.path(n, '/etc/mhc/secrets.env'), 'utf8').replace(new RegExp(`^${name}=.*$`, 'm'), `${name}=${fresh}`);
+        expect(text).toContain(fresh);
+        lab.must(n, 'umask 077 && cat >/etc/mhc/secrets.env', { input: text });
+      }
+      const all = [...controllers, ...compute];
+      const { pidsBefore, load, pings } = await membershipLoad(all);
+      const T = Math.floor(Date.now() / 1000) + 45;
+      const ms: Record<string, number> = {};
+      const step = async (n: string, argv: string[]) => {
+        const t = now();
+        const r = await lab.run(n, argv, { timeoutMs: 300_000 });
+        writeFileSync(join(lab.dir, 'logs', `${n}-munge-${++runCount}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
+        expect(r.status, `${n} ${argv.join(' ')}: ${r.stdout.slice(-2000)}${r.stderr}`).toBe(0);
+        expect(r.stdout + r.stderr).not.toContain(fresh);
+        ms[`${n} ${argv.slice(1).join(' ')}`] = now() - t;
+        return r.stdout;
+      };
+      // README: --at on every controller, --munge-at on every compute node, the same moment
+      for (const n of controllers) await step(n, ['/opt/mhc/bin/rotate_secret.sh', name, '--at', `@${T}`, '--auto-confirm', '--no-color']);
+      for (const n of compute) await step(n, ['/opt/mhc/bin/start_compute.sh', '--munge-at', `@${T}`]);
+      for (const n of all) expect(lab.must(n, 'systemctl list-timers --all --no-legend mhc-munge-switch.timer'), `${n}: armed`).toContain('mhc-munge-switch.timer');
+      const tFinish = now();
+      const out = await step('ctl1', ['/opt/mhc/bin/rotate_secret.sh', name, '--finish', '--auto-confirm', '--no-color']);
+      expect(out).toMatch(/every controller runs the new key/);
+      await sleep(5000);
+      const [rep, ctld] = await Promise.all([load.stop(), pings.stop()]);
+      // every node runs the new key: the same file, and a credential made on each decodes on the others
+      const want = createHash('sha256').update(Buffer.from(fresh, 'base64')).digest('hex');
+      const switchedAt: Record<string, number> = {};
+      for (const n of all) {
+        expect(lab.must(n, 'sha256sum /etc/munge/munge.key').split(' ')[0], `${n}: munge.key`).toBe(want);
+        const j = lab.must(n, 'ls -d /var/lib/mhc/apply/munge-*').trim().split('\n').pop()!;
+        switchedAt[n] = Number(lab.must(n, `date -r ${j}/munge-switched +%s%3N`).trim()) - T * 1000;
+      }
+      for (const a of all) for (const b of all) if (a !== b) expect(lab.bash(b, `printf '%s' '${lab.must(a, 'munge -n').trim()}' | unmunge >/dev/null`).status, `${a} → ${b}`).toBe(0);
+      // what restarted: munged everywhere and slurmctld (stopped around the switch); slurmd, slurmdbd and the rest kept their PIDs
+      for (const n of all) {
+        const pids = mainPids(n);
+        for (const [u, pid] of Object.entries(pids)) {
+          if (u === 'munge' || u === 'slurmctld') expect(pid, `${n}: ${u} restarted`).not.toBe(pidsBefore[n]![u]);
+          else expect(pid, `${n}: ${u}`).toBe(pidsBefore[n]![u]);
+        }
+      }
+      const job = await sbatch('ctl2');
+      expect(job.node).toBe(compute[0]);
+      allHealthy();
+      secretValues.set(name, fresh);
+      fig('scenario 13: ms', { ...ms, 'finish (from its start to its end)': now() - tFinish - 5000 });
+      fig('scenario 13: load', rep);
+      fig('scenario 13: switch ms after the moment, per node', switchedAt);
+      fig(
+        'scenario 13: predicted / measured',
+        `no job launched across the switch, slurmctld stopped from 4 s before it until every controller has switched / the longest time no slurmctld answered scontrol ping ${ctld.maxGapMs} ms (${ctld.failed} of ${ctld.lines} pings failed); munged switched on ${all.length} nodes within ${Math.max(...Object.values(switchedAt)) - Math.min(...Object.values(switchedAt))} ms of each other; ${rep.jobs.submitted} jobs submitted, ${rep.jobs.bad.length} not completed; SQL gap ${rep.sql.maxGapMs} ms, Redis gap ${rep.redis.maxGapMs} ms; a job after it ran on ${job.node}`,
+      );
+      expectLoadKept(rep);
+      expect(rep.vip.notOne, 'polls without exactly one VIP holder').toBe(0);
     },
   );
 });

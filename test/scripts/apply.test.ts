@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { AWKWARD, compileText, EXAMPLES } from '../helpers.js';
 import { allTargets, build } from '../../src/compiler/build.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
@@ -656,6 +657,80 @@ describe('rotate_secret.sh', () => {
     expect(sqlLog()).toContain(`ALTER USER ${account} IDENTIFIED BY '${sqlQuoted(value)}'`);
     expect(argvHas(p, value)).toBe(false);
     expect(rot(p, [name, '--finish']).stdout).toMatch(/the old password is dropped already/);
+  });
+
+  it('the munge key: --at stages it and arms the switch (nothing restarted); --finish refuses until every controller is armed, then quiets Slurm around the moment: partitions DOWN, every slurmctld stopped (the last first), the switch, each controller checked, slurmctld started primary first, partitions back', () => {
+    const NEWKEY = Buffer.alloc(64, 9);
+    const p = rotating('MUNGE_KEY', NEWKEY.toString('base64'));
+    const key = join(p.node.root, 'etc/munge/munge.key');
+    const before = readFileSync(key);
+    const env = p.node.env({ MHC_WAIT_SERVICE: '2', MHC_WAIT_PING: '2' });
+    const rotM = (args: string[]) => runScript(p.rotate, ['MUNGE_KEY', ...args, '--auto-confirm', '--no-color'], env, { timeoutMs: 90_000 });
+    expect(rotM([]).stderr).toMatch(/one of --at TIME, --finish, --cancel/);
+    expect(runScript(p.rotate, ['REDIS_PASSWORD', '--at', '+1 min'], env).stderr).toMatch(/--at, --cancel: for MUNGE_KEY only/);
+    const T = Math.floor(Date.now() / 1000) + 22;
+    const arm = rotM(['--at', `@${T}`]);
+    expect(arm.status, arm.stdout + arm.stderr).toBe(0);
+    expect(readFileSync(`${key}.next`)).toEqual(NEWKEY);
+    expect(readFileSync(key)).toEqual(before);
+    expect(p.node.calls().find((c) => c.cmd === 'systemd-run')!.line).toMatch(/ -- \S+\/bin\/rotate_secret\.sh MUNGE_KEY --switch --secrets \S+ --no-color$/);
+    expect(p.node.calls().filter(mutating)).toEqual([]);
+    expect(argvHas(p, NEWKEY.toString('base64'))).toBe(false);
+    // --finish: server2 is armed for another moment (its journal over ssh)
+    p.node.set(`ssh/${ip('server2')}`, `${T + 60}\n`);
+    p.node.set(`ssh/${ip('server3')}`, `${T}\n`);
+    const early = rotM(['--finish']);
+    expect(early.status).toBe(3);
+    expect(early.stderr).toMatch(/server2 is not armed for this key at .*run rotate_secret\.sh MUNGE_KEY --at @\d+ there/);
+    p.node.set(`ssh/${ip('server2')}`, `${T}\n`);
+    p.node.set('partitions/batch', 'UP');
+    p.node.clearCalls();
+    const fin = rotM(['--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    inOrder(p.node, [
+      /^scontrol update PartitionName=batch State=DOWN$/,
+      /^ssh .*root@192\.168\.1\.103 timeout 10 systemctl stop slurmctld\.service/,
+      /^ssh .*root@192\.168\.1\.102 timeout 10 systemctl stop slurmctld\.service/,
+      /^systemctl stop slurmctld\.service$/,
+      /^systemctl restart munge\.service$/,
+      /^ssh .*root@192\.168\.1\.102 printf '%s' 'MUNGE:\S+' \| unmunge/,
+      /^systemctl start slurmctld\.service$/,
+      /^ssh .*root@192\.168\.1\.102 systemctl start slurmctld\.service$/,
+      /^scontrol update PartitionName=batch State=UP$/,
+    ]);
+    expect(readFileSync(key)).toEqual(NEWKEY);
+    expect(readFileSync(`${key}.old`)).toEqual(before);
+    // the Slurm daemons hold no key: none restarted
+    expect(p.node.calls().filter((c) => /^systemctl restart (slurm|slurmdbd)/.test(c.line))).toEqual([]);
+    expect(rotM(['--finish']).stdout).toMatch(/every controller runs the new key already/);
+  });
+
+  it('the munge key: --finish names a compute node that does not answer after the switch (its munged kept the old key); a controller that does not decode the credential stops it', () => {
+    const p = rotating('MUNGE_KEY', Buffer.alloc(64, 3).toString('base64'));
+    const env = p.node.env({ MHC_WAIT_SERVICE: '2', MHC_WAIT_PING: '2' });
+    const T = Math.floor(Date.now() / 1000) + 11;
+    expect(runScript(p.rotate, ['MUNGE_KEY', '--at', `@${T}`, '--auto-confirm'], env).status).toBe(0);
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, `${T}\n`);
+    // too close to quiet Slurm: refused, and said what to do
+    const soon = runScript(p.rotate, ['MUNGE_KEY', '--finish', '--auto-confirm'], env);
+    expect(soon.status, soon.stdout + soon.stderr).toBe(3);
+    expect(soon.stderr).toMatch(/too soon to quiet Slurm first\. Let it happen, then run rotate_secret\.sh MUNGE_KEY --finish/);
+    // after the moment: the switch happened (the timer); --finish checks and starts what is stopped
+    const until = Date.now() + 25_000;
+    while (!existsSync(join(p.node.root, 'etc/munge/munge.key.old')) && Date.now() < until) spawnSync('sleep', ['0.5']);
+    spawnSync('sleep', ['1']);
+    p.node.set('unmunge-fails');
+    const bad = runScript(p.rotate, ['MUNGE_KEY', '--finish', '--auto-confirm'], env, { timeoutMs: 90_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/server2 does not decode this node's credential: the keys differ/);
+    rmSync(join(p.node.state, 'unmunge-fails'));
+    p.node.set('sinfo', 'node001 idle\nnode002 idle*\n');
+    const cn = runScript(p.rotate, ['MUNGE_KEY', '--finish', '--auto-confirm'], env, { timeoutMs: 90_000 });
+    expect(cn.status).toBe(1);
+    expect(cn.stderr).toMatch(/slurmctld gets no answer from node002: their munged did not switch\? run start_compute\.sh --munge-switch there/);
+    p.node.set('sinfo', 'node001 idle\nnode002 idle\n');
+    const ok = runScript(p.rotate, ['MUNGE_KEY', '--finish', '--auto-confirm'], env, { timeoutMs: 90_000 });
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
   });
 
   it('a database user: a second node finds the new password valid and alters nothing; an unfinished earlier rotation is refused before any change', () => {

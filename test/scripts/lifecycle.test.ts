@@ -444,6 +444,52 @@ describe('start_compute.sh', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/munge and slurmd are running/);
   });
+
+  it('the munge key rotated: --munge-at stages it and arms the timer; at that moment munged switches (slurmd stays); --munge-cancel before it, refused after', () => {
+    const { node, script } = computeNode();
+    expect(runScript(script, [], node.env()).status).toBe(0);
+    const key = join(node.root, 'etc/munge/munge.key');
+    const old = readFileSync(key);
+    const NEW = Buffer.alloc(48, 5);
+    writeFileSync(join(node.root, 'etc/mhc/secrets.env'), `MUNGE_KEY=${NEW.toString('base64')}\n`, { mode: 0o600 });
+    node.clearCalls();
+    // too soon: refused before anything is staged
+    const soon = runScript(script, ['--munge-at', `@${Math.floor(Date.now() / 1000) + 3}`], node.env());
+    expect(soon.status).toBe(3);
+    expect(soon.stderr).toMatch(/it must be at least 10 s ahead/);
+    const T = Math.floor(Date.now() / 1000) + 12;
+    const arm = runScript(script, ['--munge-at', `@${T}`], node.env());
+    expect(arm.status, arm.stdout + arm.stderr).toBe(0);
+    expect(readFileSync(`${key}.next`)).toEqual(NEW);
+    expect(readFileSync(key)).toEqual(old);
+    const sr = node.calls().find((c) => c.cmd === 'systemd-run')!;
+    expect(sr.line).toMatch(/--unit=mhc-munge-switch .*--on-active=\d+\.\d{3}s --timer-property=AccuracySec=10ms --property=Type=oneshot -- \S+\/bin\/start_compute\.sh --munge-switch --secrets /);
+    expect(lines(node.calls()).filter((l) => /^systemctl (restart|stop|start) (munge|slurmd)/.test(l))).toEqual([]);
+    expect(runScript(script, ['--munge-at', `@${T}`], node.env()).stdout).toMatch(/armed already/);
+    // cancelled, then armed again; the timer fires and switches
+    const c = runScript(script, ['--munge-cancel'], node.env());
+    expect(c.status, c.stdout + c.stderr).toBe(0);
+    expect(existsSync(`${key}.next`)).toBe(false);
+    expect(lines(node.calls())).toContain('systemctl stop mhc-munge-switch.timer');
+    node.clearCalls();
+    const T2 = Math.floor(Date.now() / 1000) + 11;
+    expect(runScript(script, ['--munge-at', `@${T2}`], node.env()).status).toBe(0);
+    const until = Date.now() + 25_000;
+    while (!readFileSync(join(node.state, 'timer-mhc-munge-switch.log'), 'utf8').includes('munged restarted') && Date.now() < until) spawnSync('sleep', ['0.5']);
+    expect(readFileSync(join(node.state, 'timer-mhc-munge-switch.log'), 'utf8')).toMatch(/munge: the new key is in, munged restarted and decodes its own credential/);
+    expect(readFileSync(key)).toEqual(NEW);
+    expect(readFileSync(`${key}.old`)).toEqual(old);
+    const ls = lines(node.calls());
+    expect(ls).toContain('systemctl restart munge.service');
+    expect(ls.filter((l) => /slurmd/.test(l))).toEqual([]);
+    const late = runScript(script, ['--munge-cancel'], node.env());
+    expect(late.status).toBe(3);
+    expect(late.stderr).toMatch(/munge switched already/);
+    // a start_compute.sh run afterwards finds every file right: munged is not restarted again
+    node.clearCalls();
+    expect(runScript(script, [], node.env()).status).toBe(0);
+    expect(lines(node.calls()).filter((l) => /^systemctl restart munge/.test(l))).toEqual([]);
+  });
 });
 
 describe('start_multihead.sh: the node', () => {

@@ -64,6 +64,8 @@ case $cmd in
       u=$(norm "$u")
       if [[ -e $S/hang-stop/$u ]]; then sleep 30; fi
       rm -f "$S/active/$u" "$S/activating/$u"
+      # a transient timer (systemd-run) stopped before it fires: it never does
+      [[ $u != *.timer || ! -e $S/timers/\${u%.timer}.pid ]] || kill "$(cat "$S/timers/\${u%.timer}.pid")" 2>/dev/null || true
       # a keepalived that stops gives the VIP up ($S/keepalived-keeps-vip: one killed hard does not)
       [[ $u != keepalived.service || -e $S/keepalived-keeps-vip ]] || rm -f "$S/vip"
     done ;;
@@ -177,6 +179,8 @@ while (($#)); do
 done
 [[ -n $host && -e $S/ssh/$host ]] || { echo "ssh: connect to host $host: Connection timed out" >&2; exit 255; }
 cat "$S/ssh/$host"
+# the remote unmunge of a credential: $S/unmunge-fails, another key there
+[[ " $* " != *unmunge* || ! -e $S/unmunge-fails ]] || { echo "unmunge: Error: Invalid credential" >&2; exit 1; }
 `,
   gluster: `
 mkdir -p "$S/gluster"
@@ -359,6 +363,31 @@ done
 [[ -n $key ]] && echo "-----BEGIN PRIVATE KEY-----" >"$key"
 exit 0
 `,
+  // a transient timer: --on-active=SECS … -- CMD… runs CMD SECS later, detached (its output in
+  // $S/timer-UNIT.log), as systemd would; $S/systemd-run-fails: it cannot
+  'systemd-run': `
+[[ ! -e $S/systemd-run-fails ]] || exit 1
+secs=0 unit=run
+while (($#)); do
+  case $1 in
+    --on-active=*) secs=\${1#*=} secs=\${secs%s} ;;
+    --unit=*) unit=\${1#*=} ;;
+    --) shift; break ;;
+  esac
+  shift
+done
+mkdir -p "$S/timers" "$S/active"; printf '%s\\n' "$secs" >"$S/timers/$unit"; touch "$S/active/$unit.timer"
+# (systemd starts the unit: it inherits no descriptor of the caller, such as a lock's)
+for fd in /proc/self/fd/*; do fd=\${fd##*/}; ((fd <= 2)) || eval "exec $fd>&-" 2>/dev/null; done
+(sleep "$secs"; rm -f "$S/active/$unit.timer"; "$@") </dev/null >"$S/timer-$unit.log" 2>&1 &
+echo $! >"$S/timers/$unit.pid"
+exit 0
+`,
+  // munge -n: a credential; unmunge: $S/unmunge-fails: it cannot decode it (another key)
+  munge: `echo "MUNGE:AwQFAAC0stub0credential=:"\n`,
+  unmunge: `cat >/dev/null; [[ ! -e $S/unmunge-fails ]]\n`,
+  // sinfo -h -N -o '%N %t': $S/sinfo's lines
+  sinfo: `cat "$S/sinfo" 2>/dev/null; exit 0\n`,
   nginx: `exit 0\n`,
   // --config-test -f FILE: $S/keepalived-bad: the file is refused (as keepalived does: exit 5)
   keepalived: `[[ ! -e $S/keepalived-bad ]] || { echo "(\${*: -1}: Line 38) Unknown keyword 'vrrp_instanc'"; exit 5; }\n`,
