@@ -12,7 +12,7 @@ import { shellQuote } from '../compiler/quote.js';
 import type { EmittedFile } from '../compiler/bundle.js';
 import type { Controller, Model } from '../compiler/model.js';
 import type { Emitter } from './emitter.js';
-import { CHECK_SCRIPT } from './paths.js';
+import { CHECK_SCRIPT, SLURMCTLD_HOLD } from './paths.js';
 import type { Check } from './service.js';
 import { checksOf } from './services.js';
 
@@ -48,6 +48,7 @@ export function checkScript(model: Model, node: Controller): string {
     mariadb: uses('check_mariadb'),
     redis: uses('check_redis'),
     slurm: uses('check_slurmctld'),
+    ctldHold: SLURMCTLD_HOLD,
     mount: uses('check_mount'),
     http: uses('check_http'),
     commands: [...new Set(list.flatMap((c) => COMMANDS[c.fn]))],

@@ -8,8 +8,8 @@ import { render } from '../compiler/render.js';
 import { SERVICES, runs, type Controller, type Model } from '../compiler/model.js';
 import { CompilerBug, type EmittedFile } from '../compiler/bundle.js';
 import type { Emitter } from './emitter.js';
-import { CHECK_SCRIPT, HOSTS_FILE, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG } from './paths.js';
-import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, STATIC_DIR, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
+import { CHECK_SCRIPT, HOSTS_FILE, LOCK_DIR, MHC_HOME, SECRETS_ENV, SETUP_LOG, SLURMCTLD_HOLD } from './paths.js';
+import { CLUSTER_PLAN, INSTANCES, SEED_SUFFIX, SENTINEL_USER, STATIC_DIR, instances, sentinelRuntimePath, sentinelStaticPath } from './redis.js';
 import { FSTAB_ENTRY, VOLUME_OPTIONS, VOLUME_PLAN, mountsGluster } from './glusterfs.js';
 import { WEB_USER, unitName } from './web.js';
 import { PATHS, computePackages } from './slurm.js';
@@ -109,6 +109,8 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
       sentinelPort: r?.mode === 'sentinel' ? String(r.sentinel.port) : '',
       sentinelMaster: r?.mode === 'sentinel' ? r.sentinel.masterName : '',
       secret: r?.password.name ?? '',
+      sentinelUser: r?.mode === 'sentinel' ? SENTINEL_USER : '',
+      sentinelSecret: r?.mode === 'sentinel' ? (r.sentinel.password?.name ?? '') : '',
     },
     slurm: {
       clusterName: s?.clusterName ?? '',
@@ -150,8 +152,13 @@ export function factsContext(model: Model, node: Controller): Record<string, unk
 
 /** The secret names lib/facts.sh declares (MHC_*_SECRET): the scripts read their values from secrets.env. */
 export function factsSecrets(facts: Record<string, unknown>): string[] {
-  const f = facts as { vip: { secret: string }; galera: { sstSecret: string; rootSecret: string }; redis: { secret: string }; slurm: { mungeSecret: string; storageSecret: string } };
-  return [f.vip.secret, f.galera.sstSecret, f.galera.rootSecret, f.redis.secret, f.slurm.mungeSecret, f.slurm.storageSecret].filter((n) => n !== '');
+  const f = facts as {
+    vip: { secret: string };
+    galera: { sstSecret: string; rootSecret: string };
+    redis: { secret: string; sentinelSecret: string };
+    slurm: { mungeSecret: string; storageSecret: string };
+  };
+  return [f.vip.secret, f.galera.sstSecret, f.galera.rootSecret, f.redis.secret, f.redis.sentinelSecret, f.slurm.mungeSecret, f.slurm.storageSecret].filter((n) => n !== '');
 }
 
 /** The context of templates/lifecycle/lib/common.sh.hbs (identical for every bundle of a cluster). */
@@ -217,6 +224,7 @@ export function startContext(node: Controller): Record<string, unknown> {
 export function applyContext(node: Controller): Record<string, unknown> {
   return {
     node: node.hostname,
+    ctldHold: SLURMCTLD_HOLD,
     applyLog: APPLY_LOG,
     journal: APPLY_JOURNAL,
     changedDir: CHANGED_DIR,

@@ -19,7 +19,7 @@ import { AWKWARD, buildText, compileText, EXAMPLES } from '../helpers.js';
 import { requireTool, scratch } from './tools.js';
 import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
 import { checks } from '../../src/emitters/health-check.js';
-import { CHECK_SCRIPT, SLURMCTLD_PING_CONF } from '../../src/emitters/paths.js';
+import { CHECK_SCRIPT, SLURMCTLD_HOLD, SLURMCTLD_PING_CONF } from '../../src/emitters/paths.js';
 import { runs, type Controller, type Model, type ServiceKey } from '../../src/compiler/model.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 
@@ -335,6 +335,19 @@ describe.each(EXAMPLE_FILES)('%s', (ex) => {
       expect(ms).toBeLessThan(BOUND_MS);
       expect(r.stderr.trim()).toBe(`check_all_services.sh: FAILED slurm:slurmctld: slurmctld on ${c.hostname} does not answer: Slurmctld(primary) at ${c.hostname} is DOWN`);
       counts.scontrolParsed++;
+      // a hold (every slurmctld stopped on purpose by a day-2 step): healthy until it expires, then not
+      const hold = join(root, SLURMCTLD_HOLD);
+      mkdirSync(dirname(hold), { recursive: true });
+      const check = () => spawnSync(bashPath, ['--norc', join(root, CHECK_SCRIPT), '-v'], { encoding: 'utf8', timeout: 20000, env: { PATH: [stubs, tools].join(':'), MHC_ROOT: root } });
+      writeFileSync(hold, `${Math.floor(Date.now() / 1000) + 60} apply_multihead.sh\n`);
+      const held = check();
+      expect(held.status, held.stderr).toBe(0);
+      expect(held.stdout).toMatch(new RegExp(`^ok +slurm:slurmctld +slurmctld on ${c.hostname} is held stopped \\(apply_multihead\\.sh\\) for (59|60) s more$`, 'm'));
+      writeFileSync(hold, `${Math.floor(Date.now() / 1000) - 1} apply_multihead.sh\n`);
+      expect(check().status).toBe(1);
+      writeFileSync(hold, 'garbage\n');
+      expect(check().status).toBe(1);
+      rmSync(hold);
     }
   });
 });

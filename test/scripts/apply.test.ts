@@ -556,7 +556,7 @@ describe('rotate_secret.sh', () => {
     expect(p.node.calls().some((c) => c.line.includes('--protocol=tcp -h 127.0.0.1 -u root'))).toBe(true);
     const other = rot(p, ['SLURMDBD_STORAGE_PASS']);
     expect(other.status).toBe(3);
-    expect(other.stderr).toMatch(/SLURMDBD_STORAGE_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD KEEPALIVED_AUTH_PASS GALERA_SST_PASSWORD SLURMDBD_DB_PASSWORD;/);
+    expect(other.stderr).toMatch(/SLURMDBD_STORAGE_PASS: rotate_secret.sh rotates REDIS_PASSWORD DB_ROOT_PASSWORD KEEPALIVED_AUTH_PASS GALERA_SST_PASSWORD SLURMDBD_DB_PASSWORD MUNGE_KEY;/);
   });
 
   it("keepalived's auth_pass: each node gets the new keepalived.conf (checked, not reloaded); --finish waits for every node, then reloads keepalived on all of them at once", () => {
