@@ -19,6 +19,7 @@ import { refusal, sentinelCredential } from '../../src/compiler/secrets.js';
 import type { BundleFile } from '../../src/compiler/bundle.js';
 import type { Model } from '../../src/compiler/model.js';
 import { REDIS_SETTINGS, SENTINEL_SETTINGS } from '../../src/emitters/redis.js';
+import { STUBS, fakeNode, writeBundle } from '../scripts/stub-path.js';
 
 const EXAMPLE_FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith('.yaml'))
@@ -607,4 +608,176 @@ describe('Sentinel requires its password; the generated health check and status 
     expect(wrong.details.redis.state).toBe('degraded');
     expect(wrong.details.redis.sentinel).toMatch(/^down: .*(WRONGPASS|invalid username-password)/);
   }, 90000);
+});
+
+// rotate_secret.sh on three Redis-only nodes in Sentinel mode, against the real redis-server and
+// redis-sentinel: one network namespace each (as live.sh), each node's daemons on the files its
+// root holds (the bundle's, filled with the old values), the script run in the node's namespace
+// with MHC_ROOT at that root, the real redis-cli, and stubs for what the nodes' systemd and ssh
+// would do (stub-path.ts: ssh answers "done" for every peer's journal). First the Redis password,
+// then Sentinel's own; after each, a failover (or a Sentinel restart) shows the new credentials
+// are the ones in use.
+const ROT_YAML = `cluster:
+  name: rot-lab
+controllers:
+  - { hostname: r1, ip: 10.231.0.11, services: { redis: true } }
+  - { hostname: r2, ip: 10.231.0.12, services: { redis: true } }
+  - { hostname: r3, ip: 10.231.0.13, services: { redis: true } }
+redis:
+  mode: sentinel
+  password: \${REDIS_PASSWORD}
+  sentinel: { down_after_milliseconds: 2000, failover_timeout: 10000 }
+`;
+const ROT = `# rrot.sh WORK (ROOT IP BUNDLE)...   env: PW NPW (Redis), SPW NSPW (the Sentinel user's), SAUTH NSAUTH (Sentinel's own), PORT SPORT MNAME UMASK STUBS
+set -Eeuo pipefail
+work=$1; shift
+ip link add br0 type bridge; ip link set br0 up
+mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns
+roots=(); ips=(); bundles=(); n=0
+while (($#)); do
+  n=$((n+1)); roots[n]=$1; ips[n]=$2; bundles[n]=$3; shift 3
+  ip netns add "n$n"
+  ip link add "v$n" type veth peer name eth0 netns "n$n"
+  ip link set "v$n" master br0 up
+  ip -n "n$n" link set lo up; ip -n "n$n" link set eth0 up
+  ip -n "n$n" addr add "\${ips[n]}/32" dev eth0; ip -n "n$n" route add default dev eth0
+done
+umask "$UMASK"
+on() { local i=$1; shift; ip netns exec "n$i" sh -c 'mount --bind "$0" /etc/redis && exec "$@"' "\${roots[i]}/etc/redis" "$@"; }
+cli() { local i=$1 pw=$2; shift 2; ip netns exec "n$i" env REDISCLI_AUTH="$pw" redis-cli --no-auth-warning -h "\${ips[i]}" "$@" 2>&1; }
+as_user() { local i=$1 pw=$2; shift 2; ip netns exec "n$i" redis-cli --no-auth-warning -h "\${ips[i]}" -p "$PORT" --user mhc-sentinel --pass "$pw" "$@" 2>&1; }
+# pong CMD…: PONG when CMD's answer is PONG, else NO (a refused password: NOAUTH, WRONGPASS)
+pong() { [[ $("$@" 2>/dev/null | tr -d '\r') == PONG ]] && echo PONG || echo NO; }
+scli() { local i=$1 pw=$2; shift 2; cli "$i" "$pw" -p "$SPORT" "$@"; }
+until_() { local t=$1; shift; for _ in $(seq "$t"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "TIMEOUT $*"; return 1; }
+is() { [[ $("\${@:2}") == "$1" ]]; }
+info() { cli "$1" "$2" -p "$PORT" INFO replication | tr -d '\\r' | sed -n "s/^$3://p"; }
+start() { mkdir -p "$work/n$1"; on "$1" redis-server /etc/redis/redis-mhc.conf --dir "$work/n$1" --pidfile "$work/n$1/pid" --logfile "$work/n$1/log" --daemonize yes; until_ 100 is PONG cli "$1" "$2" -p "$PORT" PING; }
+stop() { cli "$1" "$2" -p "$PORT" SHUTDOWN NOSAVE >/dev/null || true; until_ 50 test ! -e "$work/n$1/pid"; }
+sstart() { mkdir -p "$work/s$1"; on "$1" redis-server /etc/redis/sentinel-mhc.conf --sentinel --dir "$work/s$1" --pidfile "$work/s$1/pid" --logfile "$work/s$1/log" --daemonize yes; until_ 100 is PONG scli "$1" "$2" PING; }
+sfield() { scli "$1" "$2" SENTINEL master "$MNAME" | awk -v k="$3" 'NR%2==1 && $0==k {getline; print; exit}'; }
+smaster() { scli "$1" "$2" SENTINEL get-master-addr-by-name "$MNAME" | head -1; }
+peers_ok() { scli "$1" "$2" SENTINEL sentinels "$MNAME" | awk 'NR%2==1 {k=$0; next} k=="flags" && $0!="sentinel" {bad=1} k=="last-ok-ping-reply" && $0+0>1500 {bad=1} END {exit bad}'; }
+k=0
+rot() { local i=$1; shift; k=$((k+1)); ip netns exec "n$i" env PATH="$STUBS:$PATH" MHC_ROOT="\${roots[i]}" bash "\${bundles[i]}/bin/rotate_secret.sh" "$@" --auto-confirm --no-color >"$work/rot-$k.log" 2>&1 || { echo "ROT_FAIL n$i $*"; tail -n 30 "$work/rot-$k.log"; exit 1; }; echo "ROT n$i $* ok"; }
+for ((i=1; i<=n; i++)); do start "$i" "$PW"; done
+for ((i=2; i<=n; i++)); do until_ 100 is up info "$i" "$PW" master_link_status; done
+for ((i=1; i<=n; i++)); do sstart "$i" "$SAUTH"; done
+for ((i=1; i<=n; i++)); do until_ 150 is $((n-1)) sfield "$i" "$SAUTH" num-other-sentinels; until_ 150 is $((n-1)) sfield "$i" "$SAUTH" num-slaves; done
+echo "READY"
+# --- the Redis password
+for ((i=1; i<=n; i++)); do rot "$i" REDIS_PASSWORD --secrets "\${roots[i]}/etc/mhc/secrets-a.env"; done
+for ((i=1; i<=n; i++)); do echo "A_BOTH n$i $(pong cli "$i" "$PW" -p "$PORT" PING) $(pong cli "$i" "$NPW" -p "$PORT" PING) $(pong as_user "$i" "$SPW" PING) $(pong as_user "$i" "$NSPW" PING)"; done
+rot 1 REDIS_PASSWORD --finish --secrets "\${roots[1]}/etc/mhc/secrets-a.env"
+for ((i=1; i<=n; i++)); do echo "A_AFTER n$i $(pong cli "$i" "$NPW" -p "$PORT" PING) $(pong cli "$i" "$PW" -p "$PORT" PING) $(pong as_user "$i" "$NSPW" PING) $(pong as_user "$i" "$SPW" PING)"; done
+for ((i=1; i<=n; i++)); do echo "A_SENTINEL n$i $(sfield "$i" "$SAUTH" flags) $(scli "$i" "$SAUTH" SENTINEL ckquorum "$MNAME" | head -c 3)"; done
+for ((i=2; i<=n; i++)); do echo "A_LINK n$i $(info "$i" "$NPW" master_link_status)"; done
+# a failover needs the new credentials everywhere (Sentinel's auth-pass, the replicas' masterauth)
+stop 1 "$NPW"
+moved() { [[ $(smaster "$1" "$SAUTH") != "\${ips[1]}" ]]; }
+for ((i=1; i<=n; i++)); do until_ 150 moved "$i"; done
+new=$(smaster 2 "$SAUTH")
+m=0; for ((i=2; i<=n; i++)); do [[ \${ips[i]} == "$new" ]] && m=$i; done
+echo "A_FAILOVER $(info "$m" "$NPW" role)"
+for ((i=2; i<=n; i++)); do [[ $i == "$m" ]] || { until_ 150 is "$new" info "$i" "$NPW" master_host; until_ 100 is up info "$i" "$NPW" master_link_status; echo "A_FOLLOWS n$i $(info "$i" "$NPW" master_link_status)"; }; done
+# the old master back from its run-time file: the new password only, a replica of the new master
+start 1 "$NPW"
+until_ 300 is "$new" info 1 "$NPW" master_host
+until_ 100 is up info 1 "$NPW" master_link_status
+echo "A_OLD_MASTER $(info 1 "$NPW" role) $(info 1 "$NPW" master_link_status) $(pong cli 1 "$PW" -p "$PORT" PING)"
+# --- Sentinel's own password
+for ((i=1; i<=n; i++)); do rot "$i" REDIS_SENTINEL_PASSWORD --secrets "\${roots[i]}/etc/mhc/secrets-b.env"; done
+for ((i=1; i<=n; i++)); do echo "B_BOTH n$i $(pong scli "$i" "$SAUTH" PING) $(pong scli "$i" "$NSAUTH" PING)"; done
+rot 1 REDIS_SENTINEL_PASSWORD --finish --secrets "\${roots[1]}/etc/mhc/secrets-b.env"
+for ((i=1; i<=n; i++)); do echo "B_AFTER n$i $(pong scli "$i" "$NSAUTH" PING) $(pong scli "$i" "$SAUTH" PING)"; done
+sleep 2
+for ((i=1; i<=n; i++)); do until_ 100 peers_ok "$i" "$NSAUTH"; echo "B_PEERS n$i ok"; done
+# every Sentinel restarts from the file it flushed: the new credential only, the others still its peers
+for ((i=1; i<=n; i++)); do scli "$i" "$NSAUTH" SHUTDOWN >/dev/null || true; until_ 50 test ! -e "$work/s$i/pid"; sstart "$i" "$NSAUTH"; done
+sleep 2
+for ((i=1; i<=n; i++)); do until_ 100 peers_ok "$i" "$NSAUTH"; echo "B_RESTART n$i $(pong scli "$i" "$NSAUTH" PING) $(pong scli "$i" "$SAUTH" PING) master=$(smaster "$i" "$NSAUTH")"; done
+echo DONE
+`;
+
+describe('rotate_secret.sh against the real redis-server and redis-sentinel (Sentinel mode, three nodes)', () => {
+  it('the Redis password, then Sentinel’s: both valid between the steps, the old refused after, a failover and restarts on the new ones', async () => {
+    const text = ROT_YAML;
+    const { model, files, password, sentinelAuth } = build(text);
+    const embed = embedFor(model);
+    const plain = buildText(text);
+    const r = model.redis!;
+    const NPW = `n3w'"\\ $(x) #pw`;
+    const NSP = 'new-sentinel-secret-2';
+    const base = join(dir, 'rot');
+    const stubs = fakeNode('rot', Object.fromEntries(Object.entries(STUBS).filter(([k]) => k !== 'redis-cli')));
+    for (const m of r.members) stubs.set(`ssh/${m.ip}`, '');
+    const args: string[] = [];
+    for (const m of r.members) {
+      const root = join(base, m.hostname, 'root');
+      const bundle = join(base, m.hostname, 'bundle');
+      writeBundle([...plain.values()], m.hostname, bundle);
+      for (const f of files.values()) {
+        if (!f.path.startsWith(`${m.hostname}/`) || !f.dest) continue;
+        const p = join(root, f.dest.replace(/\.seed$/, ''));
+        mkdirSync(dirname(p), { recursive: true });
+        writeFileSync(p, f.content, { mode: f.mode });
+      }
+      const env = (over: Record<string, string>) =>
+        `${Object.entries({ ...embed, ...over })
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n')}\n`;
+      writeFileSync(join(root, 'etc/mhc/secrets-a.env'), env({ REDIS_PASSWORD: NPW }), { mode: 0o600 });
+      writeFileSync(join(root, 'etc/mhc/secrets-b.env'), env({ REDIS_PASSWORD: NPW, REDIS_SENTINEL_PASSWORD: NSP }), { mode: 0o600 });
+      args.push(root, m.ip, bundle);
+    }
+    const work = join(base, 'work');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(dir, 'rot.sh'), ROT);
+    const res = await inNamespaces(
+      join(dir, 'rot.sh'),
+      [work, ...args],
+      {
+        PW: password,
+        NPW,
+        SPW: sentinelCredential(password),
+        NSPW: sentinelCredential(NPW),
+        SAUTH: sentinelAuth,
+        NSAUTH: sentinelCredential(NSP),
+        PORT: String(r.port),
+        SPORT: String(r.sentinel.port),
+        MNAME: r.sentinel.masterName,
+        UMASK: unitUmask(files, model, r.members[0]!.hostname),
+        STUBS: stubs.bin,
+        STUB_STATE: stubs.state,
+        STUB_LOG: stubs.log,
+      },
+      150000,
+    );
+    const calls = readFileSync(stubs.log, 'utf8');
+    stubs.cleanup();
+    expect(res.status, res.out).toBe(0);
+    expect(res.out).toContain('DONE');
+    const out = res.out;
+    const ns = r.members.map((_, i) => `n${i + 1}`);
+    expect(lines(out, 'A_BOTH')).toEqual(ns.map((n) => `${n} PONG PONG PONG PONG`));
+    expect(lines(out, 'A_AFTER')).toEqual(ns.map((n) => `${n} PONG NO PONG NO`));
+    expect(lines(out, 'A_SENTINEL')).toEqual(ns.map((n) => `${n} master OK`));
+    expect(lines(out, 'A_LINK')).toEqual(ns.slice(1).map((n) => `${n} up`));
+    expect(lines(out, 'A_FAILOVER')).toEqual(['master']);
+    expect(lines(out, 'A_FOLLOWS')).toHaveLength(r.members.length - 2);
+    expect(lines(out, 'A_OLD_MASTER')).toEqual(['slave up NO']);
+    expect(lines(out, 'B_BOTH')).toEqual(ns.map((n) => `${n} PONG PONG`));
+    expect(lines(out, 'B_AFTER')).toEqual(ns.map((n) => `${n} PONG NO`));
+    expect(lines(out, 'B_PEERS')).toEqual(ns.map((n) => `${n} ok`));
+    expect(lines(out, 'B_RESTART')).toEqual(ns.map((n) => expect.stringMatching(new RegExp(`^${n} PONG NO master=10\\.231\\.0\\.1[23]$`))));
+    // no new value in argv (the stubs' record), the scripts' output or their log
+    const logs = [
+      calls,
+      ...readdirSync(work)
+        .filter((f) => f.startsWith('rot-'))
+        .map((f) => readFileSync(join(work, f), 'utf8')),
+      ...r.members.map((m) => readFileSync(join(base, m.hostname, 'root/var/log/cluster_multihead_apply.log'), 'utf8')),
+    ];
+    for (const v of [NPW, NSP, sentinelCredential(NPW), sentinelCredential(NSP)]) for (const l of logs) expect(l).not.toContain(v);
+  }, 180000);
 });

@@ -16,6 +16,7 @@ import { rawFromBundle } from '../../src/review/build-side.js';
 import { planSides } from '../../src/review/plan.js';
 import { applyPlans } from '../../src/review/apply-data.js';
 import { INSTALLED_MARK } from '../../src/emitters/day2.js';
+import { sentinelCredential } from '../../src/compiler/secrets.js';
 import { claimsDone, fakeNode, mutating, runScript, treeHash, writeBundle, type FakeNode } from './stub-path.js';
 
 const BASE = readFileSync(join(EXAMPLES, 'my_multihead_cluster.yaml'), 'utf8');
@@ -502,8 +503,8 @@ describe('rotate_secret.sh', () => {
   /** a value as sql_string writes it inside its quotes */
   const sqlQuoted = (v: string) => v.replace(/[\\']/g, (c) => `\\${c}`);
   /** server1 as installed from BASE, secrets.env holding NEW for NAME. */
-  function rotating(name: string, value = NEW): Pair & { rotate: string } {
-    const p = pair(LIVE);
+  function rotating(name: string, value = NEW, yaml?: string): Pair & { rotate: string } {
+    const p = yaml ? pair(yaml, 'server1', yaml) : pair(LIVE);
     const env = join(p.node.root, 'etc/mhc/secrets.env');
     const text = readFileSync(env, 'utf8')
       .split('\n')
@@ -516,16 +517,15 @@ describe('rotate_secret.sh', () => {
   const rot = (p: Pair & { rotate: string }, args: string[]) => runScript(p.rotate, [...args, '--auto-confirm', '--no-color'], p.node.env());
   const argvHas = (p: Pair, v: string) => p.node.calls().some((c) => c.args.some((a) => a.includes(v)));
 
-  it('the Redis password: each local instance takes both (ACL SETUSER, masterauth; the value on stdin only), the files are installed, the web services restart; --finish waits for every controller, then keeps the new one only', () => {
+  it('the Redis password: each local instance takes both (ACL SETUSER; the value on stdin only), the files are installed, the web services restart; --finish waits for every controller, switches replication (masterauth), then keeps the new one only', () => {
     const p = rotating('REDIS_PASSWORD');
     for (const peer of ['server2', 'server3']) rmSsh(p, peer);
     const r = rot(p, ['REDIS_PASSWORD']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const lines = p.node.calls().map((c) => c.line);
-    for (const port of ['6379', '6380']) {
-      expect(lines).toContain(`redis-cli -h 127.0.0.1 -p ${port} -x acl setuser default on`);
-      expect(lines).toContain(`redis-cli -h 127.0.0.1 -p ${port} -x config set masterauth`);
-    }
+    for (const port of ['6379', '6380']) expect(lines).toContain(`redis-cli -h 127.0.0.1 -p ${port} -x acl setuser default on`);
+    // replication keeps the old password until --finish (a master may not take the new one yet)
+    expect(lines.filter((l) => l.includes('config set masterauth'))).toEqual([]);
     expect(argvHas(p, NEW)).toBe(false);
     expect(r.stdout + r.stderr).not.toContain(NEW);
     expect(readFileSync(join(p.node.root, 'var/log/cluster_multihead_apply.log'), 'utf8')).not.toContain(NEW);
@@ -544,7 +544,66 @@ describe('rotate_secret.sh', () => {
     expect(fin.status, fin.stdout + fin.stderr).toBe(0);
     const sets = p.node.calls().filter((c) => c.cmd === 'redis-cli' && c.line.endsWith('-x config set requirepass'));
     expect(sets.length).toBe(6);
+    inOrder(p.node, [/^redis-cli -h \S+ -p \d+ -x config set masterauth$/, /^redis-cli -h \S+ -p \d+ -x config set requirepass$/]);
+    expect(p.node.calls().filter((c) => c.cmd === 'redis-cli' && c.line.endsWith('-x config set masterauth')).length).toBe(6);
     expect(argvHas(p, NEW)).toBe(false);
+  });
+
+  // Sentinel mode: the user Sentinel logs in as (its password derived from the Redis password) and
+  // every Sentinel's auth-pass follow; Sentinel's own password has the same two steps
+  const SENT = BASE.replace('mode: auto', 'mode: sentinel');
+  const at = (port: number) => ['192.168.1.101', '192.168.1.102', '192.168.1.103'].map((h) => `${h}:${port}`);
+  const on = (p: Pair, tail: string) =>
+    p.node
+      .calls()
+      .filter((c) => c.cmd === 'redis-cli' && c.line.endsWith(tail))
+      .map((c) => `${c.args[c.args.indexOf('-h') + 1]}:${c.args[c.args.indexOf('-p') + 1]}`);
+  it('the Redis password in Sentinel mode: each node takes both (also for the Sentinel user); --finish: replication and every Sentinel switch, then the old one goes and each instance records it', () => {
+    const p = rotating('REDIS_PASSWORD', NEW, SENT);
+    for (const peer of ['server2', 'server3']) rmSsh(p, peer);
+    const r = rot(p, ['REDIS_PASSWORD']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const lines = p.node.calls().map((c) => c.line);
+    expect(lines).toContain('redis-cli -h 127.0.0.1 -p 6379 -x acl setuser default on');
+    expect(lines).toContain('redis-cli -h 127.0.0.1 -p 6379 -x acl setuser mhc-sentinel on');
+    expect(readFileSync(join(p.node.root, 'etc/redis/mhc/sentinel.conf'), 'utf8')).toContain(`sentinel auth-pass mhc-redis ${sentinelCredential(NEW)}`);
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
+    p.node.clearCalls();
+    const fin = rot(p, ['REDIS_PASSWORD', '--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    expect(on(p, '-x config set masterauth')).toEqual(at(6379));
+    expect(on(p, '-x sentinel set mhc-redis auth-pass')).toEqual(at(26379));
+    expect(on(p, '-x config set requirepass')).toEqual(at(6379));
+    expect(on(p, '-x acl setuser mhc-sentinel resetpass')).toEqual(at(6379));
+    expect(on(p, ' config rewrite')).toEqual(at(6379));
+    inOrder(p.node, [/ -x config set masterauth$/, / -x sentinel set mhc-redis auth-pass$/, / -x config set requirepass$/, / config rewrite$/, / sentinel ckquorum mhc-redis$/]);
+    for (const v of [NEW, sentinelCredential(NEW)]) expect(argvHas(p, v)).toBe(false);
+    expect(fin.stdout + fin.stderr).not.toContain(NEW);
+  });
+
+  it("Sentinel's password: each Sentinel takes both credentials, the files go in (the web services restart); --finish: each logs in to the others with the new one, keeps it only and records it", () => {
+    const p = rotating('REDIS_SENTINEL_PASSWORD', NEW, SENT);
+    for (const peer of ['server2', 'server3']) rmSsh(p, peer);
+    const r = rot(p, ['REDIS_SENTINEL_PASSWORD']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const lines = p.node.calls().map((c) => c.line);
+    expect(lines).toContain('redis-cli -h 127.0.0.1 -p 26379 -x acl setuser default on');
+    expect(lines.some((l) => /^systemctl (re)?start mhc-web-/.test(l))).toBe(true);
+    const conf = readFileSync(join(p.node.root, 'etc/redis/mhc/sentinel.conf'), 'utf8');
+    expect(conf).toContain(`requirepass "${sentinelCredential(NEW)}"`);
+    expect(conf).toContain(`sentinel sentinel-pass ${sentinelCredential(NEW)}`);
+    const early = rot(p, ['REDIS_SENTINEL_PASSWORD', '--finish']);
+    expect(early.status).toBe(3);
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
+    p.node.clearCalls();
+    const fin = rot(p, ['REDIS_SENTINEL_PASSWORD', '--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    expect(on(p, '-x sentinel config set sentinel-pass')).toEqual(at(26379));
+    expect(on(p, '-x acl setuser default resetpass')).toEqual(at(26379));
+    expect(on(p, ' sentinel flushconfig')).toEqual(at(26379));
+    inOrder(p.node, [/ -x sentinel config set sentinel-pass$/, / -x acl setuser default resetpass$/, / sentinel flushconfig$/, / sentinel ckquorum mhc-redis$/]);
+    for (const v of [NEW, sentinelCredential(NEW)]) expect(argvHas(p, v)).toBe(false);
+    expect(rot(p, ['REDIS_SENTINEL_PASSWORD', '--finish']).stdout).toMatch(/every Sentinel takes the new credential only already/);
   });
 
   it('the database root password: one ALTER USER on stdin (it replicates), checked over TCP; a secret it does not rotate is refused', () => {

@@ -257,7 +257,8 @@ done
 case "\${rest[*]}" in
   # CONFIG SET KEY VALUE is kept in $S/redis-config/PORT/KEY, which CONFIG GET KEY reads
   "config set "*) mkdir -p "$S/redis-config/$p"; printf '%s' "\${rest[3]}" >"$S/redis-config/$p/\${rest[2]}"; echo "$p \${rest[2]}" >>"$S/redis-config-sets"; echo OK ;;
-  "acl setuser "*) echo OK ;;
+  "acl setuser "* | "config rewrite" | "sentinel config set "* | "sentinel flushconfig") echo "\${rest[*]}" | sed 's/ [>][^ ]*$/ >(a secret)/' >>"$S/redis-acl"; echo OK ;;
+  "sentinel ckquorum "*) echo "OK 3 usable Sentinels. Quorum and failover authorization can be reached" ;;
   # SENTINEL SET MASTER OPTION VALUE is kept in $S/sentinel/MASTER/OPTION, which SENTINEL MASTER lists
   # ($S/sentinel-refused: a Sentinel that refuses it)
   "sentinel set "*)
