@@ -516,6 +516,14 @@ describe('rotate_secret.sh', () => {
   }
   const rot = (p: Pair & { rotate: string }, args: string[]) => runScript(p.rotate, [...args, '--auto-confirm', '--no-color'], p.node.env());
   const argvHas = (p: Pair, v: string) => p.node.calls().some((c) => c.args.some((a) => a.includes(v)));
+  /** The peers have done their part (ssh answers their journal test); the calls forgotten; then NAME --finish, which must succeed. */
+  const finish = (p: Pair & { rotate: string }, name: string) => {
+    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
+    p.node.clearCalls();
+    const fin = rot(p, [name, '--finish']);
+    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    return fin;
+  };
 
   it('the Redis password: each local instance takes both (ACL SETUSER; the value on stdin only), the files are installed, the web services restart; --finish waits for every controller, switches replication (masterauth), then keeps the new one only', () => {
     const p = rotating('REDIS_PASSWORD');
@@ -538,10 +546,7 @@ describe('rotate_secret.sh', () => {
     expect(early.status).toBe(3);
     expect(early.stderr).toMatch(/server2 has not run rotate_secret.sh REDIS_PASSWORD yet/);
     // they have (ssh answers the journal test): every instance of the plan keeps the new one only
-    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
-    p.node.clearCalls();
-    const fin = rot(p, ['REDIS_PASSWORD', '--finish']);
-    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const fin = finish(p, 'REDIS_PASSWORD');
     const sets = p.node.calls().filter((c) => c.cmd === 'redis-cli' && c.line.endsWith('-x config set requirepass'));
     expect(sets.length).toBe(6);
     inOrder(p.node, [/^redis-cli -h \S+ -p \d+ -x config set masterauth$/, /^redis-cli -h \S+ -p \d+ -x config set requirepass$/]);
@@ -567,10 +572,7 @@ describe('rotate_secret.sh', () => {
     expect(lines).toContain('redis-cli -h 127.0.0.1 -p 6379 -x acl setuser default on');
     expect(lines).toContain('redis-cli -h 127.0.0.1 -p 6379 -x acl setuser mhc-sentinel on');
     expect(readFileSync(join(p.node.root, 'etc/redis/mhc/sentinel.conf'), 'utf8')).toContain(`sentinel auth-pass mhc-redis ${sentinelCredential(NEW)}`);
-    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
-    p.node.clearCalls();
-    const fin = rot(p, ['REDIS_PASSWORD', '--finish']);
-    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const fin = finish(p, 'REDIS_PASSWORD');
     expect(on(p, '-x config set masterauth')).toEqual(at(6379));
     expect(on(p, '-x sentinel set mhc-redis auth-pass')).toEqual(at(26379));
     expect(on(p, '-x config set requirepass')).toEqual(at(6379));
@@ -594,10 +596,7 @@ describe('rotate_secret.sh', () => {
     expect(conf).toContain(`sentinel sentinel-pass ${sentinelCredential(NEW)}`);
     const early = rot(p, ['REDIS_SENTINEL_PASSWORD', '--finish']);
     expect(early.status).toBe(3);
-    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
-    p.node.clearCalls();
-    const fin = rot(p, ['REDIS_SENTINEL_PASSWORD', '--finish']);
-    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const fin = finish(p, 'REDIS_SENTINEL_PASSWORD');
     expect(on(p, '-x sentinel config set sentinel-pass')).toEqual(at(26379));
     expect(on(p, '-x acl setuser default resetpass')).toEqual(at(26379));
     expect(on(p, ' sentinel flushconfig')).toEqual(at(26379));
@@ -641,10 +640,7 @@ describe('rotate_secret.sh', () => {
     const early = rot(p, ['KEEPALIVED_AUTH_PASS', '--finish']);
     expect(early.status).toBe(3);
     expect(early.stderr).toMatch(/server2 has not run rotate_secret.sh KEEPALIVED_AUTH_PASS yet/);
-    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
-    p.node.clearCalls();
-    const fin = rot(p, ['KEEPALIVED_AUTH_PASS', '--finish']);
-    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const fin = finish(p, 'KEEPALIVED_AUTH_PASS');
     const reloads = p.node
       .calls()
       .filter((c) => c.cmd !== 'timeout')
@@ -710,9 +706,7 @@ describe('rotate_secret.sh', () => {
     const early = rot(p, [name, '--finish']);
     expect(early.status).toBe(3);
     expect(early.stderr).toMatch(new RegExp(`server2 has not run rotate_secret.sh ${name} yet`));
-    for (const peer of ['server2', 'server3']) p.node.set(`ssh/${ip(peer)}`, '');
-    const fin = rot(p, [name, '--finish']);
-    expect(fin.status, fin.stdout + fin.stderr).toBe(0);
+    const fin = finish(p, name);
     expect(sqlLog()).toContain(`ALTER USER ${account} IDENTIFIED BY '${sqlQuoted(value)}'`);
     expect(argvHas(p, value)).toBe(false);
     expect(rot(p, [name, '--finish']).stdout).toMatch(/the old password is dropped already/);
