@@ -1183,6 +1183,7 @@ describe.sequential('deploy lab', () => {
         expect(pids.slurmctld, `${n}: slurmctld`).not.toBe(pidsBefore[n]!.slurmctld);
       }
       await lab.poweroff(cn2.name);
+      compute.pop();
       allHealthy();
       day2Tree = removed.out;
     },
