@@ -720,7 +720,7 @@ describe('rotate_secret.sh', () => {
     const env = p.node.env({ MHC_WAIT_SERVICE: '2', MHC_WAIT_PING: '2' });
     const rotM = (args: string[]) => runScript(p.rotate, ['MUNGE_KEY', ...args, '--auto-confirm', '--no-color'], env, { timeoutMs: 90_000 });
     expect(rotM([]).stderr).toMatch(/one of --at TIME, --finish, --cancel/);
-    expect(runScript(p.rotate, ['REDIS_PASSWORD', '--at', '+1 min'], env).stderr).toMatch(/--at, --cancel: for MUNGE_KEY only/);
+    expect(runScript(p.rotate, ['REDIS_PASSWORD', '--at', '+1 min'], env).stderr).toMatch(/--at, --cancel, --switch: for MUNGE_KEY only/);
     const T = Math.floor(Date.now() / 1000) + 22;
     const arm = rotM(['--at', `@${T}`]);
     expect(arm.status, arm.stdout + arm.stderr).toBe(0);
