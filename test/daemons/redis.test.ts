@@ -184,21 +184,26 @@ fi
 echo DONE
 `;
 
+/** bash for the multi-node scripts below: a bridge, and netns_add N IP: node N's network namespace, IP on its eth0, a veth into the bridge. */
+const NETNS = `ip link add br0 type bridge; ip link set br0 up
+mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns
+netns_add() {
+  ip netns add "n$1"
+  ip link add "v$1" type veth peer name eth0 netns "n$1"
+  ip link set "v$1" master br0 up
+  ip -n "n$1" link set lo up; ip -n "n$1" link set eth0 up
+  ip -n "n$1" addr add "$2/32" dev eth0; ip -n "n$1" route add default dev eth0
+}`;
 // Several nodes: one network namespace each (address on eth0, a veth into a bridge), and each
 // daemon sees its own node's files at /etc/redis (a bind mount in the daemon's mount namespace).
 const LIVE = `# rlive.sh MODE WORK NODE_ETC NODE_IP ...   env: PW, SAUTH (Sentinel's credential), PORT, SPORT, MNAME   (MODE: sentinel|cluster)
 set -Eeuo pipefail
 mode=$1 work=$2; shift 2
-ip link add br0 type bridge; ip link set br0 up
-mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns
+${NETNS}
 etcs=(); ips=(); n=0
 while (($#)); do
   n=$((n+1)); etcs[n]=$1; ips[n]=$2; shift 2
-  ip netns add "n$n"
-  ip link add "v$n" type veth peer name eth0 netns "n$n"
-  ip link set "v$n" master br0 up
-  ip -n "n$n" link set lo up; ip -n "n$n" link set eth0 up
-  ip -n "n$n" addr add "\${ips[n]}/32" dev eth0; ip -n "n$n" route add default dev eth0
+  netns_add "$n" "\${ips[n]}"
 done
 # in node i's network and with its /etc/redis
 on() { local i=$1; shift; ip netns exec "n$i" sh -c 'mount --bind "$0" /etc/redis && exec "$@"' "\${etcs[i]}" "$@"; }
@@ -631,16 +636,11 @@ redis:
 const ROT = `# rrot.sh WORK (ROOT IP BUNDLE)...   env: PW NPW (Redis), SPW NSPW (the Sentinel user's), SAUTH NSAUTH (Sentinel's own), PORT SPORT MNAME UMASK STUBS
 set -Eeuo pipefail
 work=$1; shift
-ip link add br0 type bridge; ip link set br0 up
-mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns
+${NETNS}
 roots=(); ips=(); bundles=(); n=0
 while (($#)); do
   n=$((n+1)); roots[n]=$1; ips[n]=$2; bundles[n]=$3; shift 3
-  ip netns add "n$n"
-  ip link add "v$n" type veth peer name eth0 netns "n$n"
-  ip link set "v$n" master br0 up
-  ip -n "n$n" link set lo up; ip -n "n$n" link set eth0 up
-  ip -n "n$n" addr add "\${ips[n]}/32" dev eth0; ip -n "n$n" route add default dev eth0
+  netns_add "$n" "\${ips[n]}"
 done
 umask "$UMASK"
 on() { local i=$1; shift; ip netns exec "n$i" sh -c 'mount --bind "$0" /etc/redis && exec "$@"' "\${roots[i]}/etc/redis" "$@"; }
